@@ -1,0 +1,178 @@
+"""Audit a log served as ``tlog-tiles``, trusting nothing but the log's verifier key.
+
+The source is a directory or an ``http(s)://`` prefix. The audit verifies the checkpoint's
+signature, reads every entry bundle, recomputes every leaf and every hash tile and the root, and
+compares each with what is served; given an older checkpoint it also proves, with a consistency
+proof built from the served tiles, that the new tree extends the old one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from cvid.errors import Error, FormatError, InputError, VerificationError
+from cvid.tlog.checkpoint import Checkpoint, open_checkpoint
+from cvid.tlog.edge import TreeEdge
+from cvid.tlog.merkle import (
+    consistency_proof,
+    leaf_hash,
+    tree_hash,
+    verify_consistency,
+)
+from cvid.tlog.note import Verifier
+from cvid.tlog.tiles import (
+    TILE_WIDTH,
+    Tile,
+    TileHashReader,
+    decode_bundle,
+    split_hashes,
+    tile_for_size,
+)
+
+
+class TileSource:
+    """Reads files of a tiles tree from a directory or an http(s) prefix."""
+
+    def __init__(self, location: str, timeout: float = 30.0) -> None:
+        self.location = location
+        self._http = location.startswith(("http://", "https://"))
+        self._client = httpx.Client(timeout=timeout) if self._http else None
+
+    def read(self, rel: str) -> bytes:
+        """The bytes of ``rel``; :class:`InputError` naming the file if it cannot be read."""
+        if self._client is not None:
+            url = self.location.rstrip("/") + "/" + rel
+            try:
+                resp = self._client.get(url)
+            except httpx.HTTPError as exc:
+                raise InputError(f"{url}: {exc}") from None
+            if resp.status_code != 200:
+                raise InputError(f"{url}: HTTP {resp.status_code}")
+            return resp.content
+        path = Path(self.location) / rel
+        try:
+            return path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: {exc.strerror}") from None
+
+    def close(self) -> None:
+        """Close the HTTP client, if any."""
+        if self._client is not None:
+            self._client.close()
+
+
+@dataclass
+class AuditReport:
+    """What an audit found: the checkpoint audited and every problem, with where it is."""
+
+    checkpoint: Checkpoint
+    entries: int = 0
+    problems: list[str] = field(default_factory=list)
+    consistent_with: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the audit found nothing wrong."""
+        return not self.problems
+
+
+def audit(
+    source: TileSource,
+    verifier: Verifier,
+    since: bytes | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> AuditReport:
+    """Audit the tiles tree at ``source`` against the log key ``verifier``.
+
+    ``since`` is an older signed checkpoint to prove consistency with. Raises
+    :class:`VerificationError` if the checkpoint itself does not verify; other findings are in
+    the report's ``problems``.
+    """
+    cp = open_checkpoint(source.read("checkpoint"), verifier).checkpoint
+    report = AuditReport(cp)
+    edge = TreeEdge()
+    size = cp.size
+    served: dict[Tile, list[bytes]] = {}
+
+    def check_tile(tile: Tile, rebuilt: list[bytes]) -> None:
+        try:
+            got = split_hashes(source.read(tile.path()), tile)
+        except Error as exc:
+            report.problems.append(f"{tile.path()}: {exc.diagnostics()}")
+            return
+        served[tile] = got
+        if got != rebuilt:
+            k = next(i for i, (a, b) in enumerate(zip(got, rebuilt, strict=True)) if a != b)
+            report.problems.append(
+                f"{tile.path()}: hash {k} differs from the one recomputed from the entries"
+            )
+
+    bundles = (size + TILE_WIDTH - 1) // TILE_WIDTH
+    for n in range(bundles):
+        tile = tile_for_size(0, n, size)
+        try:
+            entries = decode_bundle(source.read(tile.entries_path()), tile.entries_path())
+        except Error as exc:
+            report.problems.append(exc.diagnostics())
+            return report
+        if len(entries) != tile.width:
+            report.problems.append(
+                f"{tile.entries_path()}: {len(entries)} entries, expected {tile.width}"
+            )
+            return report
+        for level, index, data in edge.extend([leaf_hash(e) for e in entries]):
+            t = Tile(level, index, TILE_WIDTH)
+            check_tile(t, split_hashes(data, t))
+        report.entries += len(entries)
+        if progress is not None:
+            progress(n + 1, bundles)
+    for level in range(len(edge.pending)):
+        index, hashes = edge.partial(level)
+        if hashes:
+            check_tile(Tile(level, index, len(hashes)), list(hashes))
+    if edge.root() != cp.root:
+        report.problems.append(
+            f"the root recomputed from the {size} entries differs from the checkpoint's root"
+        )
+    if since is not None and not report.problems:
+        _check_consistency(report, since, verifier, served)
+    return report
+
+
+def _check_consistency(
+    report: AuditReport, since: bytes, verifier: Verifier, served: dict[Tile, list[bytes]]
+) -> None:
+    old = open_checkpoint(since, verifier).checkpoint
+    new = report.checkpoint
+    if old.size > new.size:
+        report.problems.append(
+            f"the older checkpoint (size {old.size}) is larger than the served one ({new.size})"
+        )
+        return
+
+    def fetch(tile: Tile) -> list[bytes]:
+        full = served.get(Tile(tile.level, tile.n, TILE_WIDTH))
+        have = full if full is not None else served.get(tile)
+        if have is None:
+            raise FormatError(f"{tile.path()} was not served")
+        return have[: tile.width]
+
+    reader = TileHashReader(new.size, fetch)
+    try:
+        if old.size == 0:
+            report.consistent_with = 0
+            return
+        if tree_hash(old.size, reader) != old.root:
+            raise VerificationError(
+                f"the served tree's first {old.size} entries do not have the older root"
+            )
+        proof = consistency_proof(old.size, new.size, reader)
+        verify_consistency(old.size, new.size, old.root, new.root, proof)
+    except Error as exc:
+        report.problems.append(f"consistency with the checkpoint of size {old.size}: {exc}")
+        return
+    report.consistent_with = old.size

@@ -1,0 +1,225 @@
+"""``cvid log``, ``cvid receipt`` and ``cvid audit``: build, prove, export and audit a log."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from cvid.audit import TileSource, audit
+from cvid.cli._common import emit_json, err_console, reports_errors
+from cvid.errors import InputError
+from cvid.store.export import export_tiles
+from cvid.store.fsck import verify_log
+from cvid.store.log import Log, check_entry
+from cvid.tlog.note import Verifier, b64
+from cvid.tlog.receipt import Receipt, verify_receipt
+
+log_app = typer.Typer(
+    help="Create, append to, prove, export and verify a log.", no_args_is_help=True
+)
+receipt_app = typer.Typer(help="Check tlog-proof receipts offline.", no_args_is_help=True)
+
+DirArg = Annotated[Path, typer.Argument(help="The log's directory.")]
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Progress]:
+    """A Rich progress bar on standard error (hidden when it is not a terminal)."""
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as bar:
+        yield bar
+
+
+def read_vkey(value: str) -> Verifier:
+    """A verifier from vkey text or from a file holding it."""
+    path = Path(value)
+    if "+" not in value or path.is_file():
+        try:
+            value = path.read_text().strip()
+        except OSError as exc:
+            raise InputError(f"cannot read verifier key file {value}: {exc.strerror}") from None
+    return Verifier.from_vkey(value)
+
+
+def read_input(file: Path | None) -> tuple[bytes, str]:
+    """The bytes of ``file`` (standard input if None) and a name for messages."""
+    if file is None:
+        return sys.stdin.buffer.read(), "<stdin>"
+    try:
+        return file.read_bytes(), str(file)
+    except OSError as exc:
+        raise InputError(f"cannot read {file}: {exc.strerror}") from None
+
+
+def split_lines(data: bytes) -> list[bytes]:
+    """Each line of ``data`` without its newline; a final newline adds no empty entry."""
+    if not data:
+        return []
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return lines
+
+
+@log_app.command("init")
+@reports_errors
+def log_init(
+    directory: DirArg,
+    origin: Annotated[str, typer.Option(help="The log's origin line, also its key name.")],
+) -> None:
+    """Create a log in DIRECTORY and print its verifier key (vkey text)."""
+    with Log.create(directory, origin) as log:
+        typer.echo(log.verifier.vkey)
+
+
+@log_app.command("append")
+@reports_errors
+def log_append(
+    directory: DirArg,
+    file: Annotated[
+        Path | None, typer.Argument(help="Entries, one a line (default: standard input).")
+    ] = None,
+) -> None:
+    """Append each line of FILE as one entry, durably, in one commit.
+
+    Prints the first index, the count, the new size and root. If any line is refused (over
+    65,535 bytes) nothing is written.
+    """
+    data, name = read_input(file)
+    entries = split_lines(data)
+    for n, e in enumerate(entries, 1):
+        check_entry(e, f"{name} line {n}")
+    with Log.open(directory) as log:
+        first = log.append(entries) if entries else log.size
+        emit_json(
+            {"first": first, "count": len(entries), "size": log.size, "root": b64(log.root())}
+        )
+
+
+@log_app.command("checkpoint")
+@reports_errors
+def log_checkpoint(directory: DirArg) -> None:
+    """Print the latest signed checkpoint, signing one first if entries are not yet covered."""
+    with Log.open(directory) as log:
+        sys.stdout.write(log.checkpoint().encode().decode())
+
+
+@log_app.command("export")
+@reports_errors
+def log_export(
+    directory: DirArg,
+    out: Annotated[Path, typer.Argument(help="Directory to write the tiles tree into.")],
+) -> None:
+    """Write OUT/checkpoint and OUT/tile/..., a static tlog-tiles tree (only what is new)."""
+    with Log.open(directory) as log, progress_bar("exporting tiles") as bar:
+        task = bar.add_task("export", total=None)
+        counts = export_tiles(log, out, lambda n, t: bar.update(task, completed=n, total=t))
+    emit_json({"out": str(out), **counts})
+
+
+@log_app.command("prove")
+@reports_errors
+def log_prove(
+    directory: DirArg,
+    index: Annotated[int, typer.Option(help="The entry's index (0-based).")],
+) -> None:
+    """Print a tlog-proof receipt for entry INDEX against the latest checkpoint."""
+    with Log.open(directory) as log:
+        sys.stdout.write(log.receipt(index).encode().decode())
+
+
+@log_app.command("verify")
+@reports_errors
+def log_verify(directory: DirArg) -> None:
+    """Recompute every hash from the stored entries; check every tile and checkpoint.
+
+    Exit 0 when intact, 1 listing what is wrong and where.
+    """
+    with Log.open(directory) as log, progress_bar("verifying") as bar:
+        task = bar.add_task("verify", total=log.driver.size())
+        problems = verify_log(log, progress=lambda n: bar.update(task, completed=n))
+        size = log.driver.size()
+    emit_json({"ok": not problems, "size": size, "problems": problems})
+    for p in problems:
+        err_console.print(f"[red]problem:[/] {p}", soft_wrap=True)
+    if problems:
+        raise typer.Exit(1)
+
+
+@receipt_app.command("verify")
+@reports_errors
+def receipt_verify(
+    receipt: Annotated[Path, typer.Argument(help="The tlog-proof receipt file.")],
+    vkey: Annotated[str, typer.Option(help="The log's verifier key, or a file holding it.")],
+    entry: Annotated[Path, typer.Option(help="A file holding exactly the entry's bytes.")],
+) -> None:
+    """Check a receipt offline: the checkpoint signature and the entry's inclusion.
+
+    Exit 0 when the entry is proven, 1 when it is not.
+    """
+    verifier = read_vkey(vkey)
+    data, _ = read_input(receipt)
+    entry_bytes, _ = read_input(entry)
+    rec = Receipt.parse(data)
+    cp = verify_receipt(rec, entry_bytes, verifier)
+    emit_json(
+        {"ok": True, "index": rec.index, "origin": cp.origin, "size": cp.size, "root": b64(cp.root)}
+    )
+
+
+@reports_errors
+def audit_command(
+    source: Annotated[str, typer.Argument(help="A tiles directory or an http(s) prefix.")],
+    vkey: Annotated[str, typer.Option(help="The log's verifier key, or a file holding it.")],
+    since: Annotated[
+        Path | None, typer.Option(help="An older signed checkpoint to prove consistency with.")
+    ] = None,
+) -> None:
+    """Audit a served log: checkpoint signature, every entry and tile, consistency.
+
+    Exit 0 when the log is intact, 1 with what is wrong and where.
+    """
+    verifier = read_vkey(vkey)
+    old = read_input(since)[0] if since is not None else None
+    src = TileSource(source)
+    try:
+        with progress_bar("auditing") as bar:
+            task = bar.add_task("audit", total=None)
+            report = audit(src, verifier, old, lambda n, t: bar.update(task, completed=n, total=t))
+    finally:
+        src.close()
+    emit_json(
+        {
+            "ok": report.ok,
+            "origin": report.checkpoint.origin,
+            "size": report.checkpoint.size,
+            "root": b64(report.checkpoint.root),
+            "entries_checked": report.entries,
+            "consistent_with_size": report.consistent_with,
+            "problems": report.problems,
+        }
+    )
+    for p in report.problems:
+        err_console.print(f"[red]problem:[/] {p}", soft_wrap=True)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the log, receipt and audit commands to ``app``."""
+    app.add_typer(log_app, name="log")
+    app.add_typer(receipt_app, name="receipt")
+    app.command("audit")(audit_command)

@@ -1,0 +1,58 @@
+"""Pure transparency-log formats and proofs: no disk, no network.
+
+- :mod:`cvid.tlog.merkle`: RFC 9162 hashing, inclusion and consistency proofs.
+- :mod:`cvid.tlog.note`: C2SP signed notes with Ed25519 keys.
+- :mod:`cvid.tlog.checkpoint`: C2SP checkpoints.
+- :mod:`cvid.tlog.tiles`: C2SP tlog-tiles layout and entry bundles.
+- :mod:`cvid.tlog.receipt`: C2SP tlog-proof receipts.
+
+Example::
+
+    from cvid.tlog import MemoryHashes, leaf_hash, inclusion_proof, verify_inclusion
+    tree = MemoryHashes([leaf_hash(e) for e in (b"a", b"b", b"c")])
+    proof = inclusion_proof(1, tree.size, tree)
+    verify_inclusion(1, tree.size, leaf_hash(b"b"), proof, tree.root())
+"""
+
+from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
+from cvid.tlog.merkle import (
+    EMPTY_ROOT,
+    HashReader,
+    MemoryHashes,
+    Node,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    node_hash,
+    root_of,
+    verify_consistency,
+    verify_inclusion,
+)
+from cvid.tlog.note import Signer, Verifier
+from cvid.tlog.receipt import Receipt, verify_receipt
+from cvid.tlog.tiles import MAX_ENTRY_SIZE, Tile, TileHashReader
+
+__all__ = [
+    "EMPTY_ROOT",
+    "MAX_ENTRY_SIZE",
+    "Checkpoint",
+    "HashReader",
+    "MemoryHashes",
+    "Node",
+    "Receipt",
+    "SignedCheckpoint",
+    "Signer",
+    "Tile",
+    "TileHashReader",
+    "Verifier",
+    "consistency_proof",
+    "inclusion_proof",
+    "leaf_hash",
+    "node_hash",
+    "open_checkpoint",
+    "root_of",
+    "sign_checkpoint",
+    "verify_consistency",
+    "verify_inclusion",
+    "verify_receipt",
+]

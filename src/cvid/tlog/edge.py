@@ -1,0 +1,99 @@
+"""The right edge of a growing tree, organised by tiles.
+
+A log only needs, to append, the hashes of each tile level's unfinished tile: at most 255
+hashes a level. :class:`TreeEdge` keeps them, turns each completed tile into a row to store, and
+computes the root. Pure: storage is the caller's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+from cvid.tlog.merkle import EMPTY_ROOT, fold, range_nodes, root_of
+from cvid.tlog.tiles import TILE_HEIGHT, TILE_WIDTH
+
+#: A completed full tile: ``(level, index, 256 concatenated hashes)``.
+FullTile = tuple[int, int, bytes]
+
+
+class TreeEdge:
+    """The unfinished tile of each level of a tree of ``size`` leaves."""
+
+    def __init__(self, size: int = 0, pending: Sequence[Sequence[bytes]] = ()) -> None:
+        self.size = size
+        self.pending: list[list[bytes]] = [list(p) for p in pending]
+        for level, hashes in enumerate(self.pending):
+            if len(hashes) != (size >> (TILE_HEIGHT * level)) % TILE_WIDTH:
+                raise ValueError(f"edge level {level} has {len(hashes)} hashes for size {size}")
+        self._root: bytes | None = None
+
+    @classmethod
+    def load(
+        cls,
+        size: int,
+        leaf_hashes: Callable[[int, int], Sequence[bytes]],
+        full_tile: Callable[[int, int], Sequence[bytes]],
+    ) -> TreeEdge:
+        """Rebuild the edge of a stored tree of ``size`` leaves.
+
+        ``leaf_hashes(start, end)`` gives the leaf hashes of unfinished level-0 tile and
+        ``full_tile(level, index)`` the hashes of a stored full tile; each level costs one read.
+        """
+        pending: list[list[bytes]] = []
+        level = 0
+        while (count := size >> (TILE_HEIGHT * level)) > 0:
+            first = count - count % TILE_WIDTH
+            if level == 0:
+                pending.append(list(leaf_hashes(first, count)))
+            else:
+                pending.append([root_of(full_tile(level - 1, i)) for i in range(first, count)])
+            level += 1
+        return cls(size, pending)
+
+    def copy(self) -> TreeEdge:
+        """An independent copy, to extend without touching this edge."""
+        return TreeEdge(self.size, self.pending)
+
+    def extend(self, leaf_hashes: Iterable[bytes]) -> list[FullTile]:
+        """Append leaf hashes; return the full tiles they complete, lowest level first."""
+        done: list[FullTile] = []
+        pending = self.pending
+        if not pending:
+            pending.append([])
+        p0 = pending[0]
+        for h in leaf_hashes:
+            p0.append(h)
+            self.size += 1
+            if len(p0) == TILE_WIDTH:
+                self._complete(0, done)
+        self._root = None
+        return done
+
+    def _complete(self, level: int, done: list[FullTile]) -> None:
+        hashes = self.pending[level]
+        index = (self.size >> (TILE_HEIGHT * level)) // TILE_WIDTH - 1
+        done.append((level, index, b"".join(hashes)))
+        parent = root_of(hashes)
+        hashes.clear()
+        if level + 1 == len(self.pending):
+            self.pending.append([])
+        above = self.pending[level + 1]
+        above.append(parent)
+        if len(above) == TILE_WIDTH:
+            self._complete(level + 1, done)
+
+    def partial(self, level: int) -> tuple[int, list[bytes]]:
+        """The index and hashes of the unfinished tile at ``level``."""
+        count = self.size >> (TILE_HEIGHT * level)
+        hashes = self.pending[level] if level < len(self.pending) else []
+        return count // TILE_WIDTH, hashes
+
+    def root(self) -> bytes:
+        """The tree's root hash."""
+        if self._root is None:
+            peaks: list[bytes] = []
+            for hashes in reversed(self.pending):
+                for level, index in range_nodes(0, len(hashes)):
+                    peaks.append(root_of(hashes[index << level : (index + 1) << level]))
+            self._root = fold(peaks) if peaks else EMPTY_ROOT
+        return self._root
