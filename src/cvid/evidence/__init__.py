@@ -1,0 +1,1 @@
+"""Evidence records: the model, canonical bytes and signatures, keys, and the ledger."""

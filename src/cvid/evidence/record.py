@@ -1,0 +1,144 @@
+"""The evidence record: what a submitter vouches for, signed and logged.
+
+A record is a JSON object. Its canonical form is RFC 8785 (JSON Canonicalization Scheme); the
+signature is Ed25519 over the canonical bytes of the record without its ``signature`` member,
+and the logged entry is the canonical bytes of the signed record.
+
+Three instants matter, all UTC:
+
+- ``observed_at``: the moment the record describes (the "as of" date of a data exchange);
+- ``reported_at``: when the submitter made it known (a fact sheet's publication date, or now);
+  the ledger refuses a ``reported_at`` in the future;
+- the log index: the order in which the ledger admitted it.
+
+"As known then" at T uses records with ``reported_at`` ≤ T; "as known now" uses every record
+with ``observed_at`` ≤ T.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer
+
+SCHEMA_VERSION: Literal[1] = 1
+
+
+class Kind(StrEnum):
+    """What kind of evidence a record is."""
+
+    DECLARATION = "declaration"
+    INSPECTION_FINDING = "inspection_finding"
+    MEASUREMENT = "measurement"
+    OBSERVATION = "observation"
+    STATEMENT = "statement"
+    MATERIAL_BALANCE_REPORT = "material_balance_report"
+    NOTICE = "notice"
+    KEY_REGISTRATION = "key_registration"
+    KEY_REVOCATION = "key_revocation"
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must carry a time zone (UTC, e.g. 2018-02-05T00:00:00Z)")
+    return value.astimezone(UTC)
+
+
+UTCDateTime = Annotated[datetime, AfterValidator(_utc)]
+
+
+def format_utc(value: datetime) -> str:
+    """An instant as RFC 3339 UTC with a ``Z`` (seconds, or microseconds when present)."""
+    value = value.astimezone(UTC)
+    spec = "%Y-%m-%dT%H:%M:%S.%fZ" if value.microsecond else "%Y-%m-%dT%H:%M:%SZ"
+    return value.strftime(spec)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Quantity(_Strict):
+    """A number with its unit, e.g. ``{"value": 1550, "unit": "warhead"}``."""
+
+    value: float | int
+    unit: str = Field(min_length=1, max_length=64)
+    uncertainty: float | None = Field(default=None, ge=0, description="Standard uncertainty.")
+
+
+#: A value in a record: a quantity with a unit, a yes/no fact, or a short text.
+Value = Quantity | bool | str
+
+
+class Source(_Strict):
+    """Where the evidence comes from: enough for a reader to find and check it."""
+
+    title: str = Field(min_length=1, max_length=500)
+    url: str | None = Field(default=None, max_length=2000)
+    quote: str | None = Field(default=None, max_length=8000, description="The quoted words.")
+    speaker: str | None = Field(default=None, max_length=200)
+    venue: str | None = Field(default=None, max_length=300, description="Where it was said.")
+    published: str | None = Field(default=None, max_length=40, description="Publication date.")
+
+
+class Attachment(_Strict):
+    """A document kept outside the log, named by its SHA-256 and size."""
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+    name: str | None = Field(default=None, max_length=300)
+    media_type: str | None = Field(default=None, max_length=100)
+
+
+class KeyGrant(_Strict):
+    """The key a ``key_registration`` record registers, and what it may sign."""
+
+    vkey: str = Field(description="Verifier key text: name+hexid+base64(0x01‖key).")
+    party: str = Field(min_length=1, max_length=64)
+    kinds: list[Kind] = Field(min_length=1, description="Record kinds the key may sign.")
+    may_manage_keys: bool = Field(
+        default=False, description="Whether the key may register and revoke keys of its party."
+    )
+
+
+class Record(_Strict):
+    """An evidence record (unsigned when ``signature`` is None)."""
+
+    v: Literal[1] = SCHEMA_VERSION
+    agreement: str = Field(min_length=1, max_length=100, description="The agreement's id.")
+    kind: Kind
+    subject: str = Field(
+        min_length=1,
+        max_length=200,
+        description="What it is about: a party, a site, a stockpile, a weapon category.",
+    )
+    party: str | None = Field(
+        default=None, max_length=64, description="The party whose obligation it concerns."
+    )
+    observed_at: UTCDateTime
+    reported_at: UTCDateTime
+    values: dict[str, Value] = Field(default_factory=dict)
+    summary: str | None = Field(default=None, max_length=4000)
+    source: Source | None = None
+    attachments: list[Attachment] = Field(default_factory=list)
+    supersedes: int | None = Field(default=None, ge=0, description="Log index corrected.")
+    disputes: int | None = Field(default=None, ge=0, description="Log index contested.")
+    key: KeyGrant | None = Field(default=None, description="For key_registration.")
+    revokes: str | None = Field(default=None, description="For key_revocation: a vkey.")
+    submitter: str = Field(min_length=1, max_length=64, description="Submitting party or body.")
+    signer: str = Field(description="The signing key's verifier key text.")
+    signature: str | None = Field(default=None, description="base64 Ed25519 signature.")
+
+    @field_serializer("observed_at", "reported_at")
+    def _ser_time(self, value: datetime) -> str:
+        return format_utc(value)
+
+    def unsigned(self) -> Record:
+        """This record without its signature."""
+        return self.model_copy(update={"signature": None})
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as a JSON object; absent optional members are left out."""
+        return self.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
