@@ -157,7 +157,9 @@ def muf_covariance(area: MaterialBalanceArea, methods: MethodTable) -> MufCovari
         diag[i] += shared
         if i + 1 < n:
             # The same measured inventory opens period i+1 with the opposite sign.
-            diag[i + 1] += _add_items(period.ending_inventory, 1.0, i + 1, loadings, column, methods)
+            diag[i + 1] += _add_items(
+                period.ending_inventory, 1.0, i + 1, loadings, column, methods
+            )
             off[i] = -shared
     used = np.any(loadings != 0.0, axis=0)
     sys_var = np.array([methods.get(name).systematic_rel ** 2 for name in names])

@@ -16,6 +16,7 @@ alarm rule S > h or S ≥ h makes no difference.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from enum import StrEnum
@@ -46,8 +47,8 @@ class _PageKernel:
         panels = math.ceil(h) if h > 0.0 else 0
         base, base_w = np.polynomial.legendre.leggauss(_NODES_PER_PANEL)
         edges = np.linspace(0.0, h, panels + 1)
-        nodes = [(b - a) / 2.0 * base + (a + b) / 2.0 for a, b in zip(edges[:-1], edges[1:])]
-        weights = [(b - a) / 2.0 * base_w for a, b in zip(edges[:-1], edges[1:])]
+        nodes = [(b - a) / 2.0 * base + (a + b) / 2.0 for a, b in itertools.pairwise(edges)]
+        weights = [(b - a) / 2.0 * base_w for a, b in itertools.pairwise(edges)]
         self.nodes = np.concatenate([np.empty(0), *nodes])
         self.weights = np.concatenate([np.empty(0), *weights])
         self.points = np.concatenate(([0.0], self.nodes))
@@ -161,7 +162,9 @@ class LossPattern(StrEnum):
     PROTRACTED = "protracted"
 
 
-def loss_pattern(total: float, periods: int, pattern: LossPattern, period: int | None = None) -> FloatArray:
+def loss_pattern(
+    total: float, periods: int, pattern: LossPattern, period: int | None = None
+) -> FloatArray:
     """The loss per period: all of ``total`` in ``period`` (1-based, default the last) or spread
     evenly over all ``periods``."""
     if periods < 1:

@@ -35,6 +35,13 @@ _COMPONENTS = {
     "ending": Component.ENDING,
     "ending_inventory": Component.ENDING,
 }
+# Keys a JSON balance document may use; any other key is refused, since a misspelt
+# "reciepts" silently ignored would turn into a large MUF.
+_AREA_KEYS = frozenset({"name", "unit", "beginning_inventory", "periods"})
+_PERIOD_KEYS = frozenset(
+    {"label", "beginning_inventory", "receipts", "shipments", "ending_inventory"}
+)
+_ITEM_KEYS = frozenset({"item", "amount_kg", "method"})
 # A later period's declared beginning inventory must equal the previous ending inventory.
 _CONTINUITY_TOLERANCE_KG = 1e-6
 
@@ -57,16 +64,17 @@ def _number(value: Any, where: str, what: str) -> float:
     return out
 
 
-def _item(amount: Any, method: Any, label: str, where: str, methods: MethodTable | None) -> MeasuredItem:
+def _item(
+    amount: Any, method: Any, label: str, where: str, methods: MethodTable | None
+) -> MeasuredItem:
     if not isinstance(method, str) or not method.strip():
         raise InputError(f"{where}: method is missing")
     if methods is not None:
         methods.get(method.strip(), where)
+    amount_kg = _number(amount, where, "amount_kg")
     try:
-        return MeasuredItem(_number(amount, where, "amount_kg"), method.strip(), label)
+        return MeasuredItem(amount_kg, method.strip(), label)
     except InputError as exc:
-        if exc.args and str(exc.args[0]).startswith(where):
-            raise
         raise InputError(f"{where}: {exc.diagnostics()}") from None
 
 
@@ -74,6 +82,7 @@ def _item(amount: Any, method: Any, label: str, where: str, methods: MethodTable
 class _PeriodDraft:
     label: str
     where: str
+    begin_where: str = ""
     parts: dict[Component, list[MeasuredItem]] = field(
         default_factory=lambda: {c: [] for c in Component}
     )
@@ -87,9 +96,9 @@ def _assemble(area: str, drafts: list[_PeriodDraft], source: str) -> MaterialBal
             previous = total_kg(periods[-1].ending_inventory)
             if abs(total_kg(begin) - previous) > _CONTINUITY_TOLERANCE_KG:
                 raise InputError(
-                    f"{source}: area {area!r}, period {draft.label!r} ({draft.where}): beginning "
-                    f"inventory {total_kg(begin):g} kg differs from the ending inventory "
-                    f"{previous:g} kg of period {periods[-1].label!r}"
+                    f"{draft.begin_where or draft.where}: area {area!r}, period {draft.label!r}: "
+                    f"beginning inventory {total_kg(begin):g} kg differs from the ending "
+                    f"inventory {previous:g} kg of period {periods[-1].label!r}"
                 )
         periods.append(
             BalancePeriod(
@@ -100,7 +109,9 @@ def _assemble(area: str, drafts: list[_PeriodDraft], source: str) -> MaterialBal
             )
         )
     try:
-        return MaterialBalanceArea(area, tuple(drafts[0].parts[Component.BEGINNING]), tuple(periods))
+        return MaterialBalanceArea(
+            area, tuple(drafts[0].parts[Component.BEGINNING]), tuple(periods)
+        )
     except InputError as exc:
         raise InputError(f"{source}: {exc.diagnostics()}") from None
 
@@ -135,9 +146,19 @@ def _balance_csv(text: str, source: str, methods: MethodTable | None) -> list[Ma
         drafts = areas.setdefault(area, {})
         draft = drafts.setdefault(period, _PeriodDraft(period, where))
         draft.parts[component].append(item)
+        if component is Component.BEGINNING and not draft.begin_where:
+            draft.begin_where = where
     if not areas:
         raise InputError(f"{source}: no balance rows")
     return [_assemble(name, list(d.values()), source) for name, d in areas.items()]
+
+
+def _check_keys(entry: dict[str, Any], allowed: frozenset[str], where: str) -> None:
+    unknown = sorted(set(entry) - allowed)
+    if unknown:
+        raise InputError(
+            f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})"
+        )
 
 
 def _items_json(value: Any, path: str, methods: MethodTable | None) -> list[MeasuredItem]:
@@ -150,6 +171,7 @@ def _items_json(value: Any, path: str, methods: MethodTable | None) -> list[Meas
         where = f"{path}[{j}]"
         if not isinstance(entry, dict):
             raise InputError(f"{where}: expected an object with amount_kg and method")
+        _check_keys(entry, _ITEM_KEYS, where)
         label = str(entry.get("item", where.split(": ", 1)[-1]))
         out.append(_item(entry.get("amount_kg"), entry.get("method"), label, where, methods))
     return out
@@ -169,6 +191,7 @@ def _balance_json(text: str, source: str, methods: MethodTable | None) -> list[M
         path = f"{source}: areas[{a}]"
         if not isinstance(area, dict) or not isinstance(area.get("periods"), list):
             raise InputError(f"{path}: expected an object with a list 'periods'")
+        _check_keys(area, _AREA_KEYS, path)
         if not area["periods"]:
             raise InputError(f"{path}.periods: no balance periods")
         name = str(area.get("name", f"area {a + 1}"))
@@ -181,7 +204,8 @@ def _balance_json(text: str, source: str, methods: MethodTable | None) -> list[M
             where = f"{path}.periods[{i}]"
             if not isinstance(period, dict) or "label" not in period:
                 raise InputError(f"{where}: expected an object with a 'label'")
-            draft = _PeriodDraft(str(period["label"]), where)
+            _check_keys(period, _PERIOD_KEYS, where)
+            draft = _PeriodDraft(str(period["label"]), where, f"{where}.beginning_inventory")
             for key, component in (
                 ("beginning_inventory", Component.BEGINNING),
                 ("receipts", Component.RECEIPT),
@@ -192,13 +216,17 @@ def _balance_json(text: str, source: str, methods: MethodTable | None) -> list[M
             drafts.append(draft)
         if first.parts[Component.BEGINNING]:
             if drafts[0].parts[Component.BEGINNING]:
-                raise InputError(f"{path}: beginning inventory given for the area and its first period")
+                raise InputError(
+                    f"{path}: beginning inventory given for the area and its first period"
+                )
             drafts[0].parts[Component.BEGINNING] = first.parts[Component.BEGINNING]
         result.append(_assemble(name, drafts, source))
     return result
 
 
-def parse_balances(text: str, source: str, methods: MethodTable | None = None) -> list[MaterialBalanceArea]:
+def parse_balances(
+    text: str, source: str, methods: MethodTable | None = None
+) -> list[MaterialBalanceArea]:
     """Parse balance reports (CSV or JSON, chosen by ``source``'s suffix or the text itself).
 
     ``source`` names the input in error messages. With ``methods``, an unknown method is
@@ -213,16 +241,13 @@ def _method(entry: dict[str, Any], where: str) -> MeasurementMethod:
     name = entry.get("name", entry.get("method"))
     if not isinstance(name, str) or not name.strip():
         raise InputError(f"{where}: method name is missing")
+    random_rel = _number(entry.get("random_rel"), where, "random_rel")
+    systematic_rel = _number(entry.get("systematic_rel"), where, "systematic_rel")
     try:
         return MeasurementMethod(
-            name.strip(),
-            _number(entry.get("random_rel"), where, "random_rel"),
-            _number(entry.get("systematic_rel"), where, "systematic_rel"),
-            str(entry.get("note") or ""),
+            name.strip(), random_rel, systematic_rel, str(entry.get("note") or "")
         )
     except InputError as exc:
-        if str(exc).startswith(where):
-            raise
         raise InputError(f"{where}: {exc.diagnostics()}") from None
 
 
@@ -265,7 +290,12 @@ def method_table_json(table: MethodTable) -> dict[str, Any]:
     return {
         "source": table.source,
         "methods": [
-            {"name": m.name, "random_rel": m.random_rel, "systematic_rel": m.systematic_rel, "note": m.note}
+            {
+                "name": m.name,
+                "random_rel": m.random_rel,
+                "systematic_rel": m.systematic_rel,
+                "note": m.note,
+            }
             for m in table
         ],
     }

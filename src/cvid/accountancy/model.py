@@ -42,7 +42,10 @@ class MeasurementMethod:
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise InputError("a measurement method needs a non-empty name")
-        for what, value in (("random_rel", self.random_rel), ("systematic_rel", self.systematic_rel)):
+        for what, value in (
+            ("random_rel", self.random_rel),
+            ("systematic_rel", self.systematic_rel),
+        ):
             if not math.isfinite(value) or not 0.0 <= value < 1.0:
                 raise InputError(
                     f"method {self.name!r}: {what} = {value!r} must be a fraction in [0, 1) "
@@ -79,7 +82,9 @@ class MethodTable:
                 raise InputError(f"method table: key {name!r} names method {method.name!r}")
 
     @classmethod
-    def of(cls, methods: list[MeasurementMethod] | tuple[MeasurementMethod, ...], source: str) -> MethodTable:
+    def of(
+        cls, methods: list[MeasurementMethod] | tuple[MeasurementMethod, ...], source: str
+    ) -> MethodTable:
         """Build a table from a list of methods; a name given twice is an :class:`InputError`."""
         table: dict[str, MeasurementMethod] = {}
         for method in methods:
@@ -102,7 +107,9 @@ class MethodTable:
         except KeyError:
             place = f"{where}: " if where else ""
             known = ", ".join(sorted(self.methods))
-            raise InputError(f"{place}unknown measurement method {name!r} (known: {known})") from None
+            raise InputError(
+                f"{place}unknown measurement method {name!r} (known: {known})"
+            ) from None
 
     def __iter__(self) -> Iterator[MeasurementMethod]:
         return iter(self.methods.values())
@@ -182,7 +189,9 @@ class MaterialBalanceArea:
     def check_methods(self, methods: MethodTable) -> None:
         """Raise :class:`InputError` naming the period and item of any unknown method."""
         for item in self.beginning_inventory:
-            methods.get(item.method, f"area {self.name!r}, beginning inventory, item {item.label!r}")
+            methods.get(
+                item.method, f"area {self.name!r}, beginning inventory, item {item.label!r}"
+            )
         for period in self.periods:
             for part, items in (
                 ("receipts", period.receipts),
@@ -190,5 +199,7 @@ class MaterialBalanceArea:
                 ("ending inventory", period.ending_inventory),
             ):
                 for item in items:
-                    where = f"area {self.name!r}, period {period.label!r}, {part}, item {item.label!r}"
+                    where = (
+                        f"area {self.name!r}, period {period.label!r}, {part}, item {item.label!r}"
+                    )
                     methods.get(item.method, where)

@@ -15,7 +15,10 @@ from types import MappingProxyType
 
 from cvid.errors import InputError
 
-SQ_SOURCE = "IAEA Safeguards Glossary, 2001 Edition (International Nuclear Verification Series No. 3), §3.14, Table II"
+SQ_SOURCE = (
+    "IAEA Safeguards Glossary, 2001 Edition (International Nuclear Verification Series No. 3), "
+    "§3.14, Table II"
+)
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,9 @@ SIGNIFICANT_QUANTITIES: Mapping[str, SignificantQuantity] = MappingProxyType(
                 "or 10 t natural U or 20 t depleted U",
             ),
             SignificantQuantity("natural-u", "natural uranium", 10_000.0, "total element U", False),
-            SignificantQuantity("depleted-u", "depleted uranium", 20_000.0, "total element U", False),
+            SignificantQuantity(
+                "depleted-u", "depleted uranium", 20_000.0, "total element U", False
+            ),
             SignificantQuantity("th", "thorium", 20_000.0, "total element Th", False),
         )
     }
@@ -63,7 +68,9 @@ def significant_quantity(key: str) -> SignificantQuantity:
         return SIGNIFICANT_QUANTITIES[key.lower()]
     except KeyError:
         known = ", ".join(SIGNIFICANT_QUANTITIES)
-        raise InputError(f"unknown material {key!r} for a significant quantity (known: {known})") from None
+        raise InputError(
+            f"unknown material {key!r} for a significant quantity (known: {known})"
+        ) from None
 
 
 def sq_to_kg(amount_sq: float, key: str) -> float:

@@ -81,10 +81,9 @@ class Verifier:
             raise FormatError(f"verifier key {text[:80]!r} is not name+hexid+base64key")
         name, hexid, keyb64 = parts
         check_key_name(name)
-        try:
-            kid = bytes.fromhex(hexid)
-        except ValueError:
-            raise FormatError(f"verifier key id {hexid!r} is not hex") from None
+        if len(hexid) != 8 or any(c not in "0123456789abcdefABCDEF" for c in hexid):
+            raise FormatError(f"verifier key id {hexid!r} is not 8 hex digits")
+        kid = bytes.fromhex(hexid)
         raw = unb64(keyb64, "verifier key")
         if len(kid) != 4 or len(raw) != 33 or raw[0] != ALG_ED25519:
             raise FormatError(f"verifier key {name!r} is not an Ed25519 (type 0x01) key")

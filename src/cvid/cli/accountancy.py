@@ -1,0 +1,295 @@
+"""``cvid accountancy``: material balances, SITMUF and the design of Page's test.
+
+Exit codes: 0 fine, 1 Page's test alarms on a balance area (a finding), 2 bad input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from cvid.accountancy import (
+    LossPattern,
+    MethodTable,
+    evaluate_balance,
+    kg_to_sq,
+    method_table_json,
+    page_arl,
+    page_arl_two_sided,
+    page_chart_svg,
+    page_threshold,
+    parse_balances,
+    parse_method_table,
+    significant_quantity,
+    sq_to_kg,
+    standardized_detection,
+)
+from cvid.accountancy.evaluation import BalanceEvaluation
+from cvid.cli._common import emit_json, reports_errors
+from cvid.errors import InputError
+
+accountancy_app = typer.Typer(
+    name="accountancy",
+    help="Material accountancy: MUF, σMUF, SITMUF, Page's test and its design.",
+    no_args_is_help=True,
+)
+out = Console(highlight=False)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON on standard output.")
+K_OPTION = typer.Option(..., "--k", help="Reference value k (in σ of SITMUF), >= 0.")
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+
+
+def _table(title: str, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, show_header=False)
+    table.add_column("quantity", style="bold")
+    table.add_column("value", justify="right")
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+@accountancy_app.command("arl")
+@reports_errors
+def arl_command(
+    k: float = K_OPTION,
+    h: float = typer.Option(..., "--h", help="Decision interval h, >= 0."),
+    shift: float = typer.Option(0.0, "--shift", help="Mean shift of SITMUF in σ (0: in control)."),
+    two_sided: bool = typer.Option(False, "--two-sided", help="Two-sided CUSUM, symmetric k, h."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Average run length of Page's test on N(shift, 1) data (Nyström, exact to ~1e-10)."""
+    value = page_arl_two_sided(k, h, shift) if two_sided else page_arl(k, h, shift)
+    result = {"k": k, "h": h, "shift": shift, "two_sided": two_sided, "arl": value}
+    if as_json:
+        emit_json(result)
+        return
+    kind = "two-sided" if two_sided else "one-sided"
+    rows = [("k", f"{k:g}"), ("h", f"{h:g}"), ("shift (σ)", f"{shift:g}"), ("ARL", f"{value:.2f}")]
+    out.print(_table(f"Page's test, {kind}", rows))
+
+
+@accountancy_app.command("threshold")
+@reports_errors
+def threshold_command(
+    k: float = K_OPTION,
+    periods: int = typer.Option(..., "--periods", help="Number of balance periods N, >= 1."),
+    false_alarm: float = typer.Option(..., "--false-alarm", help="P(alarm within N periods)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """The h that gives a false-alarm probability over N loss-free periods."""
+    h = page_threshold(k, periods, false_alarm)
+    arl = page_arl(k, h)
+    result = {"k": k, "periods": periods, "false_alarm": false_alarm, "h": h, "arl": arl}
+    if as_json:
+        emit_json(result)
+        return
+    rows = [
+        ("k", f"{k:g}"),
+        ("periods", str(periods)),
+        ("false-alarm probability", f"{false_alarm:g}"),
+        ("h", f"{h:.4f}"),
+        ("in-control ARL", f"{arl:.2f}"),
+    ]
+    out.print(_table("Decision interval of Page's test", rows))
+
+
+@accountancy_app.command("detect")
+@reports_errors
+def detect_command(
+    k: float = K_OPTION,
+    periods: int = typer.Option(..., "--periods", help="Number of balance periods N, >= 1."),
+    false_alarm: float = typer.Option(..., "--false-alarm", help="P(alarm within N periods)."),
+    loss: float = typer.Option(..., "--loss", help="Total loss over N periods, in σ of one MUF."),
+    pattern: LossPattern = typer.Option(..., "--pattern", help="abrupt or protracted."),
+    period: int | None = typer.Option(
+        None, "--period", help="Period of an abrupt loss, 1..N (default N, the last)."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Detection probability of a loss by Page's test and by the end-of-sequence CUMUF test."""
+    figures = standardized_detection(k, periods, false_alarm, loss, pattern, period)
+    where = (periods if period is None else period) if pattern is LossPattern.ABRUPT else None
+    result = {
+        "k": k,
+        "periods": periods,
+        "false_alarm": false_alarm,
+        "h": figures.h,
+        "loss_sd": loss,
+        "pattern": pattern.value,
+        "period": where,
+        "page": figures.page,
+        "cumuf": figures.cumuf,
+        "gemuf": figures.gemuf,
+    }
+    if as_json:
+        emit_json(result)
+        return
+    label = f"abrupt, in period {where}" if where is not None else "protracted, evenly"
+    rows = [
+        ("k", f"{k:g}"),
+        ("h (false alarm over N)", f"{figures.h:.4f}"),
+        ("loss (σ, total)", f"{loss:g} — {label}"),
+        ("P(detect), Page", f"{figures.page:.3f}"),
+        ("P(detect), CUMUF at the end", f"{figures.cumuf:.3f}"),
+        ("P(detect), GEMUF", f"{figures.gemuf:.3f}"),
+    ]
+    out.print(_table(f"Detection over {periods} periods, α = {false_alarm:g}", rows))
+
+
+@accountancy_app.command("methods")
+@reports_errors
+def methods_command(
+    methods_file: Path | None = typer.Option(
+        None, "--methods", help="A method table (CSV or JSON) to check and print."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Print the measurement-method table (the defaults, or a file's) and its source."""
+    table = _methods(methods_file)
+    if as_json:
+        emit_json(method_table_json(table))
+        return
+    view = Table(title="Measurement methods (relative standard uncertainties)")
+    for column in ("method", "random", "systematic", "note"):
+        view.add_column(column, justify="right" if column in ("random", "systematic") else "left")
+    for m in table:
+        view.add_row(m.name, f"{m.random_rel:.2%}", f"{m.systematic_rel:.2%}", m.note)
+    out.print(view)
+    out.print(f"source: {table.source}")
+
+
+def _methods(path: Path | None) -> MethodTable:
+    if path is None:
+        return MethodTable.default()
+    return parse_method_table(_read_text(path), str(path))
+
+
+def _area_json(ev: BalanceEvaluation, material: str | None) -> dict[str, Any]:
+    result: dict[str, Any] = {"summary": ev.summary(), "periods": ev.rows()}
+    if material is not None:
+        sq = significant_quantity(material)
+        one_sq = sq_to_kg(1.0, material)
+        detect = {
+            p.value: {"page": f.page, "cumuf": f.cumuf, "gemuf": f.gemuf}
+            for p, f in ((p, ev.detection(one_sq, p)) for p in LossPattern)
+        }
+        result["significant_quantity"] = {
+            "material": sq.material,
+            "kg": sq.amount_kg,
+            "basis": sq.basis,
+            "sigma_cumuf_sq": kg_to_sq(float(ev.sequence.sigma_cumuf()[-1]), material),
+            "detection_of_1_sq": detect,
+        }
+    return result
+
+
+def _print_area(ev: BalanceEvaluation, result: dict[str, Any]) -> None:
+    summary = result["summary"]
+    view = Table(title=f"Balance area {summary['area']}")
+    headers = ("period", "MUF kg", "σMUF kg", "σ rand", "σ sys", "SITMUF", "CUMUF kg", "Page S")
+    for name in headers:
+        view.add_column(name, justify="left" if name == "period" else "right")
+    for row in result["periods"]:
+        alarm = row["alarm"]
+        view.add_row(
+            row["period"],
+            f"{row['muf_kg']:.3f}",
+            f"{row['sigma_muf_kg']:.3f}",
+            f"{row['sigma_random_kg']:.3f}",
+            f"{row['sigma_systematic_kg']:.3f}",
+            f"{row['sitmuf']:+.2f}",
+            f"{row['cumuf_kg']:.3f}",
+            f"[bold red]{row['page']:.2f} ALARM[/]" if alarm else f"{row['page']:.2f}",
+        )
+    out.print(view)
+    page = summary["page"]
+    verdict = f"[bold red]alarm from {page['first_alarm']}[/]" if page["alarm"] else "no alarm"
+    out.print(f"Page's test (k = {page['k']:g}, h = {page['h']:.4f}): {verdict}")
+    out.print(
+        f"CUMUF = {summary['muf_total_kg']:.3f} ± {summary['sigma_cumuf_kg']:.3f} kg "
+        f"(alarm: {summary['cumuf']['alarm']}); GEMUF p = {summary['gemuf']['p_value']:.3g}; "
+        f"every balance within {summary['close_z']:g}σ: {summary['closes']}"
+    )
+    if "significant_quantity" in result:
+        sq = result["significant_quantity"]
+        for pattern, figures in sq["detection_of_1_sq"].items():
+            out.print(
+                f"1 SQ ({sq['kg']:g} kg {sq['basis']}) lost, {pattern}: P(detect) Page "
+                f"{figures['page']:.3f}, CUMUF {figures['cumuf']:.3f}"
+            )
+    out.print(f"[dim]methods: {ev.methods_source}[/]")
+
+
+def _write_charts(chart: Path, evaluations: list[BalanceEvaluation]) -> list[Path]:
+    # One area: exactly the path asked for; several: one file per area beside it.
+    paths = [chart]
+    if len(evaluations) > 1:
+        slugs = ["".join(c if c.isalnum() else "-" for c in ev.sequence.area) for ev in evaluations]
+        paths = [chart.with_name(f"{chart.stem}-{slug}{chart.suffix or '.svg'}") for slug in slugs]
+    for path, ev in zip(paths, evaluations, strict=True):
+        title = f"Page's test: {ev.sequence.area}"
+        svg = page_chart_svg(ev.sequence.labels, ev.page.statistic, ev.page.h, title)
+        try:
+            path.write_text(svg, encoding="utf-8")
+        except OSError as exc:
+            raise InputError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    return paths
+
+
+@accountancy_app.command("balance")
+@reports_errors
+def balance_command(
+    file: Path = typer.Argument(..., help="Balance reports, CSV or JSON (docs/accountancy.md)."),
+    methods_file: Path | None = typer.Option(
+        None, "--methods", help="Method table, CSV or JSON (default: built-in)."
+    ),
+    k: float = typer.Option(0.5, "--k", help="Reference value k of Page's test."),
+    h: float | None = typer.Option(
+        None, "--h", help="Decision interval (default: from --false-alarm over the periods)."
+    ),
+    false_alarm: float = typer.Option(0.05, "--false-alarm", help="False-alarm probability."),
+    close_z: float = typer.Option(3.0, "--close-z", help="A balance closes if |MUF| <= z·σMUF."),
+    material: str | None = typer.Option(
+        None, "--material", help="pu, u233, heu, leu, natural-u, depleted-u or th: add 1 SQ."
+    ),
+    chart: Path | None = typer.Option(None, "--chart", help="Write an SVG of Page's statistic."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """MUF, σMUF, SITMUF and Page's test per period of each balance area in FILE."""
+    table = _methods(methods_file)
+    areas = parse_balances(_read_text(file), str(file), table)
+    if material is not None:
+        significant_quantity(material)
+    evaluations = [
+        evaluate_balance(area, table, k=k, h=h, false_alarm=false_alarm, close_z=close_z)
+        for area in areas
+    ]
+    results = [_area_json(ev, material) for ev in evaluations]
+    written = _write_charts(chart, evaluations) if chart is not None else []
+    if as_json:
+        emit_json({"file": str(file), "areas": results})
+    else:
+        for ev, result in zip(evaluations, results, strict=True):
+            _print_area(ev, result)
+        for path in written:
+            out.print(f"chart written to {path}")
+    if any(ev.page.first_alarm is not None for ev in evaluations):
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``accountancy`` command group to ``app``."""
+    app.add_typer(accountancy_app, name="accountancy")
