@@ -92,23 +92,45 @@ def audit(
     :class:`VerificationError` if the checkpoint itself does not verify; other findings are in
     the report's ``problems``.
     """
-    cp = open_checkpoint(source.read("checkpoint"), verifier).checkpoint
+    where = source.location.rstrip("/") + "/checkpoint"
+    try:
+        cp = open_checkpoint(source.read("checkpoint"), verifier).checkpoint
+    except Error as exc:
+        exc.args = (f"{where}: {exc.diagnostics()}",)
+        raise
     report = AuditReport(cp)
     edge = TreeEdge()
     size = cp.size
     served: dict[Tile, list[bytes]] = {}
+    # A difference in a tile makes every tile above it differ too: report only the lowest.
+    tainted: set[tuple[int, int]] = set()
 
     def check_tile(tile: Tile, rebuilt: list[bytes]) -> None:
         try:
             got = split_hashes(source.read(tile.path()), tile)
         except Error as exc:
             report.problems.append(f"{tile.path()}: {exc.diagnostics()}")
+            tainted.add((tile.level, tile.n))
             return
         served[tile] = got
-        if got != rebuilt:
-            k = next(i for i, (a, b) in enumerate(zip(got, rebuilt, strict=True)) if a != b)
+        if got == rebuilt:
+            return
+        tainted.add((tile.level, tile.n))
+        first_child = tile.n * TILE_WIDTH
+        if tile.level and any(
+            (tile.level - 1, c) in tainted for c in range(first_child, first_child + tile.width)
+        ):
+            return
+        k = next(i for i, (a, b) in enumerate(zip(got, rebuilt, strict=True)) if a != b)
+        if tile.level == 0:
+            bundle = Tile(0, tile.n, tile.width).entries_path()
             report.problems.append(
-                f"{tile.path()}: hash {k} differs from the one recomputed from the entries"
+                f"{bundle}: entry {k} (log index {first_child + k}) does not hash to hash {k} "
+                f"of {tile.path()}: one of the two files was altered"
+            )
+        else:
+            report.problems.append(
+                f"{tile.path()}: hash {k} differs from the hash of the tiles below it"
             )
 
     bundles = (size + TILE_WIDTH - 1) // TILE_WIDTH

@@ -34,7 +34,7 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn a :class:`cvid.errors.Error` raised by a command into its message and exit code."""
+    """Turn a :class:`cvid.errors.Error` (or an OSError: exit 2) into a message and exit code."""
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -42,5 +42,9 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except Error as exc:
             fail(exc.diagnostics(), exc.exit_code)
+        except OSError as exc:
+            # A path that cannot be created or written is bad input, not a finding.
+            where = f" {exc.filename}" if exc.filename else ""
+            fail(f"cannot use{where}: {exc.strerror or exc}", 2)
 
     return wrapper

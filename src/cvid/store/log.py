@@ -62,7 +62,7 @@ class Log:
 
     @classmethod
     def create(cls, directory: Path, origin: str) -> Log:
-        """Create a log in a new or empty ``directory`` with a fresh key named ``origin``."""
+        """Create a log in ``directory`` (made if needed; it must hold no log) keyed ``origin``."""
         signer = Signer.generate(origin)
         directory.mkdir(parents=True, exist_ok=True)
         if (directory / DB_NAME).exists() or (directory / KEY_NAME).exists():

@@ -26,14 +26,28 @@ CREATE TABLE IF NOT EXISTS tiles (
 CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
 """
 
+_KEYS = {"meta": "key", "entries": "idx", "tiles": "level, idx", "checkpoints": "size"}
+
+
+def _no_overwrite(table: str, keys: str) -> str:
+    # INSERT OR REPLACE deletes the old row without firing DELETE triggers: refuse any insert
+    # whose key already exists, so replacing is refused like updating.
+    match = " AND ".join(f"{k} = NEW.{k}" for k in keys.split(", "))
+    return f"""
+CREATE TRIGGER IF NOT EXISTS {table}_no_replace BEFORE INSERT ON {table}
+WHEN EXISTS (SELECT 1 FROM {table} WHERE {match})
+BEGIN SELECT RAISE(ABORT, 'cvid log is append-only: replace on {table} refused'); END;
+"""
+
+
 _TRIGGERS = "".join(
     f"""
 CREATE TRIGGER IF NOT EXISTS {table}_no_{op} BEFORE {op.upper()} ON {table}
 BEGIN SELECT RAISE(ABORT, 'cvid log is append-only: {op} on {table} refused'); END;
 """
-    for table in ("meta", "entries", "tiles", "checkpoints")
+    for table in _KEYS
     for op in ("update", "delete")
-)
+) + "".join(_no_overwrite(t, k) for t, k in _KEYS.items())
 
 
 class SQLiteDriver:

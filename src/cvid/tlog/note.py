@@ -41,9 +41,9 @@ def unb64(text: str, what: str) -> bytes:
 
 
 def check_key_name(name: str) -> None:
-    """Raise :class:`InputError` unless ``name`` is a valid note key name."""
+    """Raise :class:`FormatError` unless ``name`` is a valid note key name."""
     if not name or any(c.isspace() for c in name) or "+" in name:
-        raise InputError(f"key name {name!r} must be non-empty, without spaces or '+'")
+        raise FormatError(f"key name {name!r} must be non-empty, without spaces or '+'")
 
 
 def key_id(name: str, alg: int, public_key: bytes) -> bytes:

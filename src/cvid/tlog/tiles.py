@@ -23,6 +23,7 @@ from cvid.tlog.merkle import HASH_SIZE, HashReader, Node, root_of
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
 MAX_ENTRY_SIZE = 0xFFFF
+MAX_LEVEL = 63
 
 
 class Tile(NamedTuple):
@@ -70,10 +71,14 @@ def parse_path(path: str) -> tuple[bool, Tile]:
     kind, idx, width = m.groups()
     index = int(idx.replace("x", "").replace("/", ""))
     w = int(width) if width else TILE_WIDTH
-    if not 1 <= w < TILE_WIDTH and width:
-        raise FormatError(f"{path!r}: partial width must be 1-255")
     level = 0 if kind == "entries" else int(kind)
-    return kind == "entries", Tile(level, index, w)
+    tile = Tile(level, index, w)
+    if not 1 <= w <= TILE_WIDTH or level > MAX_LEVEL:
+        raise FormatError(f"{path!r}: level must be 0-{MAX_LEVEL} and width 1-255")
+    canonical = tile.entries_path() if kind == "entries" else tile.path()
+    if canonical != path:
+        raise FormatError(f"{path!r} is not canonical (expected {canonical!r})")
+    return kind == "entries", tile
 
 
 def tile_for_size(level: int, index: int, size: int) -> Tile:

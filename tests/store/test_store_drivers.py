@@ -1,0 +1,340 @@
+"""One conformance suite for every storage driver, and the :class:`Log` over each of them.
+
+``driver_kit`` (tests/store/conftest.py) is parametrized over the drivers; a new backend is one
+more kit there and runs this whole file.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from store_kits import DriverKit
+
+from cvid.errors import InputError, StoreError
+from cvid.store import ConflictError, Log, LogDriver, SQLiteDriver, verify_log
+from cvid.tlog.checkpoint import open_checkpoint
+from cvid.tlog.merkle import (
+    MemoryHashes,
+    inclusion_proof,
+    leaf_hash,
+    tree_hash,
+    verify_consistency,
+    verify_inclusion,
+)
+from cvid.tlog.note import Signer
+from cvid.tlog.receipt import Receipt, verify_receipt
+from cvid.tlog.tiles import MAX_ENTRY_SIZE
+
+TILE = bytes(range(256)) * 32  # 256 hashes of 32 bytes
+
+
+def entry(i: int) -> bytes:
+    return b"entry-%d" % i
+
+
+# -- the driver contract --------------------------------------------------------------------------
+
+
+def test_append_then_read(driver: LogDriver) -> None:
+    assert driver.size() == 0
+    assert driver.read_entries(0, 10) == []
+    driver.append(0, [b"a", b"", b"c"], [])
+    driver.append(3, [b"d"], [(0, 0, TILE)])
+    assert driver.size() == 4
+    assert driver.read_entries(0, 4) == [b"a", b"", b"c", b"d"]
+    assert driver.read_entries(1, 3) == [b"", b"c"]
+    assert driver.read_entries(3, 100) == [b"d"]
+    assert driver.read_tiles([(0, 0), (0, 1), (1, 0)]) == {(0, 0): TILE}
+
+
+def test_tiles_are_listed_by_level_then_index(driver: LogDriver) -> None:
+    tiles = [(1, 0, TILE[::-1]), (0, 1, TILE), (0, 0, TILE[1:] + b"x"), (2, 0, TILE)]
+    driver.append(0, [b"x"], tiles)
+    assert list(driver.iter_tiles()) == sorted(tiles)
+
+
+def test_wrong_expected_size_raises_conflict_and_writes_nothing(driver: LogDriver) -> None:
+    driver.append(0, [b"first"], [])
+    for expected in (0, 2, 100):
+        with pytest.raises(ConflictError):
+            driver.append(expected, [b"second", b"third"], [(0, 0, TILE)])
+    assert driver.size() == 1
+    assert driver.read_entries(0, 10) == [b"first"]
+    assert list(driver.iter_tiles()) == []
+    assert issubclass(ConflictError, StoreError)
+
+
+def test_a_refused_tile_rolls_back_the_whole_append(driver: LogDriver) -> None:
+    driver.append(0, [b"a"], [(0, 0, TILE)])
+    # A tile stored twice: MemoryDriver raises StoreError, SQLiteDriver the sqlite3 error.
+    with pytest.raises((StoreError, sqlite3.Error)):
+        driver.append(1, [b"b"], [(0, 0, TILE[::-1])])
+    assert driver.size() == 1
+    assert driver.read_tiles([(0, 0)]) == {(0, 0): TILE}
+    driver.append(1, [b"b"], [])
+    assert driver.read_entries(0, 2) == [b"a", b"b"]
+
+
+def test_checkpoints_must_grow(driver: LogDriver) -> None:
+    assert driver.latest_checkpoint() is None
+    assert driver.checkpoints() == []
+    driver.add_checkpoint(5, b"five")
+    for size in (5, 3, 0):
+        with pytest.raises(StoreError):
+            driver.add_checkpoint(size, b"again")
+    driver.add_checkpoint(9, b"nine")
+    assert driver.checkpoints() == [(5, b"five"), (9, b"nine")]
+    assert driver.latest_checkpoint() == (9, b"nine")
+
+
+def test_meta_is_written_once(driver: LogDriver) -> None:
+    assert driver.meta() == {}
+    driver.init_meta({"format": "f", "origin": "o"})
+    with pytest.raises(StoreError):
+        driver.init_meta({"format": "other"})
+    assert driver.meta() == {"format": "f", "origin": "o"}
+
+
+def test_everything_survives_reopening(driver_kit: DriverKit) -> None:
+    d = driver_kit.open()
+    d.init_meta({"k": "v"})
+    d.append(0, [b"a", b"b"], [(0, 0, TILE)])
+    d.add_checkpoint(2, b"note")
+    d.close()
+    again = driver_kit.open()
+    assert again.meta() == {"k": "v"}
+    assert again.size() == 2
+    assert again.read_entries(0, 2) == [b"a", b"b"]
+    assert list(again.iter_tiles()) == [(0, 0, TILE)]
+    assert again.latest_checkpoint() == (2, b"note")
+
+
+# -- the Log over each driver ---------------------------------------------------------------------
+
+
+def reopen(kit: DriverKit, log: Log, signer: Signer | None) -> Log:
+    log.close()
+    return Log.open_driver(kit.open(), signer)
+
+
+def check_proofs(log: Log, entries: list[bytes], sizes: list[int], rng: random.Random) -> None:
+    """Inclusion and consistency proofs at each size verify and equal MemoryHashes' proofs."""
+    mem = MemoryHashes([leaf_hash(e) for e in entries])
+    for n in sizes:
+        root = tree_hash(n, mem)
+        for i in {0, n - 1, rng.randrange(n), rng.randrange(n)}:
+            proof = log.inclusion_proof(i, n)
+            assert proof == inclusion_proof(i, n, mem)
+            verify_inclusion(i, n, leaf_hash(entries[i]), proof, root)
+        for m in {1, n, rng.randint(1, n)}:
+            verify_consistency(m, n, tree_hash(m, mem), root, log.consistency_proof(m, n))
+
+
+def test_log_appends_checkpoints_and_proves_after_reopening(
+    driver_kit: DriverKit, signer: Signer
+) -> None:
+    rng = random.Random(7)
+    log = Log.create_in(driver_kit.open(), signer)
+    entries: list[bytes] = []
+    signed_sizes = []
+    while len(entries) < 800:
+        batch = [entry(len(entries) + k) for k in range(rng.choice([1, 3, 50, 120, 255, 256]))]
+        assert log.append(batch) == len(entries)
+        entries += batch
+        if rng.random() < 0.4:
+            signed_sizes.append(log.checkpoint().checkpoint.size)
+    root_before = log.root()
+    log = reopen(driver_kit, log, signer)
+    mem = MemoryHashes([leaf_hash(e) for e in entries])
+    assert log.size == len(entries)
+    assert log.root() == root_before == mem.root()
+    assert log.read_entries(0, len(entries)) == entries
+    sizes = [1, 2, 255, 256, 257, 511, 512, 513, len(entries)]
+    check_proofs(log, entries, sizes, rng)
+    stored = log.driver.checkpoints()
+    assert [s for s, _ in stored] == sorted(set(signed_sizes))
+    for size, note in stored:
+        assert open_checkpoint(note, log.verifier).checkpoint.root == tree_hash(size, mem)
+    # A receipt uses the latest checkpoint when it covers the entry, else signs a new one.
+    receipt = Receipt.parse(log.receipt(513).encode())
+    assert verify_receipt(receipt, entries[513], log.verifier).size == stored[-1][0]
+    last = len(entries) - 1
+    assert verify_receipt(log.receipt(last), entries[last], log.verifier).size == len(entries)
+    assert verify_log(log) == []
+    log.close()
+
+
+def test_log_across_the_level_two_boundary(driver_kit: DriverKit, signer: Signer) -> None:
+    log = Log.create_in(driver_kit.open(), signer)
+    entries = [entry(i) for i in range(65536 + 70)]
+    log.append(entries[:65535])
+    log.checkpoint()
+    log.append(entries[65535:])
+    root = log.root()
+    log = reopen(driver_kit, log, signer)
+    assert log.root() == root == MemoryHashes([leaf_hash(e) for e in entries]).root()
+    assert log.checkpoint().checkpoint.size == len(entries)
+    check_proofs(log, entries, [65535, 65536, 65537, len(entries)], random.Random(1))
+    assert verify_log(log) == []
+    log.close()
+
+
+def test_checkpoint_is_reused_until_the_log_grows(driver_kit: DriverKit, signer: Signer) -> None:
+    log = Log.create_in(driver_kit.open(), signer)
+    log.append([b"a", b"b"])
+    first = log.checkpoint().encode()
+    assert log.checkpoint().encode() == first
+    assert len(log.driver.checkpoints()) == 1
+    log.append([b"c"])
+    assert open_checkpoint(log.checkpoint().encode(), signer.verifier).checkpoint.size == 3
+    assert len(log.driver.checkpoints()) == 2
+    log.close()
+
+
+def test_log_without_its_key_proves_but_does_not_sign(
+    driver_kit: DriverKit, signer: Signer
+) -> None:
+    log = Log.create_in(driver_kit.open(), signer)
+    log.append([b"a", b"b", b"c"])
+    log.checkpoint()
+    log.append([b"d"])
+    log = reopen(driver_kit, log, None)
+    assert log.inclusion_proof(1, 3)  # proofs need no key
+    with pytest.raises(InputError):
+        log.checkpoint()
+    with pytest.raises(InputError):
+        Log.open_driver(driver_kit.open(), Signer("cvid.test/log", bytes(32)))
+    log.close()
+
+
+def test_opening_an_empty_store_is_refused(driver: LogDriver) -> None:
+    with pytest.raises(StoreError, match="not a cvid log"):
+        Log.open_driver(driver)
+
+
+def test_oversized_entry_is_refused_and_nothing_is_written(
+    driver_kit: DriverKit, signer: Signer
+) -> None:
+    log = Log.create_in(driver_kit.open(), signer)
+    log.append([b"before"])
+    root = log.root()
+    with pytest.raises(InputError, match="entry 1"):
+        log.append([b"fine", b"x" * (MAX_ENTRY_SIZE + 1)])
+    assert (log.size, log.root(), log.driver.size()) == (1, root, 1)
+    biggest = bytes(range(256)) * 255 + b"x" * 255
+    assert len(biggest) == 65535
+    assert log.append([biggest]) == 1
+    log = reopen(driver_kit, log, signer)
+    assert log.read_entries(1, 2) == [biggest]
+    assert verify_receipt(log.receipt(1), biggest, log.verifier).size == 2
+    log.close()
+
+
+def _tamper_tile(kit: DriverKit, log: Log) -> None:
+    data = log.driver.read_tiles([(0, 0)])[(0, 0)]
+    kit.tamper_tile(0, 0, data[:-1] + bytes([data[-1] ^ 1]))
+
+
+def _tamper_tail_entry(kit: DriverKit, log: Log) -> None:
+    kit.tamper_entry(280, b"rewritten")
+
+
+@pytest.mark.parametrize("tamper", [_tamper_tile, _tamper_tail_entry], ids=["tile", "tail-entry"])
+def test_checkpoint_refuses_to_sign_over_a_rewritten_tree(
+    driver_kit: DriverKit, signer: Signer, tamper: Callable[[DriverKit, Log], None]
+) -> None:
+    log = Log.create_in(driver_kit.open(), signer)
+    log.append([entry(i) for i in range(300)])
+    signed = log.checkpoint()
+    tamper(driver_kit, log)
+    log = reopen(driver_kit, log, signer)
+    log.append([entry(300), entry(301)])
+    with pytest.raises(StoreError, match="refusing to sign"):
+        log.checkpoint()
+    assert log.driver.latest_checkpoint() == (300, signed.encode())
+    assert verify_log(log) != []
+    log.close()
+
+
+def test_entry_rewritten_in_a_full_tile_is_found_by_verify_log(
+    driver_kit: DriverKit, signer: Signer
+) -> None:
+    log = Log.create_in(driver_kit.open(), signer)
+    log.append([entry(i) for i in range(300)])
+    log.checkpoint()
+    driver_kit.tamper_entry(5, b"rewritten")
+    log = reopen(driver_kit, log, signer)
+    problems = verify_log(log)
+    assert any("tile (0, 0)" in p and "entry 5" in p for p in problems), problems
+    assert any("checkpoint of size 300" in p for p in problems), problems
+    log.close()
+
+
+# -- SQLite refuses updates and deletes -----------------------------------------------------------
+
+
+@pytest.fixture
+def sqlite_log(tmp_path: Path, signer: Signer) -> Iterator[Path]:
+    """A SQLite log with rows in every table; yields the database path (log closed)."""
+    path = tmp_path / "log.db"
+    with Log.create_in(SQLiteDriver(path), signer) as log:
+        log.append([entry(i) for i in range(260)])
+        log.checkpoint()
+    yield path
+
+
+def _snapshot(path: Path) -> list[list[tuple[object, ...]]]:
+    db = sqlite3.connect(path)
+    try:
+        return [
+            db.execute(f"SELECT * FROM {t} ORDER BY 1, 2").fetchall()
+            for t in ("meta", "entries", "tiles", "checkpoints")
+        ]
+    finally:
+        db.close()
+
+
+APPEND_ONLY_VIOLATIONS = {
+    "update-entries": "UPDATE entries SET data = x'00' WHERE idx = 3",
+    "delete-entries": "DELETE FROM entries WHERE idx = 259",
+    "update-tiles": "UPDATE tiles SET hashes = x'00'",
+    "delete-tiles": "DELETE FROM tiles",
+    "update-checkpoints": "UPDATE checkpoints SET note = x'00'",
+    "delete-checkpoints": "DELETE FROM checkpoints",
+    "update-meta": "UPDATE meta SET value = 'x' WHERE key = 'vkey'",
+    "delete-meta": "DELETE FROM meta",
+    "upsert-entries": "INSERT INTO entries VALUES (0, x'00') ON CONFLICT DO UPDATE SET data = 1",
+}
+
+REPLACE_VIOLATIONS = {
+    "replace-entries": "INSERT OR REPLACE INTO entries VALUES (0, x'00')",
+    "replace-tiles": "REPLACE INTO tiles VALUES (0, 0, x'00')",
+    "replace-checkpoints": "REPLACE INTO checkpoints VALUES (260, x'00')",
+    "replace-meta": "REPLACE INTO meta VALUES ('vkey', 'attacker+00000000+AA==')",
+}
+
+
+def _refused(path: Path, sql: str) -> None:
+    before = _snapshot(path)
+    db = sqlite3.connect(path)
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute(sql)
+        db.commit()
+    finally:
+        db.close()
+    assert _snapshot(path) == before
+
+
+@pytest.mark.parametrize("sql", APPEND_ONLY_VIOLATIONS.values(), ids=APPEND_ONLY_VIOLATIONS.keys())
+def test_sqlite_refuses_updates_and_deletes(sqlite_log: Path, sql: str) -> None:
+    _refused(sqlite_log, sql)
+
+
+@pytest.mark.parametrize("sql", REPLACE_VIOLATIONS.values(), ids=REPLACE_VIOLATIONS.keys())
+def test_sqlite_refuses_insert_or_replace(sqlite_log: Path, sql: str) -> None:
+    _refused(sqlite_log, sql)
