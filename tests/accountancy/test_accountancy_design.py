@@ -137,3 +137,113 @@ def test_protracted_pattern_spreads_the_total_evenly() -> None:
 def test_bad_design_input_is_an_input_error(call: object, words: str) -> None:
     with pytest.raises(InputError, match=words.replace(".", r"\.")):
         call()  # type: ignore[operator]
+
+
+def _subtraction_free_markov_chain_arl(k: float, h: float, shift: float, states: int) -> float:
+    # The Brook–Evans chain of _markov_chain_arl, with transition probabilities taken from the
+    # upper tail where they are tiny and the chain's exit probabilities given exactly, solved by
+    # a textbook GTH elimination (cancellation-free), so astronomically large ARLs stay exact.
+    width = 2.0 * h / (2 * states - 1)
+    centers = np.arange(states) * width
+    upper = centers[None, :] + width / 2.0 - centers[:, None] + k - shift
+    lower = upper - width
+    stay = stats.norm.sf(lower) - stats.norm.sf(upper)
+    stay[:, 0] = stats.norm.cdf(upper[:, 0])
+    exit_probability = stats.norm.sf(upper[:, -1])
+    a = -stay.copy()
+    np.fill_diagonal(a, 0.0)
+    excess = exit_probability.copy()
+    rhs = np.ones(states)
+    for i in range(states):
+        a[i, i] = excess[i] - a[i, i + 1 :].sum()
+        for r in range(i + 1, states):
+            f = a[r, i] / a[i, i]
+            a[r, i + 1 :] -= f * a[i, i + 1 :]
+            excess[r] -= f * excess[i]
+            rhs[r] -= f * rhs[i]
+    arl = np.zeros(states)
+    for i in range(states - 1, -1, -1):
+        arl[i] = (rhs[i] - a[i, i + 1 :] @ arl[i + 1 :]) / a[i, i]
+    return float(arl[0])
+
+
+@pytest.mark.parametrize("shift", [-3.0, -6.0])
+def test_astronomical_arl_is_computed_exactly(shift: float) -> None:
+    # A plain solve of (I − K) g = 1 returned 2.809e13 here for shift −3 (true 2.810e13) and
+    # −5.2e16 for shift −6 (true 2.3e25); the subtraction-free elimination is exact.
+    value = page_arl(0.5, 4.0, shift)
+    coarse = _subtraction_free_markov_chain_arl(0.5, 4.0, shift, 150)
+    fine = _subtraction_free_markov_chain_arl(0.5, 4.0, shift, 300)
+    assert value > 1e12
+    assert value == pytest.approx((4.0 * fine - coarse) / 3.0, rel=1e-5)
+
+
+def test_huge_geometric_arl_is_exact() -> None:
+    # h = 0: the run length is geometric with P(x > k); 1 − Φ(8) cancels in a plain solve.
+    assert page_arl(8.0, 0.0) == pytest.approx(1.0 / stats.norm.sf(8.0), rel=1e-12)
+
+
+def test_arl_falls_smoothly_with_the_shift_across_the_solvers() -> None:
+    shifts = np.linspace(-6.0, 1.0, 29)
+    arls = [page_arl(0.5, 4.0, float(s)) for s in shifts]
+    assert all(a > b for a, b in itertools.pairwise(arls))
+    assert np.all(np.diff(np.log(arls)) < 0.0)
+
+
+def test_both_arl_solvers_agree_where_the_plain_one_is_accurate() -> None:
+    from cvid.accountancy.design import _PageKernel, _subtraction_free_arl
+
+    for k, h, shift, expected in [(0.5, 4.0, 0.0, 335.37), (0.5, 5.0, 1.0, 10.38)]:
+        kernel = _PageKernel(k, h)
+        value = _subtraction_free_arl(kernel.matrix(shift), kernel.leak(shift))
+        assert value == pytest.approx(page_arl(k, h, shift), rel=1e-12)
+        assert round(value, 2) == expected
+
+
+@pytest.mark.parametrize(("k", "h", "shift"), [(0.5, 4.0, -50.0), (40.0, 4.0, 0.0)])
+def test_arl_beyond_1e300_is_refused(k: float, h: float, shift: float) -> None:
+    with pytest.raises(InputError, match="beyond 1e300 periods"):
+        page_arl(k, h, shift)
+
+
+def test_two_sided_arl_beyond_1e300_on_both_sides_is_refused() -> None:
+    with pytest.raises(InputError, match="beyond 1e300 periods"):
+        page_arl_two_sided(40.0, 4.0)
+
+
+def test_two_sided_arl_with_one_astronomical_side() -> None:
+    # ARL₋ is beyond 1e300 for shift 50: the two-sided ARL is the upper side's.
+    assert page_arl_two_sided(0.5, 4.0, 50.0) == pytest.approx(page_arl(0.5, 4.0, 50.0))
+    assert page_arl_two_sided(0.5, 4.0, 6.0) == pytest.approx(page_arl(0.5, 4.0, 6.0), rel=1e-12)
+
+
+def test_long_constant_sequences_use_matrix_powers_exactly() -> None:
+    # With h = 0 no alarm in N periods has probability Φ(k)^N exactly.
+    n = 1_000_000
+    assert page_alarm_probability(5.0, 0.0, np.zeros(n)) == pytest.approx(
+        -np.expm1(n * np.log(stats.norm.cdf(5.0))), rel=1e-9
+    )
+    # Powers agree with period-by-period steps, also around an abrupt loss.
+    steps = page_run_length_cdf(0.5, 3.0, 500)
+    assert page_alarm_probability(0.5, 3.0, np.zeros(500)) == pytest.approx(steps[-1], rel=1e-12)
+    from cvid.accountancy.design import _PageKernel
+
+    means = loss_pattern(3.0, 500, LossPattern.ABRUPT, 200)
+    kernel = _PageKernel(0.5, 3.0)
+    survive = np.ones(kernel.points.size)
+    for mean in means[::-1]:
+        survive = kernel.matrix(float(mean)) @ survive
+    assert page_alarm_probability(0.5, 3.0, means) == pytest.approx(1.0 - survive[0], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda: page_threshold(0.5, 1_000_001, 0.05), "exceeds 1,000,000"),
+        (lambda: loss_pattern(-3.0, 12, LossPattern.ABRUPT), "loss = -3.0 must be finite and >= 0"),
+        (lambda: page_run_length_cdf(0.5, 4.0, 2_000_000), "exceeds 1,000,000"),
+    ],
+)
+def test_design_limits_are_input_errors(call: object, words: str) -> None:
+    with pytest.raises(InputError, match=words.replace(".", r"\.")):
+        call()  # type: ignore[operator]

@@ -175,3 +175,59 @@ def test_examples_in_the_documentation_parse(methods: MethodTable) -> None:
             assert len(parse_method_table(text, "doc.csv")) == 2
         else:
             assert parse_balances(text, f"doc.{kind}", methods)
+
+
+def test_a_period_without_ending_inventory_is_an_error_in_csv(methods: MethodTable) -> None:
+    # It used to count as an ending inventory of zero: the whole stock would become MUF.
+    text = GOOD_CSV.replace("A,Feb,ending,12,weighing,e2\n", "")
+    with pytest.raises(
+        InputError,
+        match=r"^b\.csv, line 6: area 'A', period 'Feb': no ending inventory; add at least one "
+        r"'ending' row",
+    ):
+        parse_balances(text, "b.csv", methods)
+
+
+def test_a_period_without_ending_inventory_is_an_error_in_json(methods: MethodTable) -> None:
+    doc = json.loads(json.dumps(GOOD_JSON))
+    del doc["areas"][0]["periods"][0]["ending_inventory"]
+    with pytest.raises(
+        InputError,
+        match=r"^b\.json: areas\[0\]\.periods\[0\]: area 'A', period 'Jan': no ending inventory",
+    ):
+        parse_balances(json.dumps(doc), "b.json", methods)
+    doc["areas"][0]["periods"][0]["ending_inventory"] = []
+    with pytest.raises(InputError, match="period 'Jan': no ending inventory"):
+        parse_balances(json.dumps(doc), "b.json", methods)
+
+
+def test_an_explicit_zero_ending_inventory_is_accepted(methods: MethodTable) -> None:
+    text = GOOD_CSV.replace("A,Feb,ending,12,weighing,e2", "A,Feb,ending,0,weighing,empty")
+    area = parse_balances(text, "b.csv", methods)[0]
+    assert material_balance(area, methods).muf.tolist() == pytest.approx([0.5, 12.5])
+    doc = json.loads(json.dumps(GOOD_JSON))
+    doc["areas"][0]["periods"][1]["ending_inventory"] = [
+        {"item": "empty", "amount_kg": 0, "method": "weighing"}
+    ]
+    assert parse_balances(json.dumps(doc), "b.json", methods) == [area]
+
+
+def test_a_byte_order_mark_is_ignored(methods: MethodTable) -> None:
+    expected = parse_balances(GOOD_CSV, "b.csv", methods)
+    assert parse_balances("\ufeff" + GOOD_CSV, "b.csv", methods) == expected
+    assert parse_balances("\ufeff" + json.dumps(GOOD_JSON), "b.json", methods) == expected
+    table = parse_method_table("\ufeffmethod,random_rel,systematic_rel\nscale,0.1,0.1\n", "m.csv")
+    assert list(table.methods) == ["scale"]
+
+
+@pytest.mark.parametrize("value", [True, False])
+def test_a_json_boolean_is_not_a_number(value: bool, methods: MethodTable) -> None:
+    text = _broken(["areas", 0, "periods", 0, "receipts", 0, "amount_kg"], value)
+    with pytest.raises(
+        InputError,
+        match=rf"periods\[0\]\.receipts\[0\]: amount_kg {json.dumps(value)} is not a number$",
+    ):
+        parse_balances(text, "b.json", methods)
+    table = {"methods": [{"name": "x", "random_rel": value, "systematic_rel": 0.1}]}
+    with pytest.raises(InputError, match=rf"random_rel {json.dumps(value)} is not a number$"):
+        parse_method_table(json.dumps(table), "m.json")

@@ -11,9 +11,13 @@ from hypothesis import strategies as st
 from scipy import stats
 
 from cvid.accountancy import (
+    BalancePeriod,
     LossPattern,
     MaterialBalanceArea,
+    MeasuredItem,
+    MeasurementMethod,
     MethodTable,
+    MufCovariance,
     cumuf_test,
     evaluate_balance,
     gemuf_test,
@@ -22,6 +26,7 @@ from cvid.accountancy import (
     page_test,
     shewhart_test,
     sitmuf,
+    sitmuf_dense,
 )
 from cvid.errors import InputError
 
@@ -112,3 +117,86 @@ def test_evaluation_with_a_bad_close_z_is_an_input_error(
 ) -> None:
     with pytest.raises(InputError, match="close_z"):
         evaluate_balance(pu_area, methods, close_z=-1.0)
+
+
+def test_evaluation_without_random_uncertainty_uses_dense_cholesky() -> None:
+    # Period Q2 is measured only with methods that have random_rel = 0, so the random part of
+    # the covariance is singular; the systematic errors keep the whole covariance positive
+    # definite. This used to fail with "period 2 … use sitmuf_dense".
+    table = MethodTable.of(
+        [
+            MeasurementMethod("scale", 0.0005, 0.0005),
+            MeasurementMethod("calibrated", 0.0, 0.001),
+            MeasurementMethod("nda", 0.0, 0.01),
+        ],
+        "test",
+    )
+    area = MaterialBalanceArea(
+        "MBA-Z",
+        (MeasuredItem(10.0, "scale"),),
+        (
+            BalancePeriod("Q1", (), (), (MeasuredItem(10.2, "calibrated"),)),
+            BalancePeriod(
+                "Q2", (MeasuredItem(5.0, "nda"),), (), (MeasuredItem(15.0, "calibrated"),)
+            ),
+        ),
+    )
+    evaluation = evaluate_balance(area, table, h=4.0)
+    sequence = evaluation.sequence
+    assert evaluation.innovations.dense is True
+    assert evaluation.sitmuf == pytest.approx(
+        sitmuf_dense(sequence.muf, sequence.covariance.dense()), abs=1e-12
+    )
+    assert [r["period"] for r in evaluation.rows()] == ["Q1", "Q2"]
+
+
+def test_evaluation_with_a_singular_covariance_names_area_and_period() -> None:
+    table = MethodTable.of(
+        [MeasurementMethod("scale", 0.0005, 0.0005), MeasurementMethod("exact", 0.0, 0.001)],
+        "test",
+    )
+    area = MaterialBalanceArea(
+        "MBA-Z",
+        (),
+        (
+            BalancePeriod("Q1", (MeasuredItem(5.0, "exact"),), (), (MeasuredItem(0.0, "exact"),)),
+            BalancePeriod("Q2", (MeasuredItem(7.0, "exact"),), (), (MeasuredItem(0.0, "exact"),)),
+        ),
+    )
+    with pytest.raises(InputError, match=r"^area 'MBA-Z', period 'Q2': .*singular"):
+        evaluate_balance(area, table, h=4.0)
+
+
+def test_shewhart_alarms_are_in_the_summary_and_rows(
+    pu_area: MaterialBalanceArea, methods: MethodTable
+) -> None:
+    evaluation = evaluate_balance(pu_area, methods, false_alarm=0.05)
+    sequence = evaluation.sequence
+    z = sequence.muf / sequence.sigma()
+    threshold = stats.norm.isf(0.05)
+    expected = [label for label, value in zip(sequence.labels, z, strict=True) if value > threshold]
+    summary = evaluation.summary()["shewhart"]
+    assert summary["threshold"] == pytest.approx(threshold)
+    assert summary["alarm_periods"] == expected
+    assert summary["alarm"] is bool(expected)
+    rows = evaluation.rows()
+    assert [r["shewhart_z"] for r in rows] == pytest.approx(z.tolist())
+    assert [r["period"] for r in rows if r["shewhart_alarm"]] == expected
+
+
+def test_rows_compute_the_systematic_variance_once(
+    pu_area: MaterialBalanceArea, methods: MethodTable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evaluation = evaluate_balance(pu_area, methods)
+    calls = []
+    original = MufCovariance.variance_systematic
+
+    def counted(self: MufCovariance) -> np.ndarray:  # type: ignore[type-arg]
+        calls.append(1)
+        return original(self)
+
+    monkeypatch.setattr(MufCovariance, "variance_systematic", counted)
+    rows = evaluation.rows()
+    assert len(calls) == 1  # was two calls a period: quadratic in the number of periods
+    sigma = evaluation.sequence.sigma()
+    assert [r["sigma_muf_kg"] for r in rows] == pytest.approx(sigma.tolist(), rel=1e-14)

@@ -111,9 +111,26 @@ def test_a_loss_leaves_earlier_sitmuf_untouched(
     assert means[7] > 0.0
 
 
-def test_singular_random_part_names_the_period() -> None:
+def test_singular_random_part_falls_back_to_dense_cholesky() -> None:
+    # Period 2 has no random uncertainty, but its systematic error makes Σ positive definite:
+    # this used to be an error ("period 2 … use sitmuf_dense"); now the factor is dense.
     cov = MufCovariance(np.array([1.0, 0.0]), np.array([0.0]), np.ones((2, 1)), np.array([1e-4]))
-    with pytest.raises(InputError, match="period 2"):
+    innovations = Innovations(cov)
+    assert innovations.dense
+    x = np.array([[0.3, -1.0], [0.02, 0.5]])
+    assert innovations.standardize(x) == pytest.approx(sitmuf_dense(x, cov.dense()), abs=1e-12)
+    assert sitmuf(x[:, 0], cov) == pytest.approx(sitmuf_dense(x[:, 0], cov.dense()), abs=1e-12)
+    assert innovations.innovation_sd() == pytest.approx(np.diag(np.linalg.cholesky(cov.dense())))
+
+
+def test_singular_covariance_names_the_area_and_period_label() -> None:
+    # Periods 2 and 3 are measured only through one systematic error: MUF_3 = 2·MUF_2 exactly.
+    cov = MufCovariance(
+        np.array([1.0, 0.0, 0.0]), np.zeros(2), np.array([[0.0], [1.0], [2.0]]), np.array([1e-4])
+    )
+    with pytest.raises(InputError, match=r"^area 'MBA', period 'Mar': .*singular"):
+        Innovations(cov, area="MBA", labels=("Jan", "Feb", "Mar"))
+    with pytest.raises(InputError, match=r"^period number 3 \(counting from 1\)"):
         Innovations(cov)
 
 

@@ -16,7 +16,7 @@ Example::
 """
 
 from cvid.accountancy.balance import MufCovariance, MufSequence, material_balance, muf_covariance
-from cvid.accountancy.chart import page_chart_svg
+from cvid.accountancy.chart import page_chart_svg, page_chart_text
 from cvid.accountancy.design import (
     DetectionFigures,
     LossPattern,
@@ -103,6 +103,7 @@ __all__ = [
     "page_arl",
     "page_arl_two_sided",
     "page_chart_svg",
+    "page_chart_text",
     "page_run_length_cdf",
     "page_statistic",
     "page_test",

@@ -85,3 +85,31 @@ def page_chart_svg(
         )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+def page_chart_text(
+    labels: tuple[str, ...] | list[str],
+    statistic: NDArray[np.float64],
+    h: float,
+    width: int = 40,
+) -> list[str]:
+    """A compact text chart of Page's statistic against h: one line a period.
+
+    Each line holds the period label, a bar of ``█`` whose length is S_i on a common scale of
+    ``width`` characters, the decision interval h drawn as ``│`` in every line (``┃`` where the
+    bar reaches past it), the value of S_i, and ``ALARM`` when S_i > h. The first line is a
+    header marking 0 and h.
+    """
+    values = [float(s) for s in statistic]
+    top = max([h, *values]) or 1.0
+    column = min(width - 1, round(h / top * width))
+    name_width = max((len(str(label)) for label in labels), default=0)
+    origin = "0".ljust(column) if column > 0 else ""
+    lines = [f"{'':{name_width}} {origin}h = {h:.4f}"]
+    for label, value in zip(labels, values, strict=True):
+        filled = round(value / top * width)
+        cells = ["█" if j < filled else " " for j in range(width + 1)]
+        cells[column] = "┃" if filled > column else "│"
+        mark = " ALARM" if value > h else ""
+        lines.append(f"{label!s:{name_width}} {''.join(cells)} {value:6.2f}{mark}")
+    return lines

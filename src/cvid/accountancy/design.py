@@ -12,6 +12,14 @@ density, so each panel needs few nodes; 16 a panel give the ARL to ~1e-10 relati
 atom of S at zero is the first term. Iterating the equation from g ≡ 1 gives P(no alarm in n
 periods); solving g = 1 + (the right side) gives the ARL. For a continuous distribution the
 alarm rule S > h or S ≥ h makes no difference.
+
+The ARL solves (I − K) g = 1, whose condition number grows like the ARL itself: a plain LU
+solve is accurate to ~1e-16·ARL relative, and beyond ~1e13 returns garbage (even negative
+numbers). Beyond 1e6 the ARL is therefore computed subtraction-free (Grassmann–Taksar–Heyman
+style Gaussian elimination of the M-matrix I − K, with each row's excess — the exact one-step
+alarm probability Φ̄(h + k − z − μ) — carried separately), which keeps high relative accuracy
+however large the ARL; only an ARL beyond 1e300 periods, or a test that can never alarm in
+double precision, is refused.
 """
 
 from __future__ import annotations
@@ -32,6 +40,15 @@ FloatArray = NDArray[np.float64]
 
 _NODES_PER_PANEL = 16
 _MAX_H = 100.0
+# A plain LU solve of (I − K) g = 1 is accurate to ~1e-16·ARL relative; above this ARL the
+# subtraction-free elimination is used instead.
+_PLAIN_ARL_LIMIT = 1e6
+# ARLs beyond this are refused: near the double-precision range they cannot be trusted.
+_MAX_ARL = 1e300
+# Longest sequence the design functions accept (a loss pattern is an array of this length).
+MAX_PERIODS = 1_000_000
+# Up to this many equal periods are stepped one by one; longer runs use repeated squaring.
+_DIRECT_STEPS = 64
 
 
 class _PageKernel:
@@ -44,6 +61,7 @@ class _PageKernel:
         if h > _MAX_H:
             raise InputError(f"decision interval h = {h!r} exceeds {_MAX_H:g} (ARL beyond any use)")
         self.k = k
+        self.h = h
         panels = math.ceil(h) if h > 0.0 else 0
         base, base_w = np.polynomial.legendre.leggauss(_NODES_PER_PANEL)
         edges = np.linspace(0.0, h, panels + 1)
@@ -66,23 +84,92 @@ class _PageKernel:
         self._cache[mean] = out
         return out
 
+    def leak(self, mean: float) -> FloatArray:
+        """P(alarm at the next step | S = z) = Φ̄(h + k − z − μ) at every point, exactly."""
+        return np.asarray(stats.norm.sf(self.h + self.k - self.points - mean), dtype=np.float64)
+
+
+def check_periods(periods: int) -> None:
+    """Raise :class:`InputError` unless 1 <= ``periods`` <= :data:`MAX_PERIODS`."""
+    if periods < 1:
+        raise InputError(f"periods = {periods!r} must be at least 1")
+    if periods > MAX_PERIODS:
+        raise InputError(
+            f"periods = {periods!r} exceeds {MAX_PERIODS:,} (the design functions are limited "
+            "to that many balance periods)"
+        )
+
 
 def _check_means(means: FloatArray) -> FloatArray:
     values = np.asarray(means, dtype=np.float64)
     if values.ndim != 1 or values.size == 0:
         raise InputError("the per-period means must be a non-empty sequence")
+    check_periods(values.size)
     if not np.all(np.isfinite(values)):
         raise InputError("the per-period means must be finite")
     return values
 
 
-def page_arl(k: float, h: float, shift: float = 0.0) -> float:
-    """The average run length of Page's one-sided test on N(shift, 1) data, from S_0 = 0."""
+def _subtraction_free_arl(matrix: FloatArray, leak: FloatArray) -> float:
+    # Solves (I − K) g = 1 for g[0] by Gaussian elimination without pivoting, GTH style: the
+    # off-diagonal entries −K_ij ≤ 0 and each row's excess s_i = Σ_j (I − K)_ij (the one-step
+    # alarm probability, given exactly) are updated separately, and each pivot is recomputed as
+    # s_i + Σ_{j>i} K_ij. Every operation adds nonnegative numbers, so there is no cancellation
+    # and the result keeps high relative accuracy even when 1/ARL is far below rounding.
+    off = matrix.copy()
+    excess = leak.copy()
+    rhs = np.ones(excess.size)
+    pivots = np.empty(excess.size)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for i in range(excess.size):
+            pivot = excess[i] + off[i, i + 1 :].sum()
+            if not pivot > 0.0:
+                return math.inf  # no alarm is possible from here: the test never alarms
+            pivots[i] = pivot
+            factor = off[i + 1 :, i] / pivot
+            off[i + 1 :, i + 1 :] += np.outer(factor, off[i, i + 1 :])
+            excess[i + 1 :] += factor * excess[i]
+            rhs[i + 1 :] += factor * rhs[i]
+        arl = np.empty(excess.size)
+        for i in range(excess.size - 1, -1, -1):
+            arl[i] = (rhs[i] + off[i, i + 1 :] @ arl[i + 1 :]) / pivots[i]
+    value = float(arl[0])
+    return value if math.isfinite(value) else math.inf
+
+
+def _arl(k: float, h: float, shift: float) -> float:
+    # The one-sided ARL, or math.inf when it is beyond _MAX_ARL (no reliable figure).
     if not math.isfinite(shift):
         raise InputError(f"shift = {shift!r} must be finite")
     kernel = _PageKernel(k, h)
-    system = np.eye(kernel.points.size) - kernel.matrix(shift)
-    return float(np.linalg.solve(system, np.ones(kernel.points.size))[0])
+    matrix = kernel.matrix(shift)
+    try:
+        system = np.eye(kernel.points.size) - matrix
+        value = float(np.linalg.solve(system, np.ones(kernel.points.size))[0])
+    except np.linalg.LinAlgError:
+        value = math.nan
+    if not (math.isfinite(value) and 1.0 <= value <= _PLAIN_ARL_LIMIT):
+        value = _subtraction_free_arl(matrix, kernel.leak(shift))
+    return value if value <= _MAX_ARL else math.inf
+
+
+def _too_large(k: float, h: float, shift: float) -> InputError:
+    return InputError(
+        f"the ARL for k = {k:g}, h = {h:g}, shift = {shift:g} is beyond 1e300 periods "
+        "(Page's test practically never alarms) and cannot be computed reliably"
+    )
+
+
+def page_arl(k: float, h: float, shift: float = 0.0) -> float:
+    """The average run length of Page's one-sided test on N(shift, 1) data, from S_0 = 0.
+
+    Accurate to ~1e-10 relative at any size; an ARL beyond 1e300 periods (or one so large that
+    an alarm has probability zero in double precision) is an :class:`InputError`.
+    """
+    value = _arl(k, h, shift)
+    if not math.isfinite(value):
+        raise _too_large(k, h, shift)
+    return value
 
 
 def page_arl_two_sided(k: float, h: float, shift: float = 0.0) -> float:
@@ -90,17 +177,19 @@ def page_arl_two_sided(k: float, h: float, shift: float = 0.0) -> float:
 
     The formula (Van Dobben de Bruyn 1968; the basis of the standard tables) is exact when the
     upper and lower statistics are never positive together, which holds for h ≤ 2k, and a
-    close approximation otherwise, best in control.
+    close approximation otherwise, best in control. A side whose ARL is beyond 1e300 adds
+    nothing; both beyond is an :class:`InputError`.
     """
-    upper = page_arl(k, h, shift)
-    lower = page_arl(k, h, -shift)
+    upper = _arl(k, h, shift)
+    lower = _arl(k, h, -shift)
+    if not (math.isfinite(upper) or math.isfinite(lower)):
+        raise _too_large(k, h, shift)
     return 1.0 / (1.0 / upper + 1.0 / lower)
 
 
 def page_run_length_cdf(k: float, h: float, periods: int, shift: float = 0.0) -> FloatArray:
     """P(run length ≤ n) for n = 1..``periods`` on N(shift, 1) data, exactly (Nyström)."""
-    if periods < 1:
-        raise InputError(f"periods = {periods!r} must be at least 1")
+    check_periods(periods)
     kernel = _PageKernel(k, h)
     step = kernel.matrix(shift)
     survive = np.ones(kernel.points.size)
@@ -119,11 +208,32 @@ def page_alarm_probability(k: float, h: float, means: FloatArray) -> float:
     """
     values = _check_means(means)
     kernel = _PageKernel(k, h)
-    # Backward in time: g_i(z) = P(no alarm in periods i+1..N | S_i = z).
+    # Backward in time: g_i(z) = P(no alarm in periods i+1..N | S_i = z). A run of equal means
+    # (a constant or protracted pattern, the zeros around an abrupt loss) is applied as a matrix
+    # power, so a long sequence costs O(log N) matrix products.
+    backward = values[::-1]
+    starts = np.concatenate(([0], np.flatnonzero(backward[1:] != backward[:-1]) + 1))
+    counts = np.diff(np.append(starts, backward.size))
     survive = np.ones(kernel.points.size)
-    for mean in values[::-1]:
-        survive = kernel.matrix(float(mean)) @ survive
+    for start, count in zip(starts.tolist(), counts.tolist(), strict=True):
+        survive = _apply_power(kernel.matrix(float(backward[start])), count, survive)
     return float(1.0 - survive[0])
+
+
+def _apply_power(matrix: FloatArray, count: int, vector: FloatArray) -> FloatArray:
+    # matrix**count @ vector: step by step for short runs, by repeated squaring for long ones.
+    if count <= _DIRECT_STEPS:
+        for _ in range(count):
+            vector = matrix @ vector
+        return vector
+    power = matrix
+    while True:
+        if count & 1:
+            vector = power @ vector
+        count >>= 1
+        if not count:
+            return vector
+        power = power @ power
 
 
 def page_threshold(k: float, periods: int, false_alarm: float) -> float:
@@ -134,8 +244,7 @@ def page_threshold(k: float, periods: int, false_alarm: float) -> float:
     """
     check_k(k)
     check_alpha(false_alarm)
-    if periods < 1:
-        raise InputError(f"periods = {periods!r} must be at least 1")
+    check_periods(periods)
     zeros = np.zeros(periods)
 
     def excess(h: float) -> float:
@@ -166,11 +275,10 @@ def loss_pattern(
     total: float, periods: int, pattern: LossPattern, period: int | None = None
 ) -> FloatArray:
     """The loss per period: all of ``total`` in ``period`` (1-based, default the last) or spread
-    evenly over all ``periods``."""
-    if periods < 1:
-        raise InputError(f"periods = {periods!r} must be at least 1")
-    if not math.isfinite(total):
-        raise InputError(f"loss = {total!r} must be finite")
+    evenly over all ``periods``. A loss is material missing: ``total`` must be >= 0."""
+    check_periods(periods)
+    if not math.isfinite(total) or total < 0.0:
+        raise InputError(f"loss = {total!r} must be finite and >= 0 (material missing)")
     if pattern is LossPattern.PROTRACTED:
         if period is not None:
             raise InputError("a period can only be chosen for an abrupt loss")

@@ -76,8 +76,9 @@ class BalanceEvaluation:
         Keys: ``area``, ``periods`` (labels), ``closes`` (every |MUF_i| ≤ z·σMUF_i),
         ``close_z``, ``not_closing`` (labels), ``cumulative_closes`` (|CUMUF_n| ≤ z·σ),
         ``muf_total_kg``, ``sigma_cumuf_kg``, ``page`` (k, h, false_alarm, alarm,
-        alarm_periods, first_alarm), ``cumuf``, ``gemuf`` (statistic, threshold, alarm) and
-        ``methods_source``.
+        alarm_periods, first_alarm), ``cumuf``, ``gemuf`` (statistic, threshold, alarm),
+        ``shewhart`` (threshold, alarm, alarm_periods: MUF_i/σMUF_i > z_{1−α}, each period
+        alone) and ``methods_source``.
         """
         labels = self.sequence.labels
         closes = self.closes()
@@ -112,26 +113,37 @@ class BalanceEvaluation:
                 "p_value": self.gemuf.p_value,
                 "alarm": self.gemuf.alarm,
             },
+            "shewhart": {
+                "threshold": self.shewhart.threshold,
+                "alarm": bool(np.any(self.shewhart.alarms)),
+                "alarm_periods": [labels[i] for i in np.flatnonzero(self.shewhart.alarms)],
+            },
             "methods_source": self.methods_source,
         }
 
     def rows(self) -> list[dict[str, Any]]:
-        """Per period: label, MUF, σMUF (random and systematic parts), SITMUF, CUMUF, Page."""
+        """Per period: label, MUF, σMUF (random and systematic parts), SITMUF, CUMUF, Page's
+        statistic and alarm (``page``, ``alarm``), and the Shewhart test (``shewhart_z`` =
+        MUF/σMUF, ``shewhart_alarm``)."""
         seq = self.sequence
         cov = seq.covariance
         cumuf, sigma_cumuf = seq.cumuf(), seq.sigma_cumuf()
+        random_var = cov.variance_random()
+        systematic_var = cov.variance_systematic()
         return [
             {
                 "period": label,
                 "muf_kg": float(seq.muf[i]),
-                "sigma_muf_kg": float(math.sqrt(cov.random_diag[i] + cov.variance_systematic()[i])),
-                "sigma_random_kg": float(math.sqrt(cov.random_diag[i])),
-                "sigma_systematic_kg": float(math.sqrt(cov.variance_systematic()[i])),
+                "sigma_muf_kg": math.sqrt(float(random_var[i] + systematic_var[i])),
+                "sigma_random_kg": math.sqrt(float(random_var[i])),
+                "sigma_systematic_kg": math.sqrt(float(systematic_var[i])),
                 "sitmuf": float(self.sitmuf[i]),
                 "cumuf_kg": float(cumuf[i]),
                 "sigma_cumuf_kg": float(sigma_cumuf[i]),
                 "page": float(self.page.statistic[i]),
                 "alarm": bool(self.page.alarms[i]),
+                "shewhart_z": float(self.shewhart.standardized[i]),
+                "shewhart_alarm": bool(self.shewhart.alarms[i]),
             }
             for i, label in enumerate(seq.labels)
         ]
@@ -156,7 +168,7 @@ def evaluate_balance(
     if not math.isfinite(close_z) or close_z <= 0.0:
         raise InputError(f"close_z = {close_z!r} must be a positive number")
     sequence = material_balance(area, methods)
-    innovations = Innovations(sequence.covariance)
+    innovations = Innovations(sequence.covariance, area=sequence.area, labels=sequence.labels)
     standardized = innovations.standardize(sequence.muf)
     if h is None:
         h = page_threshold(k, sequence.muf.size, false_alarm)

@@ -55,11 +55,13 @@ def _is_json(text: str, source: str) -> bool:
 
 
 def _number(value: Any, where: str, what: str) -> float:
+    if isinstance(value, bool):  # JSON true/false: float(True) would be 1.0
+        raise InputError(f"{where}: {what} {json.dumps(value)} is not a number")
     try:
         out = float(value)
     except (TypeError, ValueError):
         raise InputError(f"{where}: {what} {value!r} is not a number") from None
-    if isinstance(value, bool) or not math.isfinite(out):
+    if not math.isfinite(out):
         raise InputError(f"{where}: {what} {value!r} is not a finite number")
     return out
 
@@ -88,9 +90,17 @@ class _PeriodDraft:
     )
 
 
-def _assemble(area: str, drafts: list[_PeriodDraft], source: str) -> MaterialBalanceArea:
+def _assemble(
+    area: str, drafts: list[_PeriodDraft], source: str, ending_hint: str
+) -> MaterialBalanceArea:
     periods: list[BalancePeriod] = []
     for i, draft in enumerate(drafts):
+        if not draft.parts[Component.ENDING]:
+            # A missing ending inventory would silently count as zero: the whole stock as MUF.
+            raise InputError(
+                f"{draft.where}: area {area!r}, period {draft.label!r}: no ending inventory; "
+                f"{ending_hint} (an amount of 0 is allowed)"
+            )
         begin = tuple(draft.parts[Component.BEGINNING])
         if i > 0 and begin:
             previous = total_kg(periods[-1].ending_inventory)
@@ -150,7 +160,8 @@ def _balance_csv(text: str, source: str, methods: MethodTable | None) -> list[Ma
             draft.begin_where = where
     if not areas:
         raise InputError(f"{source}: no balance rows")
-    return [_assemble(name, list(d.values()), source) for name, d in areas.items()]
+    hint = "add at least one 'ending' row for the period"
+    return [_assemble(name, list(d.values()), source, hint) for name, d in areas.items()]
 
 
 def _check_keys(entry: dict[str, Any], allowed: frozenset[str], where: str) -> None:
@@ -220,7 +231,8 @@ def _balance_json(text: str, source: str, methods: MethodTable | None) -> list[M
                     f"{path}: beginning inventory given for the area and its first period"
                 )
             drafts[0].parts[Component.BEGINNING] = first.parts[Component.BEGINNING]
-        result.append(_assemble(name, drafts, source))
+        hint = "give ending_inventory at least one item"
+        result.append(_assemble(name, drafts, source, hint))
     return result
 
 
@@ -230,8 +242,9 @@ def parse_balances(
     """Parse balance reports (CSV or JSON, chosen by ``source``'s suffix or the text itself).
 
     ``source`` names the input in error messages. With ``methods``, an unknown method is
-    reported at its line or path.
+    reported at its line or path. A leading byte-order mark is ignored.
     """
+    text = text.removeprefix("\ufeff")
     if _is_json(text, source):
         return _balance_json(text, source, methods)
     return _balance_csv(text, source, methods)
@@ -253,6 +266,7 @@ def _method(entry: dict[str, Any], where: str) -> MeasurementMethod:
 
 def parse_method_table(text: str, source: str) -> MethodTable:
     """Parse a method table (CSV ``method,random_rel,systematic_rel[,note]`` or JSON)."""
+    text = text.removeprefix("\ufeff")
     if _is_json(text, source):
         try:
             doc = json.loads(text)

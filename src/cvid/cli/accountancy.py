@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cvid.accountancy import (
@@ -21,6 +23,7 @@ from cvid.accountancy import (
     page_arl,
     page_arl_two_sided,
     page_chart_svg,
+    page_chart_text,
     page_threshold,
     parse_balances,
     parse_method_table,
@@ -45,7 +48,7 @@ K_OPTION = typer.Option(..., "--k", help="Reference value k (in σ of SITMUF), >
 
 def _read_text(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")  # a byte-order mark (Excel) is dropped
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except UnicodeDecodeError:
@@ -196,28 +199,48 @@ def _area_json(ev: BalanceEvaluation, material: str | None) -> dict[str, Any]:
     return result
 
 
-def _print_area(ev: BalanceEvaluation, result: dict[str, Any]) -> None:
+def _print_area(ev: BalanceEvaluation, result: dict[str, Any], text_chart: bool) -> None:
     summary = result["summary"]
-    view = Table(title=f"Balance area {summary['area']}")
-    headers = ("period", "MUF kg", "σMUF kg", "σ rand", "σ sys", "SITMUF", "CUMUF kg", "Page S")
+    view = Table(
+        title=f"Balance area {escape(summary['area'])}",
+        caption="kg; ! alarm: Page S > h, Shewhart MUF/σ > z",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
+    headers = ("period", "MUF", "σMUF", "σ rand", "σ sys", "MUF/σ", "SITMUF", "CUMUF", "Page S")
     for name in headers:
-        view.add_column(name, justify="left" if name == "period" else "right")
+        view.add_column(name, justify="left" if name == "period" else "right", no_wrap=True)
     for row in result["periods"]:
-        alarm = row["alarm"]
+        shewhart = f"{row['shewhart_z']:+.2f}"
+        page = f"{row['page']:.2f}"
         view.add_row(
-            row["period"],
+            escape(row["period"]),
             f"{row['muf_kg']:.3f}",
             f"{row['sigma_muf_kg']:.3f}",
             f"{row['sigma_random_kg']:.3f}",
             f"{row['sigma_systematic_kg']:.3f}",
+            f"[bold red]{shewhart}![/]" if row["shewhart_alarm"] else f"{shewhart} ",
             f"{row['sitmuf']:+.2f}",
             f"{row['cumuf_kg']:.3f}",
-            f"[bold red]{row['page']:.2f} ALARM[/]" if alarm else f"{row['page']:.2f}",
+            f"[bold red]{page}![/]" if row["alarm"] else f"{page} ",
         )
     out.print(view)
+    if text_chart:
+        out.print(f"Page's statistic S against h ({summary['area']}):", markup=False)
+        lines = page_chart_text(ev.sequence.labels, ev.page.statistic, ev.page.h)
+        for line in lines:
+            out.print(line, markup=False, style="bold red" if line.endswith("ALARM") else None)
     page = summary["page"]
-    verdict = f"[bold red]alarm from {page['first_alarm']}[/]" if page["alarm"] else "no alarm"
+    verdict = (
+        f"[bold red]alarm from {escape(page['first_alarm'])}[/]" if page["alarm"] else "no alarm"
+    )
     out.print(f"Page's test (k = {page['k']:g}, h = {page['h']:.4f}): {verdict}")
+    shewhart = summary["shewhart"]
+    flagged = ", ".join(shewhart["alarm_periods"]) if shewhart["alarm"] else "none"
+    out.print(
+        f"Shewhart test (MUF/σMUF > {shewhart['threshold']:.4f}, each period alone): "
+        f"alarms {escape(flagged)}"
+    )
     out.print(
         f"CUMUF = {summary['muf_total_kg']:.3f} ± {summary['sigma_cumuf_kg']:.3f} kg "
         f"(alarm: {summary['cumuf']['alarm']}); GEMUF p = {summary['gemuf']['p_value']:.3g}; "
@@ -230,15 +253,32 @@ def _print_area(ev: BalanceEvaluation, result: dict[str, Any]) -> None:
                 f"1 SQ ({sq['kg']:g} kg {sq['basis']}) lost, {pattern}: P(detect) Page "
                 f"{figures['page']:.3f}, CUMUF {figures['cumuf']:.3f}"
             )
-    out.print(f"[dim]methods: {ev.methods_source}[/]")
+    out.print(f"[dim]methods: {escape(ev.methods_source)}[/]")
+
+
+def _chart_paths(chart: Path, areas: list[str]) -> list[Path]:
+    # One area: exactly the path asked for. Several: one file per area beside it, named after
+    # the area; names that would coincide (also ignoring case, for case-insensitive file
+    # systems) get a numeric suffix, so no area's chart overwrites another's.
+    if len(areas) == 1:
+        return [chart]
+    suffix = chart.suffix or ".svg"
+    taken: set[str] = set()
+    paths = []
+    for i, area in enumerate(areas):
+        slug = "".join(c if c.isalnum() else "-" for c in area).strip("-") or f"area{i + 1}"
+        name = f"{chart.stem}-{slug}{suffix}"
+        n = 2
+        while name.lower() in taken:
+            name = f"{chart.stem}-{slug}-{n}{suffix}"
+            n += 1
+        taken.add(name.lower())
+        paths.append(chart.with_name(name))
+    return paths
 
 
 def _write_charts(chart: Path, evaluations: list[BalanceEvaluation]) -> list[Path]:
-    # One area: exactly the path asked for; several: one file per area beside it.
-    paths = [chart]
-    if len(evaluations) > 1:
-        slugs = ["".join(c if c.isalnum() else "-" for c in ev.sequence.area) for ev in evaluations]
-        paths = [chart.with_name(f"{chart.stem}-{slug}{chart.suffix or '.svg'}") for slug in slugs]
+    paths = _chart_paths(chart, [ev.sequence.area for ev in evaluations])
     for path, ev in zip(paths, evaluations, strict=True):
         title = f"Page's test: {ev.sequence.area}"
         svg = page_chart_svg(ev.sequence.labels, ev.page.statistic, ev.page.h, title)
@@ -265,10 +305,16 @@ def balance_command(
     material: str | None = typer.Option(
         None, "--material", help="pu, u233, heu, leu, natural-u, depleted-u or th: add 1 SQ."
     ),
-    chart: Path | None = typer.Option(None, "--chart", help="Write an SVG of Page's statistic."),
+    chart: Path | None = typer.Option(
+        None, "--chart", help="Write an SVG of Page's statistic (one per area if several)."
+    ),
+    text_chart: bool = typer.Option(
+        True, "--text-chart/--no-text-chart", help="Print a text chart of Page's S against h."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """MUF, σMUF, SITMUF and Page's test per period of each balance area in FILE."""
+    """Per period of each balance area in FILE: MUF, σMUF, SITMUF, the Shewhart test, Page's
+    statistic and alarms, and a chart of Page's statistic against h."""
     table = _methods(methods_file)
     areas = parse_balances(_read_text(file), str(file), table)
     if material is not None:
@@ -283,7 +329,7 @@ def balance_command(
         emit_json({"file": str(file), "areas": results})
     else:
         for ev, result in zip(evaluations, results, strict=True):
-            _print_area(ev, result)
+            _print_area(ev, result, text_chart)
         for path in written:
             out.print(f"chart written to {path}")
     if any(ev.page.first_alarm is not None for ev in evaluations):
