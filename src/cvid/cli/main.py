@@ -36,12 +36,16 @@ def _root(
 def _register() -> None:
     # Imported here so that each group stays in its own module and `cvid --help` lists them all.
     from cvid.cli import accountancy as acc_cli
+    from cvid.cli import agreements as agreements_cli
     from cvid.cli import demo as demo_cli
+    from cvid.cli import evidence as evidence_cli
     from cvid.cli import log as log_cli
 
     acc_cli.register(app)
     demo_cli.register(app)
     log_cli.register(app)
+    evidence_cli.register(app)
+    agreements_cli.register(app)
 
 
 _register()

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -135,6 +135,19 @@ class Record(_Strict):
     def _ser_time(self, value: datetime) -> str:
         return format_utc(value)
 
+    @model_validator(mode="after")
+    def _kind_fields(self) -> Record:
+        # A key record says exactly which key it registers or revokes, and nothing else does.
+        if self.kind is Kind.KEY_REGISTRATION and self.key is None:
+            raise ValueError("a key_registration record needs 'key' (the key it registers)")
+        if self.kind is not Kind.KEY_REGISTRATION and self.key is not None:
+            raise ValueError("'key' belongs only in a key_registration record")
+        if self.kind is Kind.KEY_REVOCATION and self.revokes is None:
+            raise ValueError("a key_revocation record needs 'revokes' (the vkey it revokes)")
+        if self.kind is not Kind.KEY_REVOCATION and self.revokes is not None:
+            raise ValueError("'revokes' belongs only in a key_revocation record")
+        return self
+
     def unsigned(self) -> Record:
         """This record without its signature."""
         return self.model_copy(update={"signature": None})
@@ -142,3 +155,21 @@ class Record(_Strict):
     def to_json(self) -> dict[str, Any]:
         """The record as a JSON object; absent optional members are left out."""
         return self.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+
+
+SCHEMA_ID = "https://cvid.example/schemas/evidence-record-v1.json"
+
+
+def record_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of a signed or unsigned :class:`Record`.
+
+    Generated from the model, so ``docs/evidence.schema.json`` cannot drift from it (a test
+    compares them). Kind-specific rules (``key`` only in ``key_registration``, ``revokes`` only
+    in ``key_revocation``) and the ledger's admission checks are beyond what the schema says.
+    """
+    schema = Record.model_json_schema(mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        **schema,
+    }

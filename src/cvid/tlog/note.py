@@ -195,6 +195,10 @@ def check_text(text: str) -> None:
     """Raise :class:`FormatError` unless ``text`` may be the text of a note."""
     if not text.endswith("\n"):
         raise FormatError("note text must end with a newline")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FormatError("note text is not valid Unicode (it has a lone surrogate)") from None
     for i, line in enumerate(text[:-1].split("\n"), 1):
         if any(ord(c) < 0x20 or ord(c) == 0x7F for c in line):
             raise FormatError(f"note text line {i} has a control character")

@@ -1,0 +1,51 @@
+"""Agreements as code: packages, the compliance engine, timelines and verdicts.
+
+An agreement package (a folder with ``agreement.yaml`` and ``scenarios/``) states each term
+with the clause it implements; the engine gives each term's status per party and each
+reciprocal step's state at an instant, citing the log indices it rests on::
+
+    from pathlib import Path
+    from cvid.agreements import evaluate, load_package, timeline
+
+    package = load_package(Path("examples/new-start"))
+    result = evaluate(package, records, "2018-02-05", view="now")   # records: (index, Record)
+    for t in result.terms:
+        print(t.term, t.party, t.status, t.evidence, t.explanation)
+    changes = timeline(package, records, "2011-02-05", "2018-03-01")
+
+Everything here is pure except :func:`load_package` (reads the folder) and
+:mod:`cvid.agreements.sources` (reads ledgers, logs and tiles).
+"""
+
+from cvid.agreements.engine import Evaluation, StepResult, TermResult, evaluate
+from cvid.agreements.errors import PackageError
+from cvid.agreements.index import Evidence, View
+from cvid.agreements.model import AgreementFile, agreement_schema
+from cvid.agreements.package import Package, load_package, parse_package
+from cvid.agreements.scenarios import ScenarioResult, run_scenarios
+from cvid.agreements.terms import Status, StepState
+from cvid.agreements.timeline import Change, timeline
+from cvid.agreements.verdict import make_verdict, verdict_bytes
+
+__all__ = [
+    "AgreementFile",
+    "Change",
+    "Evaluation",
+    "Evidence",
+    "Package",
+    "PackageError",
+    "ScenarioResult",
+    "Status",
+    "StepResult",
+    "StepState",
+    "TermResult",
+    "View",
+    "agreement_schema",
+    "evaluate",
+    "load_package",
+    "make_verdict",
+    "parse_package",
+    "run_scenarios",
+    "timeline",
+    "verdict_bytes",
+]

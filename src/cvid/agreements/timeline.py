@@ -1,0 +1,155 @@
+"""The timeline: every change of status of every term and step between two instants.
+
+A term's status can only change when something it depends on changes: one of its records
+becomes visible (or is corrected or disputed), evidence goes stale, a parameter or its period
+starts or ends, a deadline passes, a periodic occurrence begins or falls due. The timeline
+evaluates each term at exactly those instants — never day by day — and keeps the changes.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from cvid.agreements.engine import Evaluator, Instant, as_evidence, instant
+from cvid.agreements.index import Evidence, View
+from cvid.agreements.instants import rfc3339
+from cvid.agreements.package import Package
+from cvid.agreements.terms import CompiledStep, CompiledTerm, Finding
+from cvid.evidence.record import Record
+
+
+@dataclass(frozen=True)
+class Change:
+    """A term's status (or a step's state) from ``at`` on; ``before`` None at the start."""
+
+    at: int
+    subject: str  # "term" or "step"
+    id: str
+    party: str | None
+    before: str | None
+    after: str
+    evidence: tuple[int, ...]
+    explanation: str
+
+    def to_json(self) -> dict[str, Any]:
+        """The stable JSON form (docs/status.md)."""
+        return {
+            "at": rfc3339(self.at),
+            "type": self.subject,
+            "id": self.id,
+            "party": self.party,
+            "from": self.before,
+            "to": self.after,
+            "evidence": list(self.evidence),
+            "explanation": self.explanation,
+        }
+
+
+def term_instants(e: Evaluator, term: CompiledTerm, party: str, lo: int, hi: int) -> list[int]:
+    """``lo`` and every instant in ``(lo, hi]`` at which ``term`` may change for ``party``."""
+    ev = e.ev
+    vis = e.vis
+    out = {lo}
+    out.update(term.fixed_instants())
+    s = term.schedule
+    if s is not None:
+        for o in s.occurrences(lo - 400 * 86_400_000_000, hi):
+            out.update((o, s.overdue_from(o)))
+    series = ev.by_value.get((party, term.quantity))
+    if series is not None:
+        prune = e.view is View.NOW
+        pos, obs = series.pos, series.obs
+        fresh = term.freshness
+        n = len(pos)
+        for i, p in enumerate(pos):
+            if not e.matches(term, p):
+                continue
+            out.add(vis[p])
+            for q in ev.superseders.get(p, ()):
+                out.add(vis[q])
+            for d in ev.disputers.get(p, ()):
+                out.add(vis[d])
+                out.update(vis[q] for q in ev.superseders.get(d, ()))
+            if fresh is not None:
+                expiry = obs[i] + fresh
+                if not (prune and i + 1 < n and obs[i + 1] <= expiry):
+                    out.add(expiry)
+    return sorted(t for t in out if lo <= t <= hi)
+
+
+def _step_instants(e: Evaluator, step: CompiledStep, lo: int, hi: int) -> list[int]:
+    out: set[int] = set()
+    series = e.ev.by_subject.get((step.by, step.subject))
+    for p in series.pos if series else ():
+        out.add(e.vis[p])
+        out.update(e.vis[q] for q in e.ev.superseders.get(p, ()))
+    return sorted(t for t in out if lo < t <= hi)
+
+
+def timeline(
+    package: Package,
+    evidence: Evidence | Iterable[tuple[int, Record]],
+    start: Instant,
+    end: Instant,
+    view: View | str = View.NOW,
+) -> list[Change]:
+    """Every change of status in ``[start, end]``, in time order (package order within one).
+
+    The first entry of each term/party and step is its state at ``start`` (``before`` None).
+    Pure and deterministic, like :func:`cvid.agreements.evaluate`.
+    """
+    e = Evaluator(package, as_evidence(evidence), View(view))
+    lo, hi = instant(start), instant(end)
+    changes: list[tuple[int, int, Change]] = []
+    order = 0
+    history: dict[tuple[str, str], list[int]] = {}
+    terms = {t.id: t for t in package.terms}
+    for term in package.terms:
+        for party in term.parties:
+            prev: Finding | None = None
+            at: list[int] = []
+            for t in term_instants(e, term, party, lo, hi):
+                f = e.term(term, party, t)
+                if prev is None or f.status is not prev.status:
+                    before = None if prev is None else prev.status.value
+                    change = Change(
+                        t, "term", term.id, party, before, f.status.value, f.evidence, f.explanation
+                    )
+                    changes.append((t, order, change))
+                    at.append(t)
+                prev = f
+            history[(term.id, party)] = at
+            order += 1
+        e.forget()
+    for step in package.steps:
+        instants = {lo, *_step_instants(e, step, lo, hi)}
+        for key in step.cites:
+            instants.update(history.get(key, ()))
+        state = None
+        for t in sorted(instants):
+            findings = {k: e.term(terms[k[0]], k[1], t) for k in step.cites}
+            new, cited, why = e.step(step, findings, t)
+            if new is not state:
+                before = None if state is None else state.value
+                changes.append(
+                    (t, order, Change(t, "step", step.id, None, before, new.value, cited, why))
+                )
+                state = new
+        order += 1
+    changes.sort(key=lambda c: (c[0], c[1]))
+    return [c for _, _, c in changes]
+
+
+def statuses_between(changes: list[Change], term: str, party: str | None) -> list[str]:
+    """The sequence of statuses one term/party (or step) takes in a timeline."""
+    return [c.after for c in changes if c.id == term and c.party == party]
+
+
+def status_at(changes: list[Change], term: str, party: str | None, t: int) -> str | None:
+    """The status of a term/party in a timeline at ``t`` (None before its first entry)."""
+    mine = [c for c in changes if c.id == term and c.party == party]
+    i = bisect.bisect_right([c.at for c in mine], t) - 1
+    return None if i < 0 else mine[i].after

@@ -1,0 +1,344 @@
+"""``cvid status``, ``cvid timeline``, ``cvid agreement`` and ``cvid verdict``.
+
+Exit codes: ``status`` exits 1 when a term is violated (a finding); ``agreement check`` exits 1
+when a scenario fails and 2 when the package is invalid; ``verdict verify`` exits 1 when the
+verdict does not re-derive. The JSON documents are described in docs/status.md.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from typer.core import TyperGroup
+
+from cvid.agreements.engine import Evaluation, evaluate
+from cvid.agreements.index import View
+from cvid.agreements.instants import rfc3339, show
+from cvid.agreements.model import agreement_schema
+from cvid.agreements.package import Package, load_package
+from cvid.agreements.scenarios import parse_as_of, run_scenarios
+from cvid.agreements.sources import Source, from_ledger, verdict_source
+from cvid.agreements.timeline import timeline
+from cvid.agreements.verdict import (
+    checkpoint_json,
+    compare,
+    make_verdict,
+    read_verdict,
+    verdict_bytes,
+)
+from cvid.cli._common import emit_json, reports_errors
+from cvid.errors import InputError, VerificationError
+from cvid.tlog.note import b64
+
+COLORS = {
+    "not_in_force": "dim",
+    "pending": "cyan",
+    "met_claimed": "yellow",
+    "met_verified": "green",
+    "overdue": "red",
+    "violated": "bold red",
+    "reversed": "magenta",
+    "disputed": "bold yellow",
+    "unknown": "bold white on red",
+    "locked": "dim",
+    "unlocked": "cyan",
+    "delivered": "green",
+}
+
+agreement_app = typer.Typer(
+    help="Check agreement packages and their scenarios.", no_args_is_help=True
+)
+
+LedgerArg = Annotated[Path, typer.Argument(help="The ledger's directory.")]
+PackageOpt = Annotated[
+    Path | None,
+    typer.Option("--package", help="The agreement package (default: the ledger's own copy)."),
+]
+ViewOpt = Annotated[
+    View, typer.Option("--view", help="then: records reported by the date; now: all observed.")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (docs/status.md).")]
+
+
+def _source_and_package(directory: Path, package: Path | None) -> tuple[Source, Package]:
+    source = from_ledger(directory)
+    # The records live until the command ends: keep the collector from re-scanning them.
+    gc.freeze()
+    pkg_dir = package or source.package_dir
+    if pkg_dir is None:
+        raise InputError(f"{directory}: no agreement package; give --package")
+    return source, load_package(pkg_dir)
+
+
+def _cp(source: Source) -> dict[str, Any] | None:
+    return checkpoint_json(source.checkpoint) if source.checkpoint is not None else None
+
+
+def _styled(value: str) -> str:
+    return f"[{COLORS.get(value, '')}]{value}[/]"
+
+
+def _console() -> Console:
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=200)
+
+
+def _columns(table: Table, names: tuple[str, ...]) -> None:
+    for name in names:
+        wrap = name == "explanation"
+        table.add_column(name, overflow="fold", no_wrap=not wrap, ratio=1 if wrap else None)
+
+
+def _print_status(ev: Evaluation, cp: dict[str, Any] | None) -> None:
+    console = _console()
+    where = f"log {cp['origin']} size {cp['size']}" if cp else "no checkpoint"
+    table = Table(
+        title=f"{ev.agreement} as of {show(ev.as_of)} (as known {ev.view.value}; {where})"
+    )
+    _columns(table, ("term", "party", "status", "evidence", "explanation"))
+    for t in ev.terms:
+        table.add_row(
+            t.term, t.party, _styled(t.status.value), " ".join(map(str, t.evidence)), t.explanation
+        )
+    console.print(table)
+    if ev.steps:
+        steps = Table(title="reciprocal steps")
+        _columns(steps, ("step", "by", "state", "evidence", "explanation"))
+        for s in ev.steps:
+            steps.add_row(
+                s.step, s.by, _styled(s.state.value), " ".join(map(str, s.evidence)), s.explanation
+            )
+        console.print(steps)
+
+
+@reports_errors
+def status_command(
+    directory: LedgerArg,
+    as_of: Annotated[str, typer.Option("--as-of", help="A date (00:00Z) or an instant.")],
+    view: ViewOpt = View.NOW,
+    package: PackageOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Each term's status per party and each step's state as of a date.
+
+    Exit 0, or 1 when a term is violated.
+    """
+    t = parse_as_of(as_of)
+    source, pkg = _source_and_package(directory, package)
+    ev = evaluate(pkg, source.records, t, view)
+    if as_json:
+        emit_json(ev.to_json(_cp(source)))
+    else:
+        _print_status(ev, _cp(source))
+    if ev.violated:
+        raise typer.Exit(1)
+
+
+@reports_errors
+def timeline_command(
+    directory: LedgerArg,
+    start: Annotated[
+        str | None, typer.Option("--from", help="Start (default: the first record).")
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="End (default: the last record's instant).")
+    ] = None,
+    view: ViewOpt = View.NOW,
+    package: PackageOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every change of status of every term and step between two dates."""
+    source, pkg = _source_and_package(directory, package)
+    times = [
+        r.observed_at if view is View.NOW else max(r.observed_at, r.reported_at)
+        for _, r in source.records
+    ]
+    if (start is None or end is None) and not times:
+        raise InputError(f"{directory}: no records; give --from and --to")
+    lo = parse_as_of(start) if start else parse_as_of(min(times).isoformat())
+    hi = parse_as_of(end) if end else parse_as_of(max(times).isoformat())
+    if hi < lo:
+        raise InputError("--to is before --from")
+    changes = timeline(pkg, source.records, lo, hi, view)
+    if as_json:
+        emit_json(
+            {
+                "format": "cvid-timeline/1",
+                "agreement": pkg.id,
+                "package_sha256": pkg.sha256,
+                "checkpoint": _cp(source),
+                "view": view.value,
+                "from": rfc3339(lo),
+                "to": rfc3339(hi),
+                "changes": [c.to_json() for c in changes],
+            }
+        )
+        return
+    table = Table(title=f"{pkg.id}: changes from {show(lo)} to {show(hi)} (as known {view.value})")
+    _columns(table, ("at", "term or step", "party", "from", "to", "evidence", "explanation"))
+    for c in changes:
+        table.add_row(
+            show(c.at),
+            c.id,
+            c.party or "",
+            c.before or "",
+            _styled(c.after),
+            " ".join(map(str, c.evidence)),
+            c.explanation,
+        )
+    _console().print(table)
+
+
+@agreement_app.command("check")
+@reports_errors
+def agreement_check(
+    package: Annotated[Path, typer.Argument(help="The agreement package's folder.")],
+    data: Annotated[
+        Path | None, typer.Option(help="Where CSV files that scenarios import are.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Validate a package and run its scenarios: exit 1 if one fails, 2 if it is invalid."""
+    pkg = load_package(package)
+    results = run_scenarios(pkg, data)
+    failed = [r for r in results if not r.ok]
+    summary = {
+        "package": str(package),
+        "agreement": pkg.id,
+        "package_sha256": pkg.sha256,
+        "terms": len(pkg.terms),
+        "steps": len(pkg.steps),
+        "scenarios": len(results),
+        "checks": sum(r.checks for r in results),
+        "failed": [{"file": r.file, "scenario": r.name, "failures": r.failures} for r in failed],
+    }
+    if as_json:
+        emit_json(summary)
+    else:
+        console = _console()
+        console.print(
+            f"{pkg.id}: {len(pkg.terms)} terms, {len(pkg.steps)} steps, {len(results)} "
+            f"scenarios, {summary['checks']} checks, sha256 {pkg.sha256}"
+        )
+        for r in results:
+            mark = "[green]ok[/]" if r.ok else "[bold red]FAIL[/]"
+            console.print(f"  {mark} {r.name} ({r.checks} checks)")
+            for f in r.failures:
+                console.print(f"      {f}", markup=False)
+    if failed:
+        raise typer.Exit(1)
+
+
+@agreement_app.command("schema")
+def agreement_schema_command() -> None:
+    """Print the JSON Schema of agreement.yaml (docs/agreement.schema.json)."""
+    sys.stdout.write(json.dumps(agreement_schema(), indent=2) + "\n")
+
+
+class _VerdictGroup(TyperGroup):
+    """``cvid verdict DIR ...`` is ``cvid verdict create DIR ...``; ``verify`` is a command."""
+
+    def parse_args(self, ctx: typer.Context, args: list[str]) -> list[str]:  # type: ignore[override]
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = ["create", *args]
+        return super().parse_args(ctx, args)
+
+
+verdict_app = typer.Typer(
+    cls=_VerdictGroup,
+    no_args_is_help=True,
+    help="Write a verdict bound to a log checkpoint (cvid verdict DIR ...), or verify one.",
+)
+
+
+@verdict_app.command("create")
+@reports_errors
+def verdict_create(
+    directory: LedgerArg,
+    as_of: Annotated[str, typer.Option("--as-of", help="A date (00:00Z) or an instant.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the verdict.")],
+    view: ViewOpt = View.NOW,
+    package: PackageOpt = None,
+) -> None:
+    """Evaluate the ledger as of a date and write the verdict (RFC 8785 JSON) to OUT."""
+    t = parse_as_of(as_of)
+    source, pkg = _source_and_package(directory, package)
+    if source.checkpoint is None:
+        raise InputError(f"{directory}: no signed checkpoint to bind the verdict to")
+    doc = make_verdict(pkg, source.records, t, view, source.checkpoint)
+    data = verdict_bytes(doc)
+    out.write_bytes(data)
+    emit_json(
+        {
+            "out": str(out),
+            "sha256": hashlib.sha256(data).hexdigest(),
+            "checkpoint": doc["checkpoint"],
+            "package_sha256": doc["package_sha256"],
+            "summary": doc["summary"],
+        }
+    )
+
+
+@verdict_app.command("verify")
+@reports_errors
+def verdict_verify(
+    verdict: Annotated[Path, typer.Argument(help="The verdict file.")],
+    log: Annotated[str, typer.Option("--log", help="A ledger directory, or tiles (dir or URL).")],
+    vkey: Annotated[
+        str | None, typer.Option(help="The log's verifier key (or a file), for tiles.")
+    ] = None,
+    package: PackageOpt = None,
+) -> None:
+    """Re-derive a verdict from the log it names and compare it byte for byte.
+
+    Exit 0 when it re-derives, 1 when it does not (the difference is named).
+    """
+    try:
+        claimed = verdict.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {verdict}: {exc.strerror}") from None
+    doc = read_verdict(claimed, str(verdict))
+    cp = doc["checkpoint"]
+    source = verdict_source(log, int(cp["size"]), vkey)
+    assert source.checkpoint is not None
+    got_root = b64(source.checkpoint.root)
+    if got_root != cp["root"]:
+        raise VerificationError(
+            f"{log}: the first {cp['size']} entries have root {got_root}, the verdict names "
+            f"{cp['root']}"
+        )
+    if source.checkpoint.origin != cp["origin"]:
+        raise VerificationError(
+            f"{log}: the log's origin is {source.checkpoint.origin!r}, the verdict names "
+            f"{cp['origin']!r}"
+        )
+    pkg_dir = package or source.package_dir
+    if pkg_dir is None:
+        raise InputError("give --package: tiles carry no agreement package")
+    pkg = load_package(pkg_dir)
+    if pkg.sha256 != doc.get("package_sha256"):
+        raise VerificationError(
+            f"{pkg_dir}: package SHA-256 {pkg.sha256}, the verdict names "
+            f"{doc.get('package_sha256')}"
+        )
+    derived = verdict_bytes(
+        make_verdict(pkg, source.records, str(doc["as_of"]), str(doc["view"]), source.checkpoint)
+    )
+    compare(claimed, derived, str(verdict))
+    emit_json({"ok": True, "verdict": str(verdict), "checkpoint": cp, "package_sha256": pkg.sha256})
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``status``, ``timeline``, ``agreement`` and ``verdict`` to ``app``."""
+    app.command("status")(status_command)
+    app.command("timeline")(timeline_command)
+    app.add_typer(agreement_app, name="agreement")
+    app.add_typer(verdict_app, name="verdict")

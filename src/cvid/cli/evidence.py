@@ -1,0 +1,346 @@
+"""``cvid key``, ``cvid evidence``, ``cvid ledger``, ``cvid submit`` and ``cvid import``.
+
+Signed evidence and the ledger: make keys, write and sign records, create a ledger for an
+agreement, admit records (all or nothing) with receipts, list and show them, and import tables.
+Refusals exit 2 with one line naming the record and the check it failed; nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from cvid.cli._common import emit_json, reports_errors
+from cvid.cli.log import progress_bar, read_input
+from cvid.errors import InputError
+from cvid.evidence import (
+    Kind,
+    Ledger,
+    RecordError,
+    read_files,
+    read_records,
+    record_schema,
+    sign_record,
+)
+from cvid.evidence.admission import Candidate
+from cvid.evidence.importer import load_mapping, read_csv, table_records
+from cvid.evidence.listing import format_values, select, summary
+from cvid.evidence.signing import parse_json
+from cvid.evidence.templates import template
+from cvid.tlog.note import Signer
+
+key_app = typer.Typer(help="Make signing keys for evidence.", no_args_is_help=True)
+evidence_app = typer.Typer(
+    help="Write, sign, list and show evidence records.", no_args_is_help=True
+)
+ledger_app = typer.Typer(help="Create and inspect an agreement's ledger.", no_args_is_help=True)
+import_app = typer.Typer(help="Turn tables into signed records.", no_args_is_help=True)
+
+LedgerArg = Annotated[Path, typer.Argument(help="The ledger's directory.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+KeyOpt = Annotated[Path, typer.Option("--key", help="The private key file (cvid key new).")]
+out = Console(highlight=False, soft_wrap=True)
+
+
+def _admit(ledger: Ledger, batch: list[Candidate]) -> list[int]:
+    try:
+        return ledger.submit(batch)
+    except RecordError as exc:
+        raise InputError(f"{exc.diagnostics()}; nothing was written") from None
+
+
+def _receipts(ledger: Ledger, indexes: list[int], directory: Path | None) -> dict[str, str]:
+    """Receipts by index: written to ``directory`` (paths returned) or as text."""
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+    got: dict[str, str] = {}
+    for i in indexes:
+        text = ledger.receipt(i).encode().decode()
+        if directory is None:
+            got[str(i)] = text
+        else:
+            path = directory / f"{i}.tlog-proof"
+            path.write_text(text)
+            got[str(i)] = str(path)
+    return got
+
+
+def _report_admission(
+    ledger: Ledger, indexes: list[int], receipts: Path | None, as_json: bool, extra: dict[str, Any]
+) -> None:
+    if indexes:
+        ledger.log.checkpoint()
+    got = _receipts(ledger, indexes, receipts)
+    if as_json or receipts is None:
+        key = "receipt_files" if receipts is not None else "receipts"
+        emit_json({**extra, "indexes": indexes, "size": ledger.size, key: got})
+        return
+    for i in indexes:
+        out.print(f"admitted record {i}  receipt {got[str(i)]}")
+    out.print(f"{len(indexes)} record(s) admitted; the ledger holds {ledger.size}")
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+
+@key_app.command("new")
+@reports_errors
+def key_new(
+    name: Annotated[str, typer.Argument(help="The key's name (no spaces or '+').")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the private key.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Write a new Ed25519 private key to KEYFILE (mode 0600) and print its vkey."""
+    signer = Signer.generate(name)
+    try:
+        signer.write(out_file)
+    except FileExistsError:
+        raise InputError(f"{out_file} exists; refusing to overwrite a key") from None
+    except OSError as exc:
+        raise InputError(f"cannot write {out_file}: {exc.strerror}") from None
+    if as_json:
+        emit_json({"name": name, "vkey": signer.verifier.vkey, "key_file": str(out_file)})
+    else:
+        typer.echo(signer.verifier.vkey)
+
+
+# -- records ---------------------------------------------------------------------------------
+
+
+@evidence_app.command("schema")
+def evidence_schema() -> None:
+    """Print the JSON Schema of an evidence record (docs/evidence.schema.json)."""
+    sys.stdout.write(json.dumps(record_schema(), indent=2, ensure_ascii=False) + "\n")
+
+
+@evidence_app.command("template")
+@reports_errors
+def evidence_template(
+    kind: Annotated[Kind, typer.Argument(help="The kind of record.")],
+) -> None:
+    """Print a realistic unsigned record of KIND to edit, then sign."""
+    emit_json(template(kind, datetime.now(UTC)))
+
+
+@evidence_app.command("sign")
+@reports_errors
+def evidence_sign(
+    file: Annotated[Path, typer.Argument(help="A record (JSON), or JSON Lines; '-' for stdin.")],
+    key: KeyOpt,
+) -> None:
+    """Print FILE's record(s) signed with KEYFILE (one record pretty, JSON Lines compact).
+
+    Sets ``signer`` from the key when absent; refuses if it names another key.
+    """
+    signer = Signer.read(key)
+    data, name = read_input(None if str(file) == "-" else file)
+    batch = read_records(data, name)
+    signed = []
+    for c in batch:
+        try:
+            obj = c.obj if c.text is None else parse_json(c.text)
+        except ValueError as exc:
+            raise InputError(f"{c.origin}: not valid JSON: {exc}") from None
+        if not isinstance(obj, dict):
+            raise InputError(f"{c.origin}: a record must be a JSON object")
+        try:
+            signed.append(sign_record(obj, signer))
+        except RecordError as exc:
+            raise InputError(f"{c.origin}: {exc.check}: {exc.detail}") from None
+    if len(signed) == 1 and batch[0].text is None:
+        emit_json(signed[0])
+    else:
+        for obj in signed:
+            sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+
+@evidence_app.command("show")
+@reports_errors
+def evidence_show(
+    directory: LedgerArg,
+    index: Annotated[int, typer.Argument(help="The record's log index.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Show record INDEX as signed, with its supersession and dispute marks."""
+    with Ledger.open(directory) as ledger:
+        logged = ledger.record(index)
+    doc = {
+        "index": logged.index,
+        "status": "superseded" if logged.superseded_by is not None else "current",
+        "superseded_by": logged.superseded_by,
+        "disputed_by": list(logged.disputed_by),
+        "record": logged.raw,
+    }
+    if as_json:
+        emit_json(doc)
+        return
+    r = logged.record
+    mark = f"  superseded by {logged.superseded_by}" if logged.superseded_by is not None else ""
+    out.print(f"[bold]record {logged.index}[/]  {r.kind.value}{mark}")
+    for label, value in summary(logged).items():
+        if value not in (None, [], {}) and label not in ("index", "kind", "values"):
+            out.print(f"  {label:14} {value}")
+    out.print(f"  {'values':14} {format_values(logged)}")
+    if r.source is not None:
+        for label, value in r.source.model_dump(exclude_none=True).items():
+            out.print(f"  source.{label:7} {value}")
+    if r.summary:
+        out.print(f"  {'summary':14} {r.summary}")
+
+
+@evidence_app.command("list")
+@reports_errors
+def evidence_list(
+    directory: LedgerArg,
+    kind: Annotated[Kind | None, typer.Option(help="Only records of this kind.")] = None,
+    party: Annotated[str | None, typer.Option(help="Only records about or by this party.")] = None,
+    subject: Annotated[str | None, typer.Option(help="Only records about this subject.")] = None,
+    since: Annotated[str | None, typer.Option(help="observed_at from (date or time).")] = None,
+    until: Annotated[str | None, typer.Option(help="observed_at up to (date or time).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List records (superseded ones marked, with the index that corrects them)."""
+    with Ledger.open(directory) as ledger:
+        chosen = select(ledger.records(), kind, party, subject, since, until)
+    if as_json:
+        emit_json([summary(r) for r in chosen])
+        return
+    for logged in chosen:
+        r = logged.record
+        status = "[green]current[/]"
+        if logged.superseded_by is not None:
+            status = f"[yellow]superseded by {logged.superseded_by}[/]"
+        if logged.disputed_by:
+            status += f", [red]disputed by {', '.join(map(str, logged.disputed_by))}[/]"
+        about = f"{r.party} (by {r.submitter})" if r.party else f"by {r.submitter}"
+        observed = summary(logged)["observed_at"].removesuffix("T00:00:00Z")
+        out.print(
+            f"[bold]{logged.index:>4}[/]  {r.kind.value}  {r.subject}  {about}  "
+            f"{observed}  {status}"
+        )
+        if r.values:
+            out.print(f"      [dim]{format_values(logged)}[/]")
+    if not chosen:
+        out.print("no records match")
+
+
+# -- the ledger ------------------------------------------------------------------------------
+
+
+@ledger_app.command("init")
+@reports_errors
+def ledger_init(
+    directory: LedgerArg,
+    agreement: Annotated[Path, typer.Option(help="The agreement package folder.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a ledger in DIR for the agreement package (copied into DIR/agreement)."""
+    with Ledger.create(directory, agreement) as ledger:
+        meta = dict(ledger.meta)
+    if as_json:
+        emit_json({"ledger": str(directory), **meta})
+    else:
+        out.print(f"ledger for {meta['agreement']!r} created in {directory}")
+        out.print(f"log key: {meta['log_vkey']}")
+        out.print(f"package sha256: {meta['package_sha256']}")
+
+
+@ledger_app.command("keys")
+@reports_errors
+def ledger_keys(directory: LedgerArg, as_json: JsonOpt = False) -> None:
+    """List every key the ledger knows: party, kinds, where registered, when revoked."""
+    with Ledger.open(directory) as ledger:
+        states = ledger.registry.states()
+    if as_json:
+        emit_json(
+            [
+                {
+                    **s.grant.model_dump(mode="json"),
+                    "registered_at": s.registered_at,
+                    "revoked_at": s.revoked_at,
+                }
+                for s in states
+            ]
+        )
+        return
+    for s in states:
+        revoked = "" if s.revoked_at is None else f"  [red]revoked by record {s.revoked_at}[/]"
+        manages = ", manages keys" if s.grant.may_manage_keys else ""
+        out.print(f"[bold]{s.name}[/]  {s.grant.party}  registered by {s.origin()}{revoked}")
+        out.print(f"    [dim]signs {', '.join(k.value for k in s.grant.kinds)}{manages}[/]")
+
+
+@reports_errors
+def submit_command(
+    directory: LedgerArg,
+    files: Annotated[list[Path], typer.Argument(help="Signed records: JSON or JSON Lines.")],
+    receipts: Annotated[
+        Path | None, typer.Option(help="Write each receipt to RECEIPTS/<index>.tlog-proof.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Admit the signed records in FILES, all or nothing, and give a receipt for each.
+
+    Without --receipts the receipts are printed in JSON. On any refusal: exit 2 naming the
+    record and the check it failed, and nothing is written.
+    """
+    batch = read_files(files)
+    with Ledger.open(directory) as ledger:
+        indexes = _admit(ledger, batch)
+        _report_admission(ledger, indexes, receipts, as_json, {})
+
+
+@import_app.command("csv")
+@reports_errors
+def import_csv(
+    directory: LedgerArg,
+    file: Annotated[Path, typer.Argument(help="The table (CSV with a header line).")],
+    mapping: Annotated[Path, typer.Option(help="How rows become records (YAML).")],
+    key: KeyOpt,
+    receipts: Annotated[
+        Path | None, typer.Option(help="Write each receipt to RECEIPTS/<index>.tlog-proof.")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Turn each row of FILE into a record, sign it with KEYFILE and admit them all at once.
+
+    The submitter is the key's party unless the mapping says otherwise. All or nothing: any
+    refused row leaves the ledger untouched.
+    """
+    spec = load_mapping(mapping)
+    signer = Signer.read(key)
+    data, name = read_input(file)
+    rows = read_csv(data, name)
+    with Ledger.open(directory) as ledger:
+        state = ledger.registry.get(signer.verifier.vkey)
+        if state is None:
+            raise InputError(f"key {signer.name!r} is not registered in this ledger")
+        batch: list[Candidate] = []
+        with progress_bar("signing rows") as bar:
+            task = bar.add_task("sign", total=len(rows))
+            defaults = {"submitter": state.grant.party}
+            for where, obj in table_records(
+                spec, rows, ledger.clock(), defaults, lambda n: bar.update(task, completed=n)
+            ):
+                try:
+                    batch.append(Candidate(where, obj=sign_record(obj, signer)))
+                except RecordError as exc:
+                    raise InputError(f"{where}: {exc.check}: {exc.detail}") from None
+        indexes = _admit(ledger, batch)
+        extra = {"rows": len(rows), "skipped": len(rows) - len(batch)}
+        _report_admission(ledger, indexes, receipts, as_json, extra)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the key, evidence, ledger, submit and import commands to ``app``."""
+    app.add_typer(key_app, name="key")
+    app.add_typer(evidence_app, name="evidence")
+    app.add_typer(ledger_app, name="ledger")
+    app.command("submit")(submit_command)
+    app.add_typer(import_app, name="import")

@@ -1,0 +1,141 @@
+"""Parties, their roles and their initial keys, read from an agreement package.
+
+An agreement package is a folder with ``agreement.yaml``. This loader reads only what evidence
+needs and ignores every other top-level key (the agreements engine reads ``terms``,
+``parameters``, ``steps`` and the rest)::
+
+    id: new-start
+    title: New START Treaty
+    parties:
+      - {id: US, name: United States, roles: [inspected_party, inspectorate]}
+      - {id: RU, name: Russian Federation, roles: [inspected_party, inspectorate]}
+    keys:
+      - {party: US, vkey: "us-decl+1a2b3c4d+AW...", kinds: [declaration], may_manage_keys: true}
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from cvid.errors import FormatError, InputError
+from cvid.evidence.record import KeyGrant
+from cvid.evidence.signing import flatten_errors
+from cvid.tlog.note import Verifier
+
+AGREEMENT_FILE = "agreement.yaml"
+
+
+class Role(StrEnum):
+    """The role a party plays in an agreement."""
+
+    INSPECTED_PARTY = "inspected_party"
+    INSPECTORATE = "inspectorate"
+    COUNTERPARTY = "counterparty"
+    OBSERVER = "observer"
+
+
+class Party(BaseModel):
+    """A party to an agreement (or a body with a role in it, such as an inspectorate)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    name: str = Field(min_length=1, max_length=200)
+    roles: tuple[Role, ...] = Field(min_length=1)
+
+
+class AgreementParties(BaseModel):
+    """What evidence needs from an agreement package: its id, parties and initial keys."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    id: str = Field(min_length=1, max_length=100)
+    title: str = Field(min_length=1, max_length=500)
+    parties: tuple[Party, ...] = Field(min_length=1)
+    keys: tuple[KeyGrant, ...] = ()
+
+    def party(self, party_id: str) -> Party | None:
+        """The party with id ``party_id``, or None."""
+        return next((p for p in self.parties if p.id == party_id), None)
+
+
+def _check(parties: AgreementParties, where: str) -> None:
+    ids = [p.id for p in parties.parties]
+    dup = {i for i in ids if ids.count(i) > 1}
+    if dup:
+        raise InputError(f"{where}: party ids appear twice: {', '.join(sorted(dup))}")
+    seen: set[str] = set()
+    for n, grant in enumerate(parties.keys, 1):
+        if grant.party not in ids:
+            raise InputError(f"{where}: keys[{n}] is for unknown party {grant.party!r}")
+        try:
+            Verifier.from_vkey(grant.vkey)
+        except FormatError as exc:
+            raise InputError(f"{where}: keys[{n}]: {exc}") from None
+        if grant.vkey in seen:
+            raise InputError(f"{where}: keys[{n}] lists a key twice")
+        seen.add(grant.vkey)
+
+
+def parse_parties(data: Any, where: str = AGREEMENT_FILE) -> AgreementParties:
+    """Validate the parsed ``agreement.yaml`` mapping; raise :class:`InputError` naming fields."""
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: must be a mapping with id, title, parties and keys")
+    wanted = {k: data[k] for k in ("id", "title", "parties", "keys") if k in data}
+    if wanted.get("keys") is None:
+        wanted.pop("keys", None)
+    try:
+        parties = AgreementParties.model_validate(wanted)
+    except ValidationError as exc:
+        raise InputError(f"{where}: {flatten_errors(exc)}") from None
+    _check(parties, where)
+    return parties
+
+
+def load_parties(package_dir: Path) -> AgreementParties:
+    """Read ``package_dir/agreement.yaml``: the agreement's id, title, parties and keys.
+
+    Unknown top-level keys are ignored. Raises :class:`InputError` for a missing or malformed
+    file, unknown roles, duplicate parties, keys of unknown parties or malformed vkeys.
+    """
+    path = package_dir / AGREEMENT_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read agreement package {path}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InputError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from None
+    return parse_parties(data, str(path))
+
+
+def _package_files(package_dir: Path) -> Iterator[Path]:
+    for path in sorted(package_dir.rglob("*")):
+        rel = path.relative_to(package_dir)
+        if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+            continue
+        if path.is_file():
+            yield path
+
+
+def package_sha256(package_dir: Path) -> str:
+    """A hash of a package folder's files, names and contents, independent of where it lives.
+
+    SHA-256 of the lines ``<sha256 hex of file>  <relative POSIX path>\\n`` sorted by path (what
+    ``find . -type f | sort | xargs sha256sum`` prints, without ``./``), skipping hidden files
+    and ``__pycache__``.
+    """
+    lines = []
+    for path in _package_files(package_dir):
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        lines.append(f"{digest}  {path.relative_to(package_dir).as_posix()}\n")
+    lines.sort(key=lambda line: line[66:])
+    return hashlib.sha256("".join(lines).encode()).hexdigest()

@@ -1,0 +1,165 @@
+"""The key registry: which key may sign what, as a function of the log prefix.
+
+It starts from the agreement package's initial keys and changes only by records in the log:
+
+- ``key_registration`` (``key``: a :class:`KeyGrant`) adds a key for the submitter's own party;
+- ``key_revocation`` (``revokes``: a vkey) revokes a key of the submitter's own party.
+
+Both must be signed by an unrevoked key of the same party with ``may_manage_keys``; that flag,
+not ``kinds``, is what allows a key to sign key records. A key can revoke itself. A revoked key
+stays revoked (it cannot be registered again); the records it signed before its revocation stay
+valid, later ones are refused. Replaying the log from index 0 rebuilds the same registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from cvid.errors import FormatError
+from cvid.evidence.parties import AgreementParties
+from cvid.evidence.record import KeyGrant, Kind, Record
+from cvid.evidence.signing import RecordError
+from cvid.tlog.note import Verifier
+
+KEY_KINDS = frozenset({Kind.KEY_REGISTRATION, Kind.KEY_REVOCATION})
+
+
+@dataclass(frozen=True)
+class KeyState:
+    """A key's grant, where it came from (a log index, None for the package), and revocation."""
+
+    grant: KeyGrant
+    registered_at: int | None
+    revoked_at: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The key's name (the first part of its vkey)."""
+        return self.grant.vkey.split("+", 1)[0]
+
+    def origin(self) -> str:
+        """Where the key was registered, for messages."""
+        if self.registered_at is None:
+            return "the agreement package"
+        return f"record {self.registered_at}"
+
+
+class KeyRegistry:
+    """Keys by vkey text, as of some log prefix; mutate only through :meth:`apply`."""
+
+    def __init__(self, parties: AgreementParties) -> None:
+        self.parties = parties
+        self._keys = {g.vkey: KeyState(g, None) for g in parties.keys}
+
+    def copy(self) -> KeyRegistry:
+        """An independent copy (to check a batch without touching this one)."""
+        other = KeyRegistry.__new__(KeyRegistry)
+        other.parties = self.parties
+        other._keys = dict(self._keys)
+        return other
+
+    def get(self, vkey: str) -> KeyState | None:
+        """The state of the key with this vkey text, or None if it was never registered."""
+        return self._keys.get(vkey)
+
+    def states(self) -> list[KeyState]:
+        """Every key ever known, in registration order (package keys first)."""
+        return list(self._keys.values())
+
+    def authorize(self, record: Record, where: str) -> KeyState:
+        """Check that ``record``'s signer may sign it now; return the signer's state.
+
+        Raises :class:`RecordError` with check ``key-unknown``, ``key-revoked``, ``key-party``,
+        ``key-kind``, ``key-registration`` or ``key-revocation``.
+        """
+        state = self._keys.get(record.signer)
+        name = record.signer.split("+", 1)[0]
+        if state is None:
+            raise RecordError(
+                "key-unknown",
+                where,
+                f"signer key {name!r} ({record.signer[:60]}) is not registered for agreement "
+                f"{self.parties.id!r} (neither in the package nor by a key_registration record)",
+            )
+        if state.revoked_at is not None:
+            raise RecordError(
+                "key-revoked",
+                where,
+                f"signer key {name!r} was revoked by record {state.revoked_at}; "
+                "records it signs after that are refused",
+            )
+        grant = state.grant
+        if record.submitter != grant.party:
+            raise RecordError(
+                "key-party",
+                where,
+                f"submitter {record.submitter!r} is not the party of key {name!r} "
+                f"({grant.party!r})",
+            )
+        if record.kind in KEY_KINDS:
+            if not grant.may_manage_keys:
+                raise RecordError(
+                    "key-kind",
+                    where,
+                    f"key {name!r} of {grant.party} may not manage keys (may_manage_keys false)",
+                )
+            self._check_key_record(record, where)
+        elif record.kind not in grant.kinds:
+            allowed = ", ".join(k.value for k in grant.kinds)
+            raise RecordError(
+                "key-kind",
+                where,
+                f"key {name!r} of {grant.party} may sign {allowed}; not {record.kind.value}",
+            )
+        return state
+
+    def _check_key_record(self, record: Record, where: str) -> None:
+        if record.key is not None:
+            grant = record.key
+            if grant.party != record.submitter:
+                raise RecordError(
+                    "key-registration",
+                    where,
+                    f"{record.submitter} may register keys for itself only, "
+                    f"not for {grant.party!r}",
+                )
+            try:
+                Verifier.from_vkey(grant.vkey)
+            except FormatError as exc:
+                raise RecordError("key-registration", where, str(exc)) from None
+            old = self._keys.get(grant.vkey)
+            if old is not None:
+                raise RecordError(
+                    "key-registration",
+                    where,
+                    f"key {old.name!r} is already registered (by {old.origin()})"
+                    + ("" if old.revoked_at is None else " and revoked; use a new key"),
+                )
+        if record.revokes is not None:
+            target = self._keys.get(record.revokes)
+            if target is None:
+                raise RecordError(
+                    "key-revocation", where, f"revokes a key never registered: {record.revokes!r}"
+                )
+            if target.grant.party != record.submitter:
+                raise RecordError(
+                    "key-revocation",
+                    where,
+                    f"{record.submitter} may revoke its own keys only; key {target.name!r} "
+                    f"belongs to {target.grant.party}",
+                )
+            if target.revoked_at is not None:
+                raise RecordError(
+                    "key-revocation",
+                    where,
+                    f"key {target.name!r} was already revoked by record {target.revoked_at}",
+                )
+
+    def apply(self, index: int, record: Record) -> None:
+        """Take an admitted record at log ``index`` into account (key records change state)."""
+        if record.key is not None and record.kind is Kind.KEY_REGISTRATION:
+            self._keys.setdefault(record.key.vkey, KeyState(record.key, index))
+        elif record.revokes is not None and record.kind is Kind.KEY_REVOCATION:
+            state = self._keys.get(record.revokes)
+            if state is not None and state.revoked_at is None:
+                self._keys[record.revokes] = replace(state, revoked_at=index)

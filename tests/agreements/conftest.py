@@ -1,0 +1,31 @@
+"""Fixtures for the agreement tests: the synthetic lattice package and New START."""
+
+from __future__ import annotations
+
+import pytest
+from agreements_kit import LATTICE, NEW_START, NEW_START_CSV
+
+from cvid.agreements import Package, load_package
+from cvid.agreements.scenarios import imported_records
+from cvid.evidence.record import Record
+
+
+@pytest.fixture(scope="session")
+def lattice() -> Package:
+    """The synthetic package whose scenarios reach every status."""
+    return load_package(LATTICE)
+
+
+@pytest.fixture(scope="session")
+def new_start() -> Package:
+    """The New START example package."""
+    return load_package(NEW_START)
+
+
+@pytest.fixture(scope="session")
+def new_start_records() -> list[tuple[int, Record]]:
+    """The published aggregates as the parties' declarations, indexed in CSV order."""
+    if not NEW_START_CSV.is_file():
+        pytest.fail(f"{NEW_START_CSV} is missing (the tests read ../shared/data)")
+    spec = {"mapping": "mapping.yaml", "csv": "../../../shared/data/new-start/aggregates.csv"}
+    return list(enumerate(imported_records(NEW_START, spec, "test", None)))

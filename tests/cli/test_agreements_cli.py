@@ -1,0 +1,184 @@
+"""``cvid status``, ``timeline``, ``agreement check|schema`` and ``verdict [verify]``, end to end.
+
+The ledger holds the published New START aggregates, each row signed by its party's example key.
+Exit codes are the contract: 0 fine, 1 a finding (a violation, a failed scenario, a verdict that
+does not re-derive), 2 bad input (an invalid package).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from cvid.agreements.sources import example_signer, import_declarations
+from cvid.cli.main import app
+from cvid.evidence import Ledger, sign_record
+
+ROOT = Path(__file__).resolve().parents[2]
+NEW_START = ROOT / "examples" / "new-start"
+LATTICE = ROOT / "tests" / "agreements" / "packages" / "lattice"
+CSV = ROOT.parent / "shared" / "data" / "new-start" / "aggregates.csv"
+
+
+def cvid(*args: object) -> Result:
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def ok(result: Result) -> Result:
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def _ledger(directory: Path) -> Path:
+    keys = {p: example_signer("new-start", p) for p in ("US", "RU")}
+    with Ledger.create(directory, NEW_START) as ledger:
+        import_declarations(ledger, CSV, NEW_START / "mapping.yaml", keys)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def ledger_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ledger of the 26 published aggregates (log 0..25)."""
+    return _ledger(tmp_path_factory.mktemp("cli") / "ledger")
+
+
+def test_status_json_is_the_documented_document(ledger_dir: Path) -> None:
+    doc = json.loads(ok(cvid("status", ledger_dir, "--as-of", "2017-09-01", "--json")).stdout)
+    assert list(doc) == [
+        "format",
+        "agreement",
+        "package_sha256",
+        "checkpoint",
+        "as_of",
+        "view",
+        "summary",
+        "terms",
+        "steps",
+    ]
+    assert doc["as_of"] == "2017-09-01T00:00:00Z" and doc["view"] == "now"
+    assert doc["checkpoint"]["size"] == 26
+    assert doc["checkpoint"]["origin"] == "cvid.ledger/new-start"
+    ru = next(t for t in doc["terms"] if (t["term"], t["party"]) == ("deployed-warheads", "RU"))
+    assert ru["status"] == "not_in_force" and ru["evidence"] == [23]
+    assert "1,561" in ru["explanation"] and "binds from 2018-02-05" in ru["explanation"]
+    assert {"term", "party", "status", "evidence", "explanation"} <= set(ru)
+
+
+def test_status_as_known_then_and_in_words(ledger_dir: Path) -> None:
+    doc = json.loads(
+        ok(cvid("status", ledger_dir, "--as-of", "2018-02-05", "--view", "then", "--json")).stdout
+    )
+    assert {t["status"] for t in doc["terms"] if t["term"] == "deployed-warheads"} == {"unknown"}
+    out = ok(cvid("status", ledger_dir, "--as-of", "2018-02-05")).stdout
+    assert "met_claimed" in out and "within the 1,550 limit" in out
+
+
+def test_status_exits_1_on_a_violation(tmp_path: Path) -> None:
+    directory = _ledger(tmp_path / "ledger")
+    over = {
+        "agreement": "new-start",
+        "kind": "declaration",
+        "subject": "central-limits",
+        "party": "US",
+        "submitter": "US",
+        "observed_at": "2018-09-01T00:00:00Z",
+        "reported_at": "2018-09-20T00:00:00Z",
+        "values": {"deployed_warheads": {"value": 1600, "unit": "warhead"}},
+    }
+    with Ledger.open(directory) as ledger:
+        ledger.submit([sign_record(over, example_signer("new-start", "US"))])
+    result = cvid("status", directory, "--as-of", "2018-10-01", "--json")
+    assert result.exit_code == 1, result.output
+    doc = json.loads(result.stdout)
+    us = next(t for t in doc["terms"] if (t["term"], t["party"]) == ("deployed-warheads", "US"))
+    assert us["status"] == "violated" and us["evidence"] == [26]
+    # As known then, before the US reported it on 20 September, there was no violation.
+    assert ok(cvid("status", directory, "--as-of", "2018-09-15", "--view", "then", "--json"))
+
+
+def test_timeline_json_lists_the_missed_exchanges(ledger_dir: Path) -> None:
+    doc = json.loads(
+        ok(
+            cvid("timeline", ledger_dir, "--from", "2015-09-01", "--to", "2017-12-31", "--json")
+        ).stdout
+    )
+    assert doc["format"] == "cvid-timeline/1" and doc["from"] == "2015-09-01T00:00:00Z"
+    overdue = [c for c in doc["changes"] if c["id"] == "data-exchange" and c["to"] == "overdue"]
+    assert [(c["at"][:10], c["party"]) for c in overdue] == [
+        ("2016-04-01", "US"),
+        ("2016-04-01", "RU"),
+        ("2017-04-01", "US"),
+        ("2017-04-01", "RU"),
+    ]
+    assert ok(cvid("timeline", ledger_dir)).stdout.count("overdue") >= 4
+
+
+def test_agreement_check_exit_codes(tmp_path: Path) -> None:
+    result = ok(cvid("agreement", "check", NEW_START, "--json"))
+    summary = json.loads(result.stdout)
+    assert summary["scenarios"] >= 8 and summary["failed"] == []
+    failing = tmp_path / "failing"
+    shutil.copytree(LATTICE, failing)
+    path = failing / "scenarios" / "statuses.yaml"
+    path.write_text(
+        path.read_text().replace(
+            "status: met_claimed, evidence: [0]}]", "status: met_verified, evidence: [0]}]", 1
+        )
+    )
+    result = cvid("agreement", "check", failing)
+    assert result.exit_code == 1, result.output
+    assert "FAIL" in result.stdout and "expected met_verified, got met_claimed" in result.stdout
+    invalid = tmp_path / "invalid"
+    shutil.copytree(LATTICE, invalid)
+    text = (invalid / "agreement.yaml").read_text()
+    text = text.replace('condition: "value"', 'condition: "valu"')
+    (invalid / "agreement.yaml").write_text(text)
+    result = cvid("agreement", "check", invalid)
+    assert result.exit_code == 2
+    assert "agreement.yaml:" in result.stderr and "term 'report' condition" in result.stderr
+    assert "column 1" in result.stderr
+
+
+def test_agreement_schema_is_the_published_one() -> None:
+    printed = json.loads(ok(cvid("agreement", "schema")).stdout)
+    assert printed == json.loads((ROOT / "docs" / "agreement.schema.json").read_text())
+
+
+def test_verdict_is_byte_identical_and_verifies_from_the_ledger_and_tiles(
+    ledger_dir: Path, tmp_path: Path
+) -> None:
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    ok(cvid("verdict", ledger_dir, "--as-of", "2018-02-05", "--out", one))
+    ok(cvid("verdict", "create", ledger_dir, "--as-of", "2018-02-05", "--out", two))
+    assert one.read_bytes() == two.read_bytes()
+    done = json.loads(ok(cvid("verdict", "verify", one, "--log", ledger_dir)).stdout)
+    assert done["ok"] is True and done["checkpoint"]["size"] == 26
+    tiles = tmp_path / "tiles"
+    ok(cvid("log", "export", ledger_dir / "log", tiles))
+    vkey = json.loads((ledger_dir / "ledger.json").read_text())["log_vkey"]
+    ok(cvid("verdict", "verify", one, "--log", tiles, "--vkey", vkey, "--package", NEW_START))
+
+
+def test_a_tampered_verdict_or_wrong_package_does_not_verify(
+    ledger_dir: Path, tmp_path: Path
+) -> None:
+    good = tmp_path / "good.json"
+    ok(cvid("verdict", ledger_dir, "--as-of", "2018-02-05", "--out", good))
+    doc = json.loads(good.read_bytes())
+    doc["terms"][0]["explanation"] = "edited"
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(json.dumps(doc).encode())
+    result = cvid("verdict", "verify", bad, "--log", ledger_dir)
+    assert result.exit_code == 1 and "'terms' differs" in result.stderr
+    result = cvid("verdict", "verify", good, "--log", ledger_dir, "--package", LATTICE)
+    assert result.exit_code == 1 and "package SHA-256" in result.stderr
+    doc = json.loads(good.read_bytes())
+    doc["checkpoint"]["root"] = "A" * 43 + "="
+    forged = tmp_path / "forged.json"
+    forged.write_bytes(json.dumps(doc).encode())
+    result = cvid("verdict", "verify", forged, "--log", ledger_dir)
+    assert result.exit_code == 1 and "have root" in result.stderr
