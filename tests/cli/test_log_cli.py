@@ -316,18 +316,20 @@ def test_audit_since_a_larger_checkpoint_exits_1(log_dir: Path, vkey: str, tmp_p
 # -- demo -----------------------------------------------------------------------------------------
 
 
-def test_demo_runs_end_to_end(tmp_path: Path, shared_dir: Path) -> None:
-    rows = (shared_dir / "data/new-start/aggregates.csv").read_bytes().splitlines()[1:]
-    rows = [r for r in rows if r.strip()]
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     directory = tmp_path / "demo"
     summary = json.loads(ok(cvid("demo", directory, "--json")).stdout)
-    assert summary["entries"] == len(rows) > 0
-    assert summary["checkpoint"] == {"size": len(rows), "root": root_of(rows)}
-    assert summary["audit"] == {"ok": True, "entries_checked": len(rows)}
-    assert summary["verify"] == {"ok": True, "problems": []}
-    vkey = (directory / "log.vkey").read_text().strip()
-    index = summary["receipt"]["index"]
-    (tmp_path / "entry").write_bytes(rows[index])
-    ok(receipt_verify(directory / "receipt.tlog-proof", vkey, tmp_path / "entry"))
-    ok(run_audit(directory / "tiles", vkey))
-    assert (directory / "log" / "log.key").stat().st_mode & 0o777 == 0o600
+    assert [e["example"] for e in summary["examples"]] == ["new-start", "singapore-2018"]
+    for example in summary["examples"]:
+        ex = directory / example["example"]
+        size = example["checkpoint"]["size"]
+        assert size == example["records"] > 0
+        assert example["tiles"]["audit_ok"] and example["tiles"]["entries_checked"] == size
+        assert example["receipt"]["ok"]
+        vkey = (ex / "log.vkey").read_text().strip()
+        index = example["receipt"]["index"]
+        receipt = ex / "receipt"
+        ok(receipt_verify(receipt / f"{index}.tlog-proof", vkey, receipt / f"{index}.entry"))
+        ok(run_audit(ex / "tiles", vkey))
+        assert (ex / "ledger" / "log" / "log.key").stat().st_mode & 0o777 == 0o600
+

@@ -1,99 +1,337 @@
-"""``cvid demo``: the main job, run end to end on the embedded default (SQLite).
+"""``cvid demo [DIR]``: the main job, end to end, on the shipped examples.
 
-Until the agreement engine lands, the demo shows the log: it builds one from the published New
-START aggregates (one CSV row an entry), signs a checkpoint, proves an entry with a receipt and
-checks the receipt offline, exports the static tiles, audits them trusting only the log's key,
-and verifies the stored log by recomputing every hash.
+For New START and the Singapore Joint Statement it makes keys on the spot for every party that
+submits, builds a ledger from the example's data (each record signed by its submitter), judges
+it as of a telling date in both views (New START 2018-02-05, when the central limits bind;
+Singapore 2019-12-31), prints the status tables, writes a verdict per view, shows the log at
+work (a receipt verified offline, the static tiles exported and audited against the log key
+alone) and writes one self-contained HTML report, ``DIR/report.html``, whose path it prints.
+
+**The directory.** ``DIR`` (default ``cvid-demo``) must be new, empty, or a previous demo
+(it holds ``cvid-demo.json``), which is replaced as a whole. Any other non-empty directory is
+refused (exit 2) and left untouched. Layout::
+
+    DIR/cvid-demo.json          what was built (the --json summary)
+    DIR/report.html             the report of both examples
+    DIR/<example>/keys/         <party>.key (mode 0600) and <party>.vkey, made on the spot
+    DIR/<example>/package/      the example package registering those keys
+    DIR/<example>/ledger/       the ledger (cvid status / timeline / verdict / report use it)
+    DIR/<example>/verdict-now.json, verdict-then.json
+    DIR/<example>/receipt/      <index>.tlog-proof and <index>.entry (the logged bytes)
+    DIR/<example>/tiles/        the log as static tlog-tiles; DIR/<example>/log.vkey
+
+Exit 0 when every log check holds, 1 when a receipt or an audit fails, 2 for bad input.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
+from cvid.agreements.engine import Evaluation, evaluate
+from cvid.agreements.index import View
+from cvid.agreements.instants import show
+from cvid.agreements.package import load_package
+from cvid.agreements.sources import from_ledger
+from cvid.agreements.verdict import checkpoint_json, make_verdict, verdict_bytes
 from cvid.audit import TileSource, audit
 from cvid.cli._common import emit_json, fail, reports_errors
+from cvid.cli.agreements import COLORS
+from cvid.errors import InputError, VerificationError
+from cvid.evidence.ledger import Ledger
+from cvid.report import Section, build_section, write_report
+from cvid.report.examples import EXAMPLES, Built, build
 from cvid.store.export import export_tiles
-from cvid.store.fsck import verify_log
-from cvid.store.log import Log
-from cvid.tlog.note import b64
 from cvid.tlog.receipt import verify_receipt
 
-ORIGIN = "cvid.example/demo"
-DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "new-start"
+MARKER = "cvid-demo.json"
+FORMAT = "cvid-demo/1"
+ROOT = Path(__file__).resolve().parents[3]
+EXAMPLES_DIR = ROOT / "examples"
+DATA = ROOT.parent / "shared" / "data"
+TITLE = "cvid demo: New START and the Singapore Joint Statement"
 
 
-def _rows(data: Path) -> list[bytes]:
-    path = data / "aggregates.csv"
-    if not path.is_file():
-        fail(f"{path} not found: the demo logs the New START aggregates from ../shared/data")
-    lines = path.read_bytes().splitlines()
-    return [line for line in lines[1:] if line.strip()]
+def prepare(directory: Path) -> None:
+    """Make ``directory`` ready: new, empty, or a previous demo (removed); else refuse.
+
+    Raises :class:`InputError` (exit 2) for a file, or a non-empty directory that is not a
+    previous demo; nothing is touched then.
+    """
+    if directory.exists() and not directory.is_dir():
+        raise InputError(f"{directory}: exists and is not a directory")
+    if directory.is_dir() and any(directory.iterdir()):
+        try:
+            marker = json.loads((directory / MARKER).read_text())
+        except (OSError, ValueError):
+            marker = None
+        if not (isinstance(marker, dict) and marker.get("format") == FORMAT):
+            raise InputError(
+                f"{directory}: not empty and not a previous cvid demo (no {MARKER}); "
+                "give a new or empty directory"
+            )
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / MARKER).write_text(json.dumps({"format": FORMAT, "complete": False}) + "\n")
+
+
+def _prove(built: Built, out: Path) -> dict[str, Any]:
+    """A receipt for one record, written beside its logged bytes and verified offline."""
+    out.mkdir(parents=True, exist_ok=True)
+    index = built.proved
+    with Ledger.open(built.ledger) as ledger:
+        receipt = ledger.receipt(index)
+        entry = ledger.log.read_entries(index, index + 1)[0]
+        verifier = ledger.log.verifier
+    (out / f"{index}.tlog-proof").write_bytes(receipt.encode())
+    (out / f"{index}.entry").write_bytes(entry)
+    try:
+        cp = verify_receipt(receipt, entry, verifier)
+        ok, detail = True, f"proven in a tree of {cp.size}"
+    except VerificationError as exc:
+        ok, detail = False, exc.diagnostics()
+    return {"index": index, "file": str(out / f"{index}.tlog-proof"), "ok": ok, "detail": detail}
+
+
+def _tiles(built: Built, out: Path) -> dict[str, Any]:
+    """Export the ledger's log as static tiles and audit them trusting only the log key."""
+    with Ledger.open(built.ledger) as ledger:
+        counts = export_tiles(ledger.log, out)
+        verifier = ledger.log.verifier
+    src = TileSource(str(out))
+    try:
+        report = audit(src, verifier)
+    finally:
+        src.close()
+    return {
+        "dir": str(out),
+        "files": counts["written"],
+        "audit_ok": report.ok,
+        "entries_checked": report.entries,
+        "problems": report.problems,
+    }
+
+
+def _status_table(name: str, now: Evaluation, then: Evaluation, cp: dict[str, Any]) -> Table:
+    table = Table(
+        title=f"{name} as of {show(now.as_of)} (log {cp['origin']}, size {cp['size']})",
+        title_justify="left",
+    )
+    for col in ("term", "party", "as known now", "as known then", "evidence", "explanation"):
+        wrap = col == "explanation"
+        table.add_column(col, overflow="fold", no_wrap=not wrap, ratio=1 if wrap else None)
+    then_of = {(t.term, t.party): t.status.value for t in then.terms}
+    for t in now.terms:
+        other = then_of[(t.term, t.party)]
+        table.add_row(
+            t.term,
+            t.party,
+            _styled(t.status.value),
+            _styled(other),
+            " ".join(map(str, t.evidence)) or "-",
+            t.explanation,
+        )
+    if now.steps:
+        table.add_section()
+        then_steps = {s.step: s.state.value for s in then.steps}
+        for s in now.steps:
+            table.add_row(
+                f"step {s.step}",
+                s.by,
+                _styled(s.state.value),
+                _styled(then_steps[s.step]),
+                " ".join(map(str, s.evidence)) or "-",
+                s.explanation,
+            )
+    return table
+
+
+def _styled(value: str) -> str:
+    return f"[{COLORS.get(value, '')}]{value}[/]"
+
+
+def _run_example(built: Built, directory: Path) -> tuple[dict[str, Any], Any, Table]:
+    """Judge one built example, write its verdicts, prove a record, export and audit."""
+    ex = built.example
+    source = from_ledger(built.ledger)
+    signed, pkg_dir = source.checkpoint, source.package_dir
+    assert signed is not None and pkg_dir is not None  # a ledger holding its key: both exist
+    pkg = load_package(pkg_dir)
+    cp = checkpoint_json(signed)
+    views = {v: evaluate(pkg, source.records, ex.as_of, v) for v in (View.NOW, View.THEN)}
+    verdicts = {}
+    for v in views:
+        path = directory / f"verdict-{v.value}.json"
+        path.write_bytes(verdict_bytes(make_verdict(pkg, source.records, ex.as_of, v, signed)))
+        verdicts[v.value] = str(path)
+    receipt = _prove(built, directory / "receipt")
+    tiles = _tiles(built, directory / "tiles")
+    (directory / "log.vkey").write_text(built.log_vkey + "\n")
+    notes = [
+        f"Ledger built by cvid demo from {ex.records_from}.",
+        f"Keys made on the spot for {', '.join(built.keys)}; the ledger's copy of the package "
+        f"registers them instead of the shipped example keys, so its SHA-256 "
+        f"({built.ledger_sha256}) differs from the shipped package's ({built.shipped_sha256}) "
+        "in its keys: block only.",
+    ]
+    section = build_section(
+        pkg,
+        source.records,
+        ex.as_of,
+        View.NOW,
+        checkpoint=cp,
+        compare=View.THEN,
+        log_vkey=built.log_vkey,
+        ledger=str(built.ledger),
+        tiles=tiles["dir"],
+        notes=notes,
+    )
+    summary = {
+        "example": ex.name,
+        "agreement": built.agreement,
+        "ledger": str(built.ledger),
+        "records": built.records,
+        "keys": {p: {"vkey": v, "file": str(f)} for p, (v, f) in built.keys.items()},
+        "package_sha256": {"shipped": built.shipped_sha256, "ledger": built.ledger_sha256},
+        "log_vkey": built.log_vkey,
+        "checkpoint": cp,
+        "as_of": show(views[View.NOW].as_of),
+        "summary": {v.value: e.to_json()["summary"] for v, e in views.items()},
+        "verdicts": verdicts,
+        "receipt": receipt,
+        "tiles": tiles,
+    }
+    return summary, section, _status_table(ex.name, views[View.NOW], views[View.THEN], cp)
+
+
+def _console() -> Console:
+    console = Console(highlight=False)
+    return console if console.is_terminal else Console(highlight=False, width=200)
 
 
 @reports_errors
 def demo(
-    directory: Annotated[Path, typer.Argument(help="Where to build the demo.")] = Path("cvid-demo"),
-    data: Annotated[Path, typer.Option(help="The New START data folder.")] = DATA,
+    directory: Annotated[
+        Path, typer.Argument(help="Where to build it: new, empty, or a previous demo (replaced).")
+    ] = Path("cvid-demo"),
+    examples: Annotated[
+        Path, typer.Option(help="The folder of the shipped example packages.")
+    ] = EXAMPLES_DIR,
+    data: Annotated[
+        Path, typer.Option(help="The shared data folder (new-start/aggregates.csv).")
+    ] = DATA,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
-    """Build a log of the New START aggregates, prove an entry, export and audit it."""
-    rows = _rows(data)
-    if directory.exists():
-        shutil.rmtree(directory)
-    with Log.create(directory / "log", ORIGIN) as log:
-        log.append(rows)
-        signed = log.checkpoint()
-        index = len(rows) // 2
-        receipt = log.receipt(index)
-        (directory / "receipt.tlog-proof").write_bytes(receipt.encode())
-        proven = verify_receipt(receipt, rows[index], log.verifier)
-        counts = export_tiles(log, directory / "tiles")
-        src = TileSource(str(directory / "tiles"))
-        report = audit(src, log.verifier)
-        src.close()
-        problems = verify_log(log)
-        vkey = log.verifier.vkey
-    (directory / "log.vkey").write_text(vkey + "\n")
-    summary = {
-        "log": str(directory / "log"),
-        "vkey": vkey,
-        "entries": len(rows),
-        "checkpoint": {"size": signed.checkpoint.size, "root": b64(signed.checkpoint.root)},
-        "receipt": {
-            "index": index,
-            "file": str(directory / "receipt.tlog-proof"),
-            "verified_against_size": proven.size,
-        },
-        "export": {"dir": str(directory / "tiles"), "files": counts["written"]},
-        "audit": {"ok": report.ok, "entries_checked": report.entries},
-        "verify": {"ok": not problems, "problems": problems},
+    """Build ledgers of the shipped examples, judge them, prove and audit the logs, write a report.
+
+    Keys are made on the spot. DIR must be new, empty or a previous demo (then replaced).
+    Exit 0 when every log check holds, 1 when one fails.
+    """
+    if not examples.is_dir():
+        fail(f"{examples}: no examples folder there (give --examples)")
+    prepare(directory)
+    console = _console()
+    progress = Progress(
+        TextColumn("{task.description:<34}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=True,
+        disable=json_out,
+    )
+    results, sections, tables = [], [], []
+    with progress:
+        for ex in EXAMPLES:
+            task = progress.add_task(f"{ex.name}: signing records", total=None)
+
+            def advance(done: int, total: int, task: Any = task) -> None:
+                progress.update(task, completed=done, total=total)
+
+            built = build(ex, examples, data, directory / ex.name, advance)
+            progress.update(task, description=f"{ex.name}: judging, proving, auditing")
+            summary, section, table = _run_example(built, directory / ex.name)
+            progress.update(task, description=f"{ex.name}: done")
+            results.append(summary)
+            sections.append(section)
+            tables.append(table)
+    report = write_report(directory / "report.html", sections, TITLE)
+    ok = all(r["receipt"]["ok"] and r["tiles"]["audit_ok"] for r in results)
+    doc = {
+        "format": FORMAT,
+        "complete": True,
+        "ok": ok,
+        "directory": str(directory),
+        "report": str(report),
+        "examples": results,
     }
+    (directory / MARKER).write_text(json.dumps(doc, indent=2) + "\n")
     if json_out:
-        emit_json(summary)
+        emit_json(doc)
     else:
-        table = Table(title=f"cvid demo: a verifiable log of New START data in {directory}")
-        table.add_column("step")
-        table.add_column("result")
-        table.add_row("log", f"{len(rows)} entries, origin {ORIGIN}")
-        table.add_row(
-            "checkpoint", f"size {signed.checkpoint.size}, root {b64(signed.checkpoint.root)}"
-        )
-        table.add_row(
-            "receipt", f"entry {index} proven offline ({directory / 'receipt.tlog-proof'})"
-        )
-        table.add_row("export", f"{counts['written']} files in {directory / 'tiles'}")
-        table.add_row("audit", "intact" if report.ok else "; ".join(report.problems))
-        table.add_row("verify", "intact" if not problems else "; ".join(problems))
-        Console().print(table)
-        typer.echo(f"verifier key: {vkey}")
-    if problems or not report.ok:
+        for table, section in zip(tables, sections, strict=True):
+            console.print(table)
+            _print_setbacks(console, section)
+        console.print(_log_table(results, directory))
+        console.print(f"report: {report}", markup=False, soft_wrap=True)
+    if not ok:
         raise typer.Exit(1)
+
+
+SETBACKS = ("overdue", "violated", "reversed", "disputed", "unknown")
+
+
+def _print_setbacks(console: Console, section: Section) -> None:
+    """The changes to a bad status on the way to the as-of date (they may have been cured)."""
+    bad = [c for h in section.histories for c in h.changes if c.before and c.after in SETBACKS]
+    if not bad:
+        return
+    console.print(f"on the way to {show(section.as_of)} (as known {section.view}):")
+    for c in sorted(bad, key=lambda c: c.at):
+        cited = f" (log {', '.join(map(str, c.evidence))})" if c.evidence else ""
+        console.print(
+            f"  {show(c.at)[:10]}  {c.id} {c.party or ''}: {c.before} → {_styled(c.after)}{cited}"
+        )
+    console.print()
+
+
+def _log_table(results: list[dict[str, Any]], directory: Path) -> Table:
+    table = Table(
+        title=f"the logs: signed, proven, exported, audited (files under {directory})",
+        title_justify="left",
+    )
+    for col in ("example", "records", "checkpoint", "receipt", "tiles", "verdicts"):
+        table.add_column(col, overflow="fold", no_wrap=col in ("checkpoint", "verdicts"))
+    for r in results:
+        cp, rc, tl = r["checkpoint"], r["receipt"], r["tiles"]
+        audit_text = (
+            f"[green]audit ok[/], {tl['entries_checked']} entries"
+            if tl["audit_ok"]
+            else f"[bold red]audit FAILED[/]: {'; '.join(tl['problems'])}"
+        )
+        table.add_row(
+            r["example"],
+            str(r["records"]),
+            f"{cp['origin']} size {cp['size']}\nroot {cp['root']}",
+            f"log {rc['index']}: " + ("[green]verified offline[/]" if rc["ok"] else rc["detail"]),
+            f"{tl['files']} files in {_under(tl['dir'], directory)}/\n{audit_text}",
+            "\n".join(_under(v, directory) for v in r["verdicts"].values()),
+        )
+    return table
+
+
+def _under(path: str, directory: Path) -> str:
+    """``path`` relative to the demo directory, for short lines."""
+    try:
+        return str(Path(path).relative_to(directory))
+    except ValueError:
+        return path
 
 
 def register(app: typer.Typer) -> None:

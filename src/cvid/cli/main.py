@@ -40,12 +40,14 @@ def _register() -> None:
     from cvid.cli import demo as demo_cli
     from cvid.cli import evidence as evidence_cli
     from cvid.cli import log as log_cli
+    from cvid.cli import report as report_cli
 
     acc_cli.register(app)
     demo_cli.register(app)
     log_cli.register(app)
     evidence_cli.register(app)
     agreements_cli.register(app)
+    report_cli.register(app)
 
 
 _register()

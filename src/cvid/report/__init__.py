@@ -1,0 +1,78 @@
+"""Reports: one self-contained HTML file with the status of agreements as of a date.
+
+A report has one section per ledger: the status table (each term per party, its clause, its
+status in colour *and* words, the log indices it rests on, the explanation), the reciprocal
+steps, each limit's quantity plotted against the limit over time (inline SVG), every term's
+timeline, the terms with their clauses quoted, the evidence list (with anchors the citations
+link to) and how to check it all offline. No JavaScript, nothing fetched::
+
+    from pathlib import Path
+    from cvid.report import render_report, section_for_ledger
+
+    section = section_for_ledger(Path("ledger"), "2018-02-05", view="now")
+    Path("report.html").write_text(render_report([section]), encoding="utf-8")
+
+The statuses are :func:`cvid.agreements.evaluate`'s, exactly what ``cvid status`` prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from cvid.agreements.engine import Instant
+from cvid.agreements.index import View
+from cvid.agreements.package import load_package
+from cvid.agreements.sources import from_ledger, ledger_meta
+from cvid.agreements.verdict import checkpoint_json
+from cvid.errors import InputError
+from cvid.report.model import Section, build_section
+from cvid.report.render import render_report
+
+__all__ = ["Section", "build_section", "render_report", "section_for_ledger", "write_report"]
+
+
+def section_for_ledger(
+    directory: Path,
+    as_of: Instant,
+    view: View | str = View.NOW,
+    *,
+    package: Path | None = None,
+    compare: View | str | None = None,
+    tiles: str | None = None,
+    notes: Sequence[str] = (),
+) -> Section:
+    """The report section of the ledger in ``directory`` at ``as_of`` in ``view``.
+
+    Reads every record the latest checkpoint covers (signing one if the ledger holds its key
+    and none covers them yet, as ``cvid status`` does) and the ledger's package copy, or
+    ``package``. :class:`InputError` if there is no ledger there.
+    """
+    source = from_ledger(directory)
+    pkg_dir = package or source.package_dir
+    if pkg_dir is None:
+        raise InputError(f"{directory}: no agreement package; give --package")
+    meta = ledger_meta(directory)
+    vkey = meta.get("log_vkey")
+    return build_section(
+        load_package(pkg_dir),
+        source.records,
+        as_of,
+        view,
+        checkpoint=checkpoint_json(source.checkpoint) if source.checkpoint else None,
+        compare=compare,
+        log_vkey=vkey if isinstance(vkey, str) else None,
+        ledger=str(directory),
+        tiles=tiles,
+        notes=notes,
+    )
+
+
+def write_report(path: Path, sections: Sequence[Section], title: str | None = None) -> Path:
+    """Render ``sections`` into ``path`` (UTF-8), replacing it atomically; return ``path``."""
+    html = render_report(sections, title)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return path
