@@ -15,6 +15,13 @@ for cand in python3.11 python3; do
     py="$cand"; break
   fi
 done
+if [ -z "$py" ] && command -v apt-get >/dev/null 2>&1; then
+  # Debian 12's python3 is 3.11: install it with venv support when the machine lacks it.
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=""; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3 python3-venv >/dev/null
+  if python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))'; then py=python3; fi
+fi
 if [ -z "$py" ]; then
   echo "setup: cvid needs Python 3.11 (python3.11 or python3 on PATH)" >&2
   exit 2

@@ -18,6 +18,7 @@ from cvid.errors import Error, FormatError, InputError, VerificationError
 from cvid.tlog.checkpoint import Checkpoint, open_checkpoint
 from cvid.tlog.edge import TreeEdge
 from cvid.tlog.merkle import (
+    HASH_SIZE,
     consistency_proof,
     leaf_hash,
     tree_hash,
@@ -42,10 +43,16 @@ class TileSource:
         self._http = location.startswith(("http://", "https://"))
         self._client = httpx.Client(timeout=timeout) if self._http else None
 
+    def name(self, rel: str) -> str:
+        """How messages name the file ``rel``: its URL or its path."""
+        if self._http:
+            return self.location.rstrip("/") + "/" + rel
+        return str(Path(self.location) / rel)
+
     def read(self, rel: str) -> bytes:
         """The bytes of ``rel``; :class:`InputError` naming the file if it cannot be read."""
         if self._client is not None:
-            url = self.location.rstrip("/") + "/" + rel
+            url = self.name(rel)
             try:
                 resp = self._client.get(url)
             except httpx.HTTPError as exc:
@@ -85,34 +92,47 @@ def audit(
     verifier: Verifier,
     since: bytes | None = None,
     progress: Callable[[int, int], None] | None = None,
+    since_name: str = "the older checkpoint",
 ) -> AuditReport:
     """Audit the tiles tree at ``source`` against the log key ``verifier``.
 
-    ``since`` is an older signed checkpoint to prove consistency with. Raises
-    :class:`VerificationError` if the checkpoint itself does not verify; other findings are in
-    the report's ``problems``.
+    ``since`` is an older signed checkpoint to prove consistency with (``since_name`` names it
+    in errors). Raises :class:`VerificationError` if the checkpoint itself does not verify; other
+    findings are in the report's ``problems``. Memory stays small whatever the log's size: only
+    the few served tiles the consistency proof needs are kept.
     """
-    where = source.location.rstrip("/") + "/checkpoint"
+    old: Checkpoint | None = None
+    if since is not None:
+        try:
+            old = open_checkpoint(since, verifier).checkpoint
+        except Error as exc:
+            exc.args = (f"{since_name}: {exc.diagnostics()}",)
+            raise
+    data = source.read("checkpoint")  # a read error names the file itself
     try:
-        cp = open_checkpoint(source.read("checkpoint"), verifier).checkpoint
+        cp = open_checkpoint(data, verifier).checkpoint
     except Error as exc:
-        exc.args = (f"{where}: {exc.diagnostics()}",)
+        exc.args = (f"{source.name('checkpoint')}: {exc.diagnostics()}",)
         raise
     report = AuditReport(cp)
     edge = TreeEdge()
     size = cp.size
-    served: dict[Tile, list[bytes]] = {}
+    # The served tiles the consistency proof will read, kept as they are served; no others.
+    needed = _tiles_needed(old.size, size) if old is not None and old.size <= size else set()
+    served: dict[Tile, bytes] = {}
     # A difference in a tile makes every tile above it differ too: report only the lowest.
     tainted: set[tuple[int, int]] = set()
 
     def check_tile(tile: Tile, rebuilt: list[bytes]) -> None:
         try:
-            got = split_hashes(source.read(tile.path()), tile)
+            raw = source.read(tile.path())
+            got = split_hashes(raw, tile)
         except Error as exc:
             report.problems.append(f"{tile.path()}: {exc.diagnostics()}")
             tainted.add((tile.level, tile.n))
             return
-        served[tile] = got
+        if tile in needed:
+            served[tile] = raw
         if got == rebuilt:
             return
         tainted.add((tile.level, tile.n))
@@ -160,15 +180,26 @@ def audit(
         report.problems.append(
             f"the root recomputed from the {size} entries differs from the checkpoint's root"
         )
-    if since is not None and not report.problems:
-        _check_consistency(report, since, verifier, served)
+    if old is not None and not report.problems:
+        _check_consistency(report, old, served)
     return report
 
 
-def _check_consistency(
-    report: AuditReport, since: bytes, verifier: Verifier, served: dict[Tile, list[bytes]]
-) -> None:
-    old = open_checkpoint(since, verifier).checkpoint
+def _tiles_needed(old_size: int, new_size: int) -> set[Tile]:
+    """The tiles of the tree of ``new_size`` that the consistency check from ``old_size`` reads."""
+    needed: set[Tile] = set()
+
+    def record(tile: Tile) -> list[bytes]:
+        needed.add(tile)
+        return [bytes(HASH_SIZE)] * tile.width
+
+    reader = TileHashReader(new_size, record)
+    tree_hash(old_size, reader)
+    consistency_proof(old_size, new_size, reader)
+    return needed
+
+
+def _check_consistency(report: AuditReport, old: Checkpoint, served: dict[Tile, bytes]) -> None:
     new = report.checkpoint
     if old.size > new.size:
         report.problems.append(
@@ -177,11 +208,10 @@ def _check_consistency(
         return
 
     def fetch(tile: Tile) -> list[bytes]:
-        full = served.get(Tile(tile.level, tile.n, TILE_WIDTH))
-        have = full if full is not None else served.get(tile)
+        have = served.get(tile)
         if have is None:
             raise FormatError(f"{tile.path()} was not served")
-        return have[: tile.width]
+        return split_hashes(have, tile)
 
     reader = TileHashReader(new.size, fetch)
     try:

@@ -18,6 +18,7 @@ title: Test
 parties:
   - {id: A, name: Party A, roles: [inspected_party]}
   - {id: B, name: Party B, roles: [inspected_party, counterparty]}
+defaults: {freshness_days: 200}
 parameters:
   cap:
     description: A cap
@@ -67,7 +68,7 @@ def test_an_undeclared_name_in_a_condition_names_file_term_and_position() -> Non
     with pytest.raises(PackageError) as err:
         parse_package(text, "pkg/agreement.yaml")
     msg = err.value.diagnostics()
-    assert "pkg/agreement.yaml:24:" in msg
+    assert "pkg/agreement.yaml:25:" in msg
     assert "term 'cap-a' condition" in msg
     assert "expression line 1 column 10" in msg
     assert "undeclared reference to 'limt'" in msg
@@ -126,6 +127,7 @@ def test_limits_in_different_units_are_compared_after_conversion() -> None:
 id: t
 title: Test
 parties: [{id: A, name: A, roles: [inspected_party]}]
+defaults: {freshness_days: 200}
 parameters:
   u: {description: U, unit: kg U, values: {2020-01-01: {value: 202.854, reference: R}}}
   uf6: {description: UF6, unit: kg UF6, values: {2020-01-01: {value: 300, reference: R}}}
@@ -145,7 +147,7 @@ def test_two_values_of_a_parameter_for_the_same_date_are_an_error() -> None:
         '      2020-01-01: {value: 10, reference: "Art. 1"}\n'
         '      "2020-01-01T00:00:00Z": {value: 11, reference: "Art. 2"}\n',
     )
-    twice = r"agreement.yaml:12: .*written twice \(first at line 11\)"
+    twice = r"agreement.yaml:13: .*written twice \(first at line 12\)"
     with pytest.raises(PackageError, match=twice):
         parse_package(text + limit("x"))
 
@@ -224,3 +226,165 @@ def test_the_package_hash_covers_every_file(tmp_path: Path) -> None:
     second = load_package(pkg_dir).sha256
     write(pkg_dir / ".hidden", "ignored")
     assert first != second == load_package(pkg_dir).sha256
+
+
+STEP = """\
+steps:
+  - id: relief
+    title: Relief
+    clause: {{ref: "Art. 3", quote: "Relief."}}
+    by: B
+    condition: '{condition}'
+    delivered_by: {{subject: relief}}
+"""
+
+
+def step(condition: str) -> str:
+    return STEP.format(condition=condition)
+
+
+def test_a_step_condition_naming_a_term_party_or_status_that_does_not_exist_is_refused() -> None:
+    base = HEAD + limit("cap-a")
+    pkg = parse_package(base + step('status["cap-a/A"] == "met_verified"'))
+    assert pkg.steps[0].cites == (("cap-a", "A"),)
+    with pytest.raises(PackageError) as err:
+        parse_package(base + step('status["cap-b/A"] == "met_verified"'), "p/agreement.yaml")
+    msg = err.value.diagnostics()
+    assert "p/agreement.yaml:" in msg and "step 'relief' condition" in msg
+    assert "expression line 1 column 8" in msg
+    assert "status['cap-b/A'] names no term and party" in msg and "cap-a/A, cap-a/B" in msg
+    with pytest.raises(PackageError, match=r"status\['cap-a/C'\] names no term"):
+        parse_package(base + step('status["cap-a/C"] == "met_verified"'))
+    with pytest.raises(PackageError, match=r"column 22: 'met_verifed' is not a status"):
+        parse_package(base + step('status["cap-a/A"] == "met_verifed"'))
+    with pytest.raises(PackageError, match="'met' is not a status"):
+        parse_package(base + step('status["cap-a/A"] in ["met_claimed", "met"]'))
+    # A computed key or an iteration hides which terms the step depends on.
+    with pytest.raises(PackageError, match="only with a literal key"):
+        parse_package(base + step('status["cap-a/" + "A"] == "met_verified"'))
+    with pytest.raises(PackageError, match="only with a literal key"):
+        parse_package(base + step('status.exists(k, status[k] == "violated")'))
+
+
+def test_a_condition_naming_a_parameter_that_does_not_exist_is_refused() -> None:
+    ok = limit("x", extra="    condition: 'value <= params[\"cap2\"]'\n")
+    assert parse_package(HEAD + ok).terms[0].condition.uses == {"value", "params"}
+    for cond in (
+        'value <= params["stock_limt"]',
+        "has(params.stock_limt)",
+        '"stock_limt" in params',
+    ):
+        text = HEAD + limit("x", extra=f"    condition: '{cond}'\n")
+        with pytest.raises(
+            PackageError, match=r"no parameter 'stock_limt' \(parameters: cap, cap2\)"
+        ):
+            parse_package(text)
+    with pytest.raises(PackageError, match=r"step 'relief' condition.*no parameter 'nope'"):
+        parse_package(HEAD + limit("x") + step('params["nope"] > 0.0'))
+    # A comprehension variable of the same name is not the parameters.
+    parse_package(HEAD + limit("x", extra="    condition: '[1.0].all(params, params > 0.0)'\n"))
+
+
+def test_as_of_in_a_condition_is_refused_because_no_timeline_could_place_it() -> None:
+    cond = "    condition: 'observed_at < as_of'\n"
+    with pytest.raises(PackageError, match="term 'x' condition: as_of is not available"):
+        parse_package(HEAD + limit("x", extra=cond))
+    with pytest.raises(PackageError, match="step 'relief' condition: as_of is not available"):
+        parse_package(HEAD + limit("x") + step('as_of > timestamp("2020-01-01T00:00:00Z")'))
+    # A value of a record named as_of is not the evaluation instant.
+    parse_package(HEAD + limit("x", extra="    condition: 'values[\"as_of\"] == 1.0'\n"))
+
+
+def test_a_parameter_date_without_a_time_zone_is_refused_like_in_force() -> None:
+    naive = HEAD.replace("      2020-01-01: {value: 10,", "      2020-01-01T00:00:00: {value: 10,")
+    with pytest.raises(
+        PackageError, match="date 2020-01-01T00:00:00: an instant must carry a time zone"
+    ):
+        parse_package(naive + limit("x"))
+    quoted = HEAD.replace(
+        "      2020-01-01: {value: 10,", '      "2020-01-01T12:00:00": {value: 10,'
+    )
+    with pytest.raises(PackageError, match="must carry a time zone"):
+        parse_package(quoted + limit("x"))
+    with pytest.raises(PackageError, match="must carry a time zone"):
+        parse_package(HEAD + limit("x", extra="    in_force: {from: 2020-01-01T00:00:00}\n"))
+    # A plain date is 00:00Z; an instant with its zone is that instant.
+    aware = HEAD.replace(
+        "      2020-01-01: {value: 10,", "      2020-01-01T01:00:00+01:00: {value: 10,"
+    )
+    assert (
+        parse_package(aware + limit("x")).parameters["cap"].starts
+        == parse_package(HEAD + limit("x")).parameters["cap"].starts
+    )
+
+
+def test_limits_and_prohibitions_need_a_freshness_window() -> None:
+    bare = HEAD.replace("defaults: {freshness_days: 200}\n", "")
+    with pytest.raises(PackageError, match=r"term 'x': a limit needs freshness_days"):
+        parse_package(bare + limit("x"))
+    assert parse_package(bare + limit("x", extra="    freshness_days: 30\n")).terms[0].freshness
+    prohibition = """\
+  - id: p
+    kind: prohibition
+    title: P
+    clause: {ref: R, quote: Q}
+    evidence: {quantity: reprocessing}
+"""
+    with pytest.raises(PackageError, match=r"term 'p': a prohibition needs freshness_days"):
+        parse_package(bare + prohibition)
+    # A term's own window wins over the default, and a window of 0 days is refused, not
+    # silently replaced by the default.
+    own = parse_package(HEAD + limit("x", extra="    freshness_days: 30\n"))
+    assert own.terms[0].freshness == 30 * 86_400_000_000
+    with pytest.raises(PackageError, match=r"freshness_days: Input should be greater than 0"):
+        parse_package(HEAD + limit("x", extra="    freshness_days: 0\n"))
+
+
+KINDS = """\
+id: t
+title: Test
+parties: [{id: A, name: A, roles: [inspected_party]}]
+defaults: {freshness_days: 200}
+parameters:
+  high: {description: H, unit: item, values: {2020-01-01: {value: 100, reference: R}}}
+  low: {description: L, unit: item, values: {2020-01-01: {value: 50, reference: R}}}
+  other: {description: O, unit: item, values: {2020-01-01: {value: 80, reference: R}}}
+terms:
+"""
+
+
+def _limit(id: str, param: str, extra: str = "") -> str:
+    return (
+        f"  - {{id: {id}, kind: limit, title: T, clause: {{ref: 'Art. {id}', quote: Q}},"
+        f" parameter: {param}, {extra}}}\n"
+    )
+
+
+def test_a_maximum_below_a_minimum_on_the_same_quantity_is_a_conflict() -> None:
+    ev = "evidence: {quantity: s}"
+    with pytest.raises(PackageError) as err:
+        parse_package(KINDS + _limit("a", "low", ev) + _limit("b", "high", f"bound: min, {ev}"))
+    msg = err.value.diagnostics()
+    assert "term 'a' (Art. a) and term 'b'" in msg and "(max and min)" in msg
+    assert "the maximum is below the minimum" in msg
+    parse_package(KINDS + _limit("a", "high", ev) + _limit("b", "low", f"bound: min, {ev}"))
+
+
+def test_an_all_sites_limit_and_a_site_limit_that_differ_are_a_conflict() -> None:
+    every = "evidence: {quantity: s}"
+    site = "evidence: {quantity: s, subject: x}"
+    with pytest.raises(PackageError, match="one reads every subject, the other only 'x'"):
+        parse_package(KINDS + _limit("all", "high", every) + _limit("at-x", "other", site))
+    parse_package(KINDS + _limit("all", "high", every) + _limit("at-x", "high", site))
+    # Two sites never judge the same record.
+    other_site = "evidence: {quantity: s, subject: y}"
+    parse_package(KINDS + _limit("at-y", "high", other_site) + _limit("at-x", "other", site))
+
+
+def test_limits_reading_disjoint_record_kinds_are_not_compared() -> None:
+    declared = "evidence: {quantity: s, kinds: [declaration]}"
+    measured = "evidence: {quantity: s, kinds: [measurement, inspection_finding]}"
+    parse_package(KINDS + _limit("a", "high", declared) + _limit("b", "other", measured))
+    both = "evidence: {quantity: s, kinds: [declaration, measurement]}"
+    with pytest.raises(PackageError, match="disagree"):
+        parse_package(KINDS + _limit("a", "high", declared) + _limit("b", "other", both))

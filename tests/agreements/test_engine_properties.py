@@ -2,7 +2,8 @@
 
 - As known then, the status at T does not depend on records reported after T.
 - The timeline is complete: between its changes, evaluating at any instant gives the status the
-  timeline shows (so it really does list every change, without evaluating day by day).
+  timeline shows (so it really does list every change, without evaluating day by day), also
+  when records of the same quantity are about subjects the terms do not read.
 """
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ def records(draw: st.DrawFn, first: int = 0, count: tuple[int, int] = (0, 14)) -
         else:
             subject, name, strategy = draw(st.sampled_from(_VALUES))
             values, party = {name: draw(strategy)}, "A"
+            if draw(st.integers(0, 3)) == 0:  # the same value about a subject no term reads
+                subject = "elsewhere"
         obj: dict[str, Any] = {
             "agreement": "lattice",
             "kind": draw(

@@ -12,6 +12,7 @@ from agreements_kit import LATTICE, kg, rec, write
 from cvid.agreements import (
     Evidence,
     Package,
+    PackageError,
     Status,
     StepState,
     evaluate,
@@ -156,3 +157,94 @@ def test_evaluation_is_deterministic_and_takes_indexed_or_plain_evidence(lattice
         "unknown": 1,
         "overdue": 1,
     }
+
+
+def test_a_violation_any_record_shows_is_not_hidden_by_one_that_cannot_be_converted(
+    lattice: Package,
+) -> None:
+    unreadable = rec("declaration", "A", "2020-02-01", {"stock": kg(1, "warhead")})
+    over = rec("measurement", "A", "2020-02-01", {"stock": kg(300)}, submitter="INSP")
+    assert _status(lattice, [unreadable, over], "2020-02-02") == ("violated", [0, 1])
+    [t] = [t for t in evaluate(lattice, [(0, unreadable), (1, over)], "2020-02-02").terms][:1]
+    assert "above the 100 kg U limit" in t.explanation and "log 0" in t.explanation
+    # Without a breach shown, a record that cannot be read still makes the term unknown.
+    within = rec("measurement", "A", "2020-02-01", {"stock": kg(100)}, submitter="INSP")
+    assert _status(lattice, [unreadable, within], "2020-02-02") == ("unknown", [0, 1])
+
+
+def test_a_step_is_delivered_only_by_a_record_the_owing_party_submitted(lattice: Package) -> None:
+    def relief(**extra: object) -> StepState:
+        r = rec("statement", "B", "2020-03-01", subject="relief", **extra)  # type: ignore[arg-type]
+        [s] = [s for s in evaluate(lattice, [(0, r)], "2020-03-02").steps if s.step == "relief"]
+        return s.state
+
+    assert relief() is StepState.DELIVERED
+    # A newspaper (an observer) reporting that B lifted sanctions does not deliver B's step.
+    assert relief(submitter="OBS") is StepState.LOCKED
+    assert relief(submitter="A") is StepState.LOCKED
+
+
+@pytest.mark.parametrize(
+    ("expectation", "message"),
+    [
+        (
+            "{term: stock-limit, party: A, stauts: violated, evidense: [99]}",
+            r"expect\.0\.terms\.0\.evidense: Extra inputs are not permitted",
+        ),
+        ("{term: stock-limt, party: A, status: violated}", r"invalid: no term 'stock-limt'"),
+        ("{term: stock-limit, party: B, status: violated}", r"term 'stock-limit' is not B's"),
+        ("{term: stock-limit, party: A, status: violatd}", r"status: Input should be"),
+    ],
+)
+def test_a_malformed_or_misspelt_expectation_makes_the_file_invalid(
+    lattice: Package, expectation: str, message: str
+) -> None:
+    text = f"""\
+scenarios:
+  - name: misspelt
+    given: []
+    expect:
+      - as_of: 2020-02-02
+        terms: [{expectation}]
+"""
+    with pytest.raises(PackageError, match=message) as err:
+        run_scenario_text(lattice, text, "bad.yaml")
+    assert err.value.diagnostics().startswith("bad.yaml:")
+
+
+def test_timelines_and_steps_in_scenarios_are_checked_too(lattice: Package) -> None:
+    def run(body: str) -> None:
+        run_scenario_text(lattice, f"scenarios:\n  - name: x\n{body}", "s.yaml")
+
+    with pytest.raises(PackageError, match="invalid: no step 'releif'"):
+        run("    expect:\n      - {as_of: 2020-01-01, steps: [{step: releif, state: locked}]}\n")
+    with pytest.raises(PackageError, match="not a status: lockd"):
+        run(
+            "    timeline:\n      - {from: 2020-01-01, to: 2020-02-01, step: relief,"
+            " statuses: [lockd]}\n"
+        )
+    with pytest.raises(PackageError, match="needs its party"):
+        run(
+            "    timeline:\n      - {from: 2020-01-01, to: 2020-02-01, term: report,"
+            " statuses: [pending]}\n"
+        )
+    with pytest.raises(PackageError, match=r"s.yaml:4:35: invalid: scenarios.0.expect.0.view"):
+        run("    expect:\n      - {as_of: 2020-01-01, view: sometime}\n")
+
+
+def test_a_record_time_without_a_time_zone_is_an_invalid_scenario_naming_the_line(
+    lattice: Package,
+) -> None:
+    text = """\
+scenarios:
+  - name: naive
+    given:
+      - {kind: declaration, party: A, subject: stock, observed_at: "2020-02-01T00:00:00",
+         values: {stock: {value: 1, unit: kg U}}}
+"""
+    with pytest.raises(
+        PackageError,
+        match=r"naive.yaml:4:9: not a valid record: observed_at: "
+        r"an instant must carry a time zone",
+    ):
+        run_scenario_text(lattice, text, "naive.yaml")

@@ -73,3 +73,18 @@ def test_the_missing_exchanges_of_march_2016_and_2017_are_overdue_never_met(
         for c in changes
         if c.id == "data-exchange" and c.explanation.startswith("no ")
     )
+
+
+def test_the_march_2018_exchange_is_a_documented_gap_not_met_by_the_february_figures(
+    new_start: Package, new_start_records: Records
+) -> None:
+    # The data set has the figures as of 5 February 2018 (log 24/25), none as of 1 March 2018;
+    # README.md explains why the February record does not stand in for the March exchange.
+    got = evaluate(new_start, new_start_records, "2018-04-01", "now")
+    for t in got.terms:
+        if t.term == "data-exchange":
+            assert t.status is Status.OVERDUE and t.evidence == ()
+            assert "missed so far: 2016-03-01, 2017-03-01, 2018-03-01" in t.explanation
+    assert new_start.directory is not None
+    readme = (new_start.directory / "README.md").read_text()
+    assert "March 2018: a known gap, not a finding" in readme

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,7 +37,8 @@ def ok(result: Result) -> Result:
 
 def _ledger(directory: Path) -> Path:
     keys = {p: example_signer("new-start", p) for p in ("US", "RU")}
-    with Ledger.create(directory, NEW_START) as ledger:
+    # Historical records entered today: "as known then" follows their reported_at.
+    with Ledger.create(directory, NEW_START, clock_mode="reported") as ledger:
         import_declarations(ledger, CSV, NEW_START / "mapping.yaml", keys)
     return directory
 
@@ -55,11 +58,13 @@ def test_status_json_is_the_documented_document(ledger_dir: Path) -> None:
         "checkpoint",
         "as_of",
         "view",
+        "clock",
         "summary",
         "terms",
         "steps",
     ]
     assert doc["as_of"] == "2017-09-01T00:00:00Z" and doc["view"] == "now"
+    assert doc["clock"] == "reported"
     assert doc["checkpoint"]["size"] == 26
     assert doc["checkpoint"]["origin"] == "cvid.ledger/new-start"
     ru = next(t for t in doc["terms"] if (t["term"], t["party"]) == ("deployed-warheads", "RU"))
@@ -182,3 +187,69 @@ def test_a_tampered_verdict_or_wrong_package_does_not_verify(
     forged.write_bytes(json.dumps(doc).encode())
     result = cvid("verdict", "verify", forged, "--log", ledger_dir)
     assert result.exit_code == 1 and "have root" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("size", "26", "checkpoint.size must be a whole number"),
+        ("size", -1, "checkpoint.size must be a whole number"),
+        ("size", True, "checkpoint.size must be a whole number"),
+        ("root", "not base64!", "checkpoint.root must be 32 bytes in base64"),
+        ("origin", 7, "checkpoint.origin must be a non-empty text"),
+        ("as_of", "yesterday", "as_of must be an RFC 3339 instant"),
+        ("as_of", None, "as_of must be an RFC 3339 instant"),
+        ("view", "sometimes", "view must be then or now"),
+        ("package_sha256", "abc", "package_sha256 must be 64 lowercase hex digits"),
+        ("terms", [1, 2], "terms must be a list of objects"),
+        ("steps", None, "steps must be a list of objects"),
+    ],
+)
+def test_a_malformed_verdict_is_bad_input_not_a_crash(
+    ledger_dir: Path, tmp_path: Path, field: str, value: object, message: str
+) -> None:
+    good = tmp_path / "good.json"
+    ok(cvid("verdict", ledger_dir, "--as-of", "2018-02-05", "--out", good))
+    doc = json.loads(good.read_bytes())
+    if field in ("size", "root", "origin"):
+        doc["checkpoint"][field] = value
+    else:
+        doc[field] = value
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    result = cvid("verdict", "verify", bad, "--log", ledger_dir)
+    assert result.exit_code == 2, result.output
+    assert f"{bad}: not a valid verdict: {message}" in result.stderr
+
+
+def test_an_invalid_scenario_file_exits_2_naming_file_and_line(tmp_path: Path) -> None:
+    for wrong, said in [
+        ("status: met_claimed, evidence: [0]}]", "status: met_claimd, evidence: [0]}]"),
+        ("status: met_claimed, evidence: [0]}]", "status: met_claimed, evidense: [0]}]"),
+        ("{term: stock-limit, party: A,", "{term: stock-limt, party: A,"),
+        ("observed_at: 2020-02-01,", 'observed_at: "2020-02-01T00:00:00",'),
+    ]:
+        copy = tmp_path / f"p{len(list(tmp_path.iterdir()))}"
+        shutil.copytree(LATTICE, copy)
+        path = copy / "scenarios" / "statuses.yaml"
+        text = path.read_text()
+        assert wrong in text
+        path.write_text(text.replace(wrong, said, 1))
+        result = cvid("agreement", "check", copy)
+        assert result.exit_code == 2, (said, result.output)
+        assert f"{path}:" in result.stderr and "Traceback" not in result.output
+
+
+def test_agreement_check_piped_into_a_closed_reader_keeps_its_exit_status() -> None:
+    exe = Path(sys.executable).parent / "cvid"
+    for args in ([], ["--json"]):
+        proc = subprocess.Popen(
+            [str(exe), "agreement", "check", str(NEW_START), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()  # like `| head -0`: the reader is gone before anything is written
+        err = proc.stderr.read()
+        assert proc.wait(timeout=120) == 0, err
+        assert err == b""

@@ -8,12 +8,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner, Result
 
 from cvid.cli.main import app
+from cvid.store import sqlite as sqlite_driver
 from cvid.tlog.checkpoint import open_checkpoint
 from cvid.tlog.merkle import MemoryHashes, leaf_hash
 from cvid.tlog.note import Verifier, b64
@@ -333,3 +335,187 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         ok(run_audit(ex / "tiles", vkey))
         assert (ex / "ledger" / "log" / "log.key").stat().st_mode & 0o777 == 0o600
 
+
+# -- errors are plain, on every path --------------------------------------------------------------
+
+
+def test_append_while_another_process_holds_the_lock_exits_2_naming_the_file(
+    log_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_driver, "BUSY_TIMEOUT", 0.1)
+    other = sqlite3.connect(log_dir / "log.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        result = cvid("log", "append", log_dir, stdin=b"blocked\n")
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert str(log_dir / "log.db") in result.output and "locked" in result.output
+    assert json.loads(ok(cvid("log", "append", log_dir, stdin=b"later\n")).stdout)["size"] == 1
+
+
+@pytest.mark.parametrize("command", ["append", "checkpoint", "verify"])
+def test_a_foreign_log_db_exits_2_naming_it_and_is_not_changed(
+    tmp_path: Path, command: str
+) -> None:
+    directory = tmp_path / "foreign"
+    directory.mkdir()
+    db = sqlite3.connect(directory / "log.db")
+    db.execute("CREATE TABLE mine (x)")
+    db.commit()
+    db.close()
+    before = (directory / "log.db").read_bytes()
+    result = cvid("log", command, directory, stdin=b"x\n")
+    assert result.exit_code == 2, result.output
+    assert f"{directory / 'log.db'}: not a cvid log" in result.output
+    assert (directory / "log.db").read_bytes() == before
+    assert [p.name for p in directory.iterdir()] == ["log.db"]
+
+
+def test_a_corrupt_key_file_stops_only_signing(log_dir: Path, tmp_path: Path) -> None:
+    append(log_dir, LINES, tmp_path)
+    ok(cvid("log", "checkpoint", log_dir))
+    (log_dir / "log.key").write_text("PRIVATE+KEY+garbage\n")
+    ok(cvid("log", "verify", log_dir))
+    ok(cvid("log", "prove", log_dir, "--index", 3))  # covered by the stored checkpoint
+    ok(cvid("log", "checkpoint", log_dir))  # nothing new to sign
+    append(log_dir, [b"new"], tmp_path)
+    result = cvid("log", "checkpoint", log_dir)
+    assert result.exit_code == 2, result.output
+    assert str(log_dir / "log.key") in result.output and "sign" in result.output
+
+
+def test_prove_refuses_to_print_a_receipt_that_would_not_verify(
+    log_dir: Path, tmp_path: Path
+) -> None:
+    append(log_dir, [b"%d" % i for i in range(300)], tmp_path)
+    ok(cvid("log", "checkpoint", log_dir))
+    db = sqlite3.connect(log_dir / "log.db")
+    db.execute("DROP TRIGGER tiles_no_update")
+    db.execute("UPDATE tiles SET hashes = zeroblob(8192) WHERE level = 0 AND idx = 0")
+    db.commit()
+    db.close()
+    result = cvid("log", "prove", log_dir, "--index", 5)
+    assert result.exit_code == 2, result.output
+    assert "cvid log verify" in result.output
+    assert "tlog-proof" not in result.stdout
+
+
+# -- export into a directory that already holds an export -----------------------------------------
+
+
+def test_export_refuses_a_directory_holding_another_logs_export(
+    log_dir: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other-log"
+    ok(cvid("log", "init", other, "--origin", "cvid.test/other"))
+    append(other, [b"o%d" % i for i in range(300)], tmp_path)
+    out = tmp_path / "tiles"
+    export(other, out)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    append(log_dir, [b"%d" % i for i in range(400)], tmp_path)
+    result = cvid("log", "export", log_dir, out)
+    assert result.exit_code == 2, result.output
+    assert str(out / "checkpoint") in result.output and "not a checkpoint of this log" in (
+        result.output
+    )
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_export_refuses_a_directory_holding_a_forks_export(log_dir: Path, tmp_path: Path) -> None:
+    append(log_dir, [b"common"], tmp_path)
+    fork_dir = tmp_path / "fork"
+    shutil.copytree(log_dir, fork_dir)  # same key: the log's operator forks its own log
+    append(fork_dir, [b"fork"], tmp_path)
+    out = tmp_path / "tiles"
+    export(fork_dir, out)
+    forked = (out / "checkpoint").read_bytes()
+    append(log_dir, [b"main-1", b"main-2"], tmp_path)
+    result = cvid("log", "export", log_dir, out)
+    assert result.exit_code == 2, result.output
+    assert "root differs" in result.output
+    assert (out / "checkpoint").read_bytes() == forked
+
+
+def test_export_refuses_a_larger_export(log_dir: Path, tmp_path: Path) -> None:
+    append(log_dir, [b"a"], tmp_path)
+    bigger = tmp_path / "bigger"
+    shutil.copytree(log_dir, bigger)
+    append(bigger, [b"b", b"c"], tmp_path)
+    out = tmp_path / "tiles"
+    export(bigger, out)
+    result = cvid("log", "export", log_dir, out)
+    assert result.exit_code == 2, result.output
+    assert "larger" in result.output
+
+
+def test_export_refuses_stray_files_unlike_its_own(log_dir: Path, tmp_path: Path) -> None:
+    append(log_dir, [b"%d" % i for i in range(300)], tmp_path)
+    out = tmp_path / "tiles"
+    stray = out / "tile/0/000"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(bytes(8192))  # no checkpoint vouches for it, and it is not ours
+    result = cvid("log", "export", log_dir, out)
+    assert result.exit_code == 2, result.output
+    assert str(stray) in result.output
+    assert not (out / "checkpoint").exists()
+
+
+def test_export_resumes_over_its_own_files_without_a_checkpoint(
+    log_dir: Path, tmp_path: Path
+) -> None:
+    append(log_dir, [b"%d" % i for i in range(300)], tmp_path)
+    out = tmp_path / "tiles"
+    export(log_dir, out)
+    (out / "checkpoint").unlink()  # an export interrupted before its last step
+    again = export(log_dir, out)
+    assert (again["written"], again["kept"]) == (1, 5)
+
+
+def test_export_refuses_a_truncated_kept_tile(log_dir: Path, tmp_path: Path) -> None:
+    append(log_dir, [b"%d" % i for i in range(300)], tmp_path)
+    out = tmp_path / "tiles"
+    export(log_dir, out)
+    tile = out / "tile/0/000"
+    tile.write_bytes(tile.read_bytes()[:-32])
+    append(log_dir, [b"more"], tmp_path)
+    result = cvid("log", "export", log_dir, out)
+    assert result.exit_code == 2, result.output
+    assert str(tile) in result.output and "8160 bytes" in result.output
+
+
+# -- help and messages ----------------------------------------------------------------------------
+
+
+def _help(*command: str) -> str:
+    return " ".join(ok(cvid(*command, "--help")).stdout.split())
+
+
+def test_help_says_which_commands_may_sign() -> None:
+    for command in ("export", "prove", "checkpoint"):
+        assert "sign" in _help("log", command).lower(), command
+    append_help = _help("log", "append")
+    assert "LF" in append_help and "CR" in append_help
+    assert "2 when" in _help("audit")
+
+
+def test_audit_names_a_missing_checkpoint_once(tmp_path: Path, vkey: str) -> None:
+    empty = tmp_path / "empty-tiles"
+    empty.mkdir()
+    result = run_audit(empty, vkey)
+    assert result.exit_code == 2
+    assert result.output.count(str(empty / "checkpoint")) == 1, result.output
+
+
+def test_audit_names_a_bad_since_file(log_dir: Path, vkey: str, tmp_path: Path) -> None:
+    append(log_dir, [b"a"], tmp_path)
+    out = tmp_path / "tiles"
+    export(log_dir, out)
+    bad = tmp_path / "bad-since"
+    bad.write_text("not a checkpoint")
+    for since in (bad, tmp_path / "missing-since"):
+        result = run_audit(out, vkey, "--since", since)
+        assert result.exit_code == 2, result.output
+        assert f"--since {since}" in result.output, result.output

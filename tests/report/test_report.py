@@ -268,7 +268,7 @@ def test_report_exits_1_on_a_violation_and_still_writes(tmp_path: Path) -> None:
         "reported_at": dt.datetime(2018, 10, 1, tzinfo=dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "values": {"deployed_warheads": {"value": 1600, "unit": "warhead"}},
     }
-    with Ledger.create(tmp_path / "ledger", NEW_START) as ledger:
+    with Ledger.create(tmp_path / "ledger", NEW_START, clock_mode="reported") as ledger:
         ledger.submit([sign_record(record, ru)])
     out = tmp_path / "v.html"
     result = cvid("report", tmp_path / "ledger", "--as-of", "2018-10-01", "--out", out, "--json")

@@ -69,7 +69,8 @@ class SQLiteKit:
         self._opened: list[SQLiteDriver] = []
 
     def open(self) -> LogDriver:
-        driver = SQLiteDriver(self.path)
+        # The first open creates the database, as `Log.create` does; later ones open it.
+        driver = SQLiteDriver(self.path, create=not self.path.exists())
         self._opened.append(driver)
         return driver
 

@@ -108,3 +108,91 @@ def test_a_failed_commit_fails_its_batch_and_the_next_batch_commits(
         assert [f.result(timeout=10) for f in later] == list(range(5))
     assert log.read_entries(0, 10) == [b"later-%d" % i for i in range(5)]
     log.close()
+
+
+class GatedLog:
+    """A log whose first append waits for ``release``, so later submissions queue behind it."""
+
+    def __init__(self, log: Log) -> None:
+        self._log = log
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def append(self, entries: Sequence[bytes]) -> int:
+        if not self.entered.is_set():
+            self.entered.set()
+            assert self.release.wait(10)
+        return self._log.append(entries)
+
+
+def test_a_cancelled_append_is_withdrawn_and_the_writer_goes_on(
+    driver_kit: DriverKit, signer: Signer
+) -> None:
+    log = Log.create_in(driver_kit.open(), signer)
+    gated = GatedLog(log)
+
+    async def run(seq: Sequencer) -> tuple[int, int]:
+        first = asyncio.ensure_future(seq.append(b"first"))
+        while not gated.entered.is_set():
+            await asyncio.sleep(0.005)
+        # Queued behind the blocked batch, then given up on, as asyncio.wait_for does.
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(seq.append(b"given up"), 0.05)
+        gated.release.set()
+        return await first, await asyncio.wait_for(seq.append(b"next"), 10)
+
+    with Sequencer(gated) as seq:  # type: ignore[arg-type]
+        assert asyncio.run(run(seq)) == (0, 1)
+        assert seq._thread.is_alive()
+    assert log.read_entries(0, 10) == [b"first", b"next"]
+    log.close()
+
+
+class ExplodingLog:
+    """A log whose first append raises something that is not an Exception at all."""
+
+    def __init__(self, log: Log) -> None:
+        self._log = log
+        self.exploded = False
+
+    def append(self, entries: Sequence[bytes]) -> int:
+        if not self.exploded:
+            self.exploded = True
+            raise SystemExit("boom")
+        return self._log.append(entries)
+
+
+def test_no_exception_ends_the_writer_thread(driver_kit: DriverKit, signer: Signer) -> None:
+    log = Log.create_in(driver_kit.open(), signer)
+    with Sequencer(ExplodingLog(log)) as seq:  # type: ignore[arg-type]
+        with pytest.raises(SystemExit):
+            seq.submit(b"first").result(timeout=10)
+        assert seq.submit(b"second").result(timeout=10) == 0
+    log.close()
+
+
+def test_close_commits_what_is_queued_then_refuses_new_appends(
+    driver_kit: DriverKit, signer: Signer
+) -> None:
+    log = Log.create_in(driver_kit.open(), signer)
+    gated = GatedLog(log)
+    seq = Sequencer(gated, max_batch=3)  # type: ignore[arg-type]
+    futures = [seq.submit(b"%d" % i) for i in range(10)]
+    assert gated.entered.wait(10)
+    closing = threading.Thread(target=seq.close)
+    closing.start()
+    gated.release.set()
+    closing.join(10)
+    assert not closing.is_alive()
+    assert [f.result(timeout=0) for f in futures] == list(range(10))
+    with pytest.raises(StoreError, match="closed"):
+        seq.submit(b"too late")
+
+    async def too_late() -> int:
+        return await seq.append(b"too late")
+
+    with pytest.raises(StoreError, match="closed"):
+        asyncio.run(too_late())
+    seq.close()  # a second close does nothing
+    assert log.size == 10
+    log.close()

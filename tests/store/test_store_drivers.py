@@ -7,8 +7,9 @@ more kit there and runs this whole file.
 from __future__ import annotations
 
 import random
+import re
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from store_kits import DriverKit
 from cvid.errors import InputError, StoreError
 from cvid.store import ConflictError, Log, LogDriver, SQLiteDriver, verify_log
 from cvid.tlog.checkpoint import open_checkpoint
+from cvid.tlog.edge import FullTile
 from cvid.tlog.merkle import (
     MemoryHashes,
     inclusion_proof,
@@ -281,7 +283,7 @@ def test_entry_rewritten_in_a_full_tile_is_found_by_verify_log(
 def sqlite_log(tmp_path: Path, signer: Signer) -> Iterator[Path]:
     """A SQLite log with rows in every table; yields the database path (log closed)."""
     path = tmp_path / "log.db"
-    with Log.create_in(SQLiteDriver(path), signer) as log:
+    with Log.create_in(SQLiteDriver(path, create=True), signer) as log:
         log.append([entry(i) for i in range(260)])
         log.checkpoint()
     yield path
@@ -308,6 +310,8 @@ APPEND_ONLY_VIOLATIONS = {
     "update-meta": "UPDATE meta SET value = 'x' WHERE key = 'vkey'",
     "delete-meta": "DELETE FROM meta",
     "upsert-entries": "INSERT INTO entries VALUES (0, x'00') ON CONFLICT DO UPDATE SET data = 1",
+    "gap-entries": "INSERT INTO entries VALUES (270, x'00')",
+    "negative-entries": "INSERT INTO entries VALUES (-1, x'00')",
 }
 
 REPLACE_VIOLATIONS = {
@@ -338,3 +342,249 @@ def test_sqlite_refuses_updates_and_deletes(sqlite_log: Path, sql: str) -> None:
 @pytest.mark.parametrize("sql", REPLACE_VIOLATIONS.values(), ids=REPLACE_VIOLATIONS.keys())
 def test_sqlite_refuses_insert_or_replace(sqlite_log: Path, sql: str) -> None:
     _refused(sqlite_log, sql)
+
+
+def test_sqlite_refuses_a_gap_even_on_a_log_made_before_the_trigger(sqlite_log: Path) -> None:
+    db = sqlite3.connect(sqlite_log)
+    db.execute("DROP TRIGGER entries_no_gap")
+    db.commit()
+    db.close()
+    SQLiteDriver(sqlite_log).close()  # opening a cvid log restores its missing triggers
+    _refused(sqlite_log, "INSERT INTO entries VALUES (270, x'00')")
+
+
+# -- SQLite errors are StoreErrors naming the file ------------------------------------------------
+
+
+def test_a_write_lock_held_too_long_is_a_store_error(sqlite_log: Path, signer: Signer) -> None:
+    other = sqlite3.connect(sqlite_log, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        log = Log.open_driver(SQLiteDriver(sqlite_log, timeout=0.1), signer)
+        with pytest.raises(StoreError, match="locked") as caught:
+            log.append([b"waits"])
+        assert str(sqlite_log) in caught.value.diagnostics()
+        with pytest.raises(StoreError, match="locked"):
+            log.driver.add_checkpoint(1000, b"note")
+        assert log.size == 260
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert log.append([b"now it goes"]) == 260
+    log.close()
+
+
+def _schema(path: Path) -> tuple[list[tuple[object, ...]], str]:
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute("SELECT type, name FROM sqlite_master ORDER BY name").fetchall()
+        return rows, db.execute("PRAGMA journal_mode").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_a_foreign_sqlite_file_is_refused_and_left_untouched(tmp_path: Path) -> None:
+    directory = tmp_path / "foreign"
+    directory.mkdir()
+    path = directory / "log.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+    db.commit()
+    db.close()
+    before = _schema(path)
+    with pytest.raises(StoreError, match="not a cvid log") as caught:
+        Log.open(directory)
+    assert str(path) in caught.value.diagnostics()
+    assert _schema(path) == before
+    assert sorted(p.name for p in directory.iterdir()) == ["log.db"]
+
+
+def test_a_file_that_is_not_sqlite_is_a_store_error_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "log.db").write_bytes(b"not a database at all, " * 100)
+    with pytest.raises(StoreError, match="not a SQLite database") as caught:
+        Log.open(tmp_path)
+    assert str(tmp_path / "log.db") in caught.value.diagnostics()
+
+
+def test_a_cvid_database_without_log_metadata_is_refused_naming_it(tmp_path: Path) -> None:
+    SQLiteDriver(tmp_path / "log.db", create=True).close()
+    with pytest.raises(StoreError, match="not a cvid log") as caught:
+        Log.open(tmp_path)
+    assert str(tmp_path / "log.db") in caught.value.diagnostics()
+
+
+# -- damage found while opening is a StoreError ---------------------------------------------------
+
+
+def _raw(path: Path, *sql: str) -> None:
+    db = sqlite3.connect(path)
+    try:
+        for statement in sql:
+            db.execute(statement)
+        db.commit()
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        (
+            ("DROP TRIGGER entries_no_gap", "INSERT INTO entries VALUES (270, x'00')"),
+            "gap",
+        ),
+        (("DROP TRIGGER tiles_no_delete", "DELETE FROM tiles"), "tile (0, 0) is missing"),
+        (
+            ("DROP TRIGGER tiles_no_update", "UPDATE tiles SET hashes = substr(hashes, 2)"),
+            "tile (0, 0) is 8191 bytes",
+        ),
+    ],
+    ids=["gap", "missing-tile", "truncated-tile"],
+)
+def test_damage_at_the_edge_is_a_store_error_on_opening(
+    sqlite_log: Path, damage: tuple[str, ...], said: str
+) -> None:
+    # 260 entries: the edge's level-1 hash is the root of stored tile (0, 0).
+    _raw(sqlite_log, *damage)
+    with pytest.raises(StoreError, match=re.escape(said)) as caught:
+        Log.open(sqlite_log.parent)
+    assert "cvid log verify" in caught.value.diagnostics()
+
+
+# -- several writers on one store -----------------------------------------------------------------
+
+
+class Racing:
+    """A driver on which another writer acts at a chosen moment (``hook`` names the method)."""
+
+    def __init__(self, inner: LogDriver, hook: str, other: Callable[[], None]) -> None:
+        self._inner = inner
+        self._hook = hook
+        self._other: Callable[[], None] | None = other
+
+    def __getattr__(self, name: str) -> object:
+        attr = getattr(self._inner, name)
+        if name != self._hook or self._other is None:
+            return attr
+        other, self._other = self._other, None
+
+        def racing(*args: object) -> object:
+            other()
+            return attr(*args)
+
+        return racing
+
+
+def _two_writers(
+    kit: DriverKit, signer: Signer, hook: str, other: Callable[[Log], None]
+) -> tuple[Log, Log]:
+    first = Log.create_in(kit.open(), signer)
+    first.append([entry(i) for i in range(333)])
+    second = Log.open_driver(kit.open(), signer)
+    racing = Racing(kit.open(), hook, lambda: other(second))
+    return Log.open_driver(racing, signer), second  # type: ignore[arg-type]
+
+
+def test_a_checkpoint_stored_first_by_another_writer_is_returned(
+    driver_kit: DriverKit, signer: Signer
+) -> None:
+    # Both sign size 333; the other stores first, as two `cvid log checkpoint` runs may.
+    log, other = _two_writers(
+        driver_kit, signer, "add_checkpoint", lambda o: o.checkpoint() and None
+    )
+    got = log.checkpoint()
+    assert got.checkpoint.size == 333
+    assert log.driver.checkpoints() == [(333, got.encode())]
+    assert other.checkpoint().encode() == got.encode()
+
+
+def test_a_larger_checkpoint_signed_meanwhile_is_returned(
+    driver_kit: DriverKit, signer: Signer
+) -> None:
+    def grow(other: Log) -> None:
+        other.append([b"more-1", b"more-2"])
+        other.checkpoint()
+
+    log, _ = _two_writers(driver_kit, signer, "latest_checkpoint", grow)
+    got = log.checkpoint()
+    assert got.checkpoint.size == 335
+    assert log.size == 335
+    assert verify_receipt(log.receipt(334), b"more-2", log.verifier).size == 335
+
+
+def test_a_long_lived_log_sees_what_another_writer_appended(
+    driver_kit: DriverKit, signer: Signer
+) -> None:
+    old = Log.create_in(driver_kit.open(), signer)
+    old.append([entry(i) for i in range(300)])
+    other = Log.open_driver(driver_kit.open(), signer)
+    other.append([entry(i) for i in range(300, 600)])
+    other.checkpoint()  # newer than anything `old` knows
+    for index in (0, 299, 599):
+        assert verify_receipt(old.receipt(index), entry(index), signer.verifier).size == 600
+    assert old.inclusion_proof(550, 600) == other.inclusion_proof(550, 600)
+    assert old.root() == other.root()
+    old.close()
+    other.close()
+
+
+class Losing:
+    """A driver on which another writer commits first, ``times`` times over."""
+
+    def __init__(self, inner: LogDriver, other: Log, times: int) -> None:
+        self._inner = inner
+        self._other = other
+        self._times = times
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def append(self, expected: int, entries: Sequence[bytes], tiles: Sequence[FullTile]) -> None:
+        if self._times:
+            self._times -= 1
+            self._other.append([b"other"])
+        self._inner.append(expected, entries, tiles)
+
+
+def test_appends_retry_as_long_as_other_writers_win(driver_kit: DriverKit, signer: Signer) -> None:
+    Log.create_in(driver_kit.open(), signer)
+    other = Log.open_driver(driver_kit.open(), signer)
+    losing = Losing(driver_kit.open(), other, 5)
+    log = Log.open_driver(losing, signer)  # type: ignore[arg-type]
+    assert log.append([b"mine"]) == 5
+    assert log.read_entries(0, 6) == [b"other"] * 5 + [b"mine"]
+
+
+# -- the log checks what it hands out -------------------------------------------------------------
+
+
+def test_a_receipt_from_damaged_storage_is_refused(driver_kit: DriverKit, signer: Signer) -> None:
+    log = Log.create_in(driver_kit.open(), signer)
+    log.append([entry(i) for i in range(300)])
+    log.checkpoint()
+    driver_kit.tamper_tile(0, 0, bytes(256 * 32))
+    log = reopen(driver_kit, log, signer)
+    with pytest.raises(StoreError, match="cvid log verify"):
+        log.receipt(5)
+    log.close()
+
+
+# -- the private key is read only to sign ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key", [b"garbage\n", Signer.generate("cvid.test/log").skey.encode()], ids=["corrupt", "other"]
+)
+def test_an_unusable_key_file_matters_only_when_signing(tmp_path: Path, key: bytes) -> None:
+    directory = tmp_path / "log"
+    with Log.create(directory, "cvid.test/log") as log:
+        log.append([b"a", b"b"])
+        log.checkpoint()
+    (directory / "log.key").write_bytes(key)
+    with Log.open(directory) as log:
+        assert verify_receipt(log.receipt(1), b"b", log.verifier).size == 2
+        assert verify_log(log) == []
+        log.append([b"c"])
+        with pytest.raises(InputError, match=r"log\.key") as caught:
+            log.checkpoint()
+    assert str(directory / "log.key") in caught.value.diagnostics()

@@ -101,6 +101,58 @@ def test_stored_checkpoint_replaced_by_another_keys(log_dir: Path) -> None:
     assert "checkpoint of size 300" in result.output, result.output
 
 
+def raw(directory: Path, *sql: str) -> None:
+    """Run statements on the database as an attacker (or a crash of the disk) would."""
+    db = sqlite3.connect(directory / "log.db")
+    try:
+        for statement in sql:
+            db.execute(statement)
+        db.commit()
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        (["DROP TRIGGER tiles_no_delete", "DELETE FROM tiles"], "tile (0, 0) is missing"),
+        (
+            ["DROP TRIGGER tiles_no_update", "UPDATE tiles SET hashes = substr(hashes, 2)"],
+            "tile (0, 0) is 8191 bytes, not 8192",
+        ),
+        (
+            ["DROP TRIGGER entries_no_gap", "INSERT INTO entries VALUES (310, x'00')"],
+            "entry 300 is missing",
+        ),
+    ],
+    ids=["missing-edge-tile", "truncated-edge-tile", "gap"],
+)
+def test_damage_that_stops_the_log_opening_is_a_finding(
+    log_dir: Path, damage: list[str], said: str
+) -> None:
+    raw(log_dir, *damage)
+    result, report = verify(log_dir)
+    assert result.exit_code == 1, result.output
+    assert report["ok"] is False
+    assert said in result.output, result.output
+    # Commands that need the tree refuse plainly, pointing to verify.
+    append = CliRunner().invoke(app, ["log", "append", str(log_dir)], input=b"x\n")
+    assert append.exit_code == 2, append.output
+    assert "cvid log verify" in append.output and "Traceback" not in append.output
+
+
+def test_verify_of_a_foreign_database_exits_2_naming_it(tmp_path: Path) -> None:
+    directory = tmp_path / "notalog"
+    directory.mkdir()
+    db = sqlite3.connect(directory / "log.db")
+    db.execute("CREATE TABLE t (x)")
+    db.commit()
+    db.close()
+    result = cvid("log", "verify", directory)
+    assert result.exit_code == 2
+    assert str(directory / "log.db") in result.output and "not a cvid log" in result.output
+
+
 # -- exported tiles and `cvid audit` --------------------------------------------------------------
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from cvid.agreements.cel import ConditionError
 from cvid.agreements.explain import Wording
-from cvid.agreements.index import Evidence, View
+from cvid.agreements.index import ClockMode, Evidence, View
 from cvid.agreements.instants import from_us, parse_instant, rfc3339, to_us
 from cvid.agreements.package import Package
 from cvid.agreements.periodic import evaluate_periodic
@@ -102,6 +102,8 @@ class Evaluation:
     view: View
     terms: tuple[TermResult, ...]
     steps: tuple[StepResult, ...]
+    #: what stood for "known" in the ``then`` view (the evidence's clock)
+    clock: ClockMode = ClockMode.REPORTED
 
     @property
     def violated(self) -> bool:
@@ -120,6 +122,7 @@ class Evaluation:
             "checkpoint": dict(checkpoint) if checkpoint is not None else None,
             "as_of": rfc3339(self.as_of),
             "view": self.view.value,
+            "clock": self.clock.value,
             "summary": dict(sorted(counts.items())),
             "terms": [t.to_json() for t in self.terms],
             "steps": [s.to_json() for s in self.steps],
@@ -154,9 +157,13 @@ class Evaluator:
     """
 
     def __init__(self, package: Package, evidence: Evidence, view: View) -> None:
+        """Raises :class:`InputError` if ``evidence`` cannot say when its records became
+        visible in ``view`` (as known then under clock ``log`` without logged times)."""
         self.package = package
         self.ev = evidence
         self.view = view
+        if view not in evidence.vis:
+            raise InputError(f"cannot evaluate as known {view.value}: {evidence.unavailable[view]}")
         self.vis = evidence.vis[view]
         self.wording = Wording(evidence)
         self._values: dict[tuple[str, int], Any] = {}
@@ -324,7 +331,11 @@ class Evaluator:
         return StepState.LOCKED, tuple(sorted(evidence)), f"{why}: locked"
 
     def delivery(self, step: CompiledStep, t: int) -> int | None:
-        """The latest visible, uncorrected record of the owing party showing delivery."""
+        """The latest visible, uncorrected record submitted by the owing party showing delivery.
+
+        A record *about* the owing party from anyone else (a newspaper, the other side) does
+        not deliver its step: only the party that owes it can.
+        """
         series = self.ev.by_subject.get((step.by, step.subject))
         if series is None:
             return None
@@ -333,6 +344,7 @@ class Evaluator:
             if (
                 self.vis[p] <= t
                 and r.kind in step.kinds
+                and r.submitter == step.by
                 and not self.ev.superseded(self.view, p, t)
             ):
                 return p
@@ -363,7 +375,13 @@ class Evaluator:
             state, evidence, why = self.step(step, findings, t)
             steps.append(StepResult(step.id, step.by, step.clause_ref, state, evidence, why))
         return Evaluation(
-            self.package.id, self.package.sha256, t, self.view, tuple(results), tuple(steps)
+            self.package.id,
+            self.package.sha256,
+            t,
+            self.view,
+            tuple(results),
+            tuple(steps),
+            self.ev.clock,
         )
 
 
@@ -375,7 +393,9 @@ def evaluate(
 ) -> Evaluation:
     """Each term's status per party and each step's state at ``as_of``, in ``view``.
 
-    ``evidence`` is an :class:`Evidence` index or ``(log index, record)`` pairs. Pure and
-    deterministic: nothing is read or written, and equal inputs give equal results.
+    ``evidence`` is an :class:`Evidence` index or ``(log index, record)`` pairs (a
+    :class:`~cvid.agreements.index.LedgerRecords` brings its ledger's clock and logged times;
+    plain pairs are clock ``reported``). Pure and deterministic: nothing is read or written,
+    and equal inputs give equal results.
     """
     return Evaluator(package, as_evidence(evidence), View(view)).evaluate(instant(as_of))

@@ -3,25 +3,69 @@
 Building the index is the only pass over all records; evaluating a term then looks only at
 its own party's records for its own quantity (a binary search by time), so one evaluation is
 near-linear in the number of terms, whatever the size of the log.
+
+**When a record becomes known** (the ``then`` view) depends on the ledger's clock
+(:class:`ClockMode`): under ``log`` it is the instant the record was *logged* — the time of the
+first clock-cosigned checkpoint covering it, which no submitter controls — and under
+``reported`` (reconstructions of the past) the record's own ``reported_at``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from cvid.agreements.instants import to_us
 from cvid.evidence.record import Quantity, Record
 
+#: The visibility of a record that never becomes visible (not logged by any checkpoint yet).
+NEVER = to_us(dt.datetime.max.replace(tzinfo=dt.UTC))
+
 
 class View(StrEnum):
     """Which records an evaluation at T sees."""
 
-    #: As known then: records reported by T (``reported_at ≤ T``).
+    #: As known then: records logged by T (see :class:`ClockMode`) and observed by T.
     THEN = "then"
     #: As known now: every record in the log observed by T (``observed_at ≤ T``).
     NOW = "now"
+
+
+class ClockMode(StrEnum):
+    """What stands for the instant a record became known, in the ``then`` view.
+
+    Chosen when a ledger is created and recorded in its ``ledger.json`` (``"clock"``).
+    """
+
+    #: The record's logged time: the timestamp of the first checkpoint cosigned by the ledger's
+    #: clock that covers it. A record no such checkpoint covers yet is not known "then" at all.
+    LOG = "log"
+    #: The record's own ``reported_at``: for ledgers that reconstruct the past, whose records
+    #: were entered long after the fact (the shipped historical examples).
+    REPORTED = "reported"
+
+
+class LedgerRecords(list[tuple[int, Record]]):
+    """``(log index, record)`` pairs that also carry the ledger's clock and logged times.
+
+    A plain list to every reader; :class:`Evidence` built from it takes ``clock`` and
+    ``logged_at`` (by log index; ``None`` when no cosigned checkpoint covers the record yet).
+    ``logged_at`` is ``None`` as a whole when the logged times are not available (records read
+    from ``tlog-tiles``, which carry no cosigned checkpoints): then, under clock ``log``, the
+    ``then`` view cannot be evaluated. Slicing gives a plain list (clock ``reported``).
+    """
+
+    def __init__(
+        self,
+        items: Iterable[tuple[int, Record]],
+        clock: ClockMode | str,
+        logged_at: Mapping[int, dt.datetime | None] | None,
+    ) -> None:
+        super().__init__(items)
+        self.clock = ClockMode(clock)
+        self.logged_at = dict(logged_at) if logged_at is not None else None
 
 
 @dataclass
@@ -37,9 +81,31 @@ class Evidence:
 
     Positions (0..n-1) follow log order. ``vis[view][p]`` is the first instant record ``p`` is
     visible in ``view``; ``sup[view][p]`` the first instant it is hidden by a correction.
+
+    ``now``: ``observed_at``. ``then``, by ``clock``:
+
+    - ``log``: ``max(observed_at, logged_at, reported_at)``, where ``logged_at`` maps log
+      indexes to logged instants; a record without one (``None`` or absent) is never visible
+      "then" (:data:`NEVER`). With ``logged_at`` None the ``then`` view is unavailable
+      (:attr:`unavailable` says why; the engine refuses to evaluate it).
+    - ``reported``: ``max(observed_at, reported_at)``; ``logged_at`` is not used.
+
+    A :class:`LedgerRecords` gives its own clock and logged times unless they are given here;
+    plain pairs (scenarios, tests) are ``reported`` by default: their ``reported_at`` is all
+    there is.
     """
 
-    def __init__(self, items: Iterable[tuple[int, Record]]) -> None:
+    def __init__(
+        self,
+        items: Iterable[tuple[int, Record]],
+        *,
+        clock: ClockMode | str | None = None,
+        logged_at: Mapping[int, dt.datetime | None] | None = None,
+    ) -> None:
+        if isinstance(items, LedgerRecords):
+            clock = items.clock if clock is None else clock
+            logged_at = items.logged_at if logged_at is None else logged_at
+        self.clock = ClockMode(clock) if clock is not None else ClockMode.REPORTED
         pairs = sorted(items, key=lambda x: x[0])
         self.index: list[int] = [i for i, _ in pairs]
         self.records: list[Record] = [r for _, r in pairs]
@@ -47,10 +113,23 @@ class Evidence:
             raise ValueError("two records with the same log index")
         self.obs: list[int] = [to_us(r.observed_at) for r in self.records]
         rep = [to_us(r.reported_at) for r in self.records]
-        self.vis: dict[View, list[int]] = {
-            View.NOW: self.obs,
-            View.THEN: [max(o, r) for o, r in zip(self.obs, rep, strict=True)],
-        }
+        known = [max(o, r) for o, r in zip(self.obs, rep, strict=True)]
+        self.vis: dict[View, list[int]] = {View.NOW: self.obs}
+        #: Why a view cannot be evaluated, for views missing from :attr:`vis`.
+        self.unavailable: dict[View, str] = {}
+        if self.clock is ClockMode.REPORTED:
+            self.vis[View.THEN] = known
+        elif logged_at is None:
+            self.unavailable[View.THEN] = (
+                "the ledger's clock is 'log': as known then rests on when each record was "
+                "logged, and these records come without their logged times (tlog-tiles carry "
+                "no cosigned checkpoints); read them from the ledger directory"
+            )
+        else:
+            logged = [logged_at.get(i) for i in self.index]
+            self.vis[View.THEN] = [
+                NEVER if t is None else max(k, to_us(t)) for k, t in zip(known, logged, strict=True)
+            ]
         self.position: dict[int, int] = {i: p for p, i in enumerate(self.index)}
         self.by_value: dict[tuple[str, str], Series] = {}
         self.by_subject: dict[tuple[str, str], Series] = {}

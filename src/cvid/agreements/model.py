@@ -109,7 +109,10 @@ class Parameter(_Strict):
     @classmethod
     def _keys_are_dates(cls, values: dict[str, ParameterValue]) -> dict[str, ParameterValue]:
         for key in values:
-            to_instant(key)
+            try:
+                to_instant(key)
+            except ValueError as exc:
+                raise ValueError(f"date {key}: {exc}") from None
         return values
 
 

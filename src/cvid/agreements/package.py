@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-from cvid.agreements.cel import compile_condition
+from cvid.agreements.cel import Condition, Ref, compile_condition
 from cvid.agreements.errors import PackageError
 from cvid.agreements.instants import DAY, show, to_us
 from cvid.agreements.model import (
@@ -31,7 +31,7 @@ from cvid.agreements.model import (
     ValueType,
     to_instant,
 )
-from cvid.agreements.terms import CompiledStep, CompiledTerm, ParamSeries, Schedule
+from cvid.agreements.terms import CompiledStep, CompiledTerm, ParamSeries, Schedule, Status
 from cvid.agreements.yamlsrc import Located, load_yaml
 from cvid.errors import InputError
 from cvid.evidence.parties import Role, package_sha256
@@ -243,7 +243,17 @@ class _Compiler:
         cpath = (*path, "condition") if t.condition else path
         where = f"{self.located.where(cpath)}: {label} condition"
         cond = compile_condition(source, variables, where)
-        fresh = getattr(t, "freshness_days", None) or self.model.defaults.freshness_days
+        self.check_refs(cond, where, params, None)
+        fresh = getattr(t, "freshness_days", None)
+        if fresh is None:
+            fresh = self.model.defaults.freshness_days
+        if fresh is None and t.kind in ("limit", "prohibition"):
+            raise self.fail(
+                path,
+                f"{label}: a {t.kind} needs freshness_days (or defaults.freshness_days): "
+                "without it evidence would never go stale and one old record would keep the "
+                "term met forever",
+            )
         inf = t.in_force
         return CompiledTerm(
             id=t.id,
@@ -265,7 +275,11 @@ class _Compiler:
             line=self.located.line(path),
             parameter=param,
             bound=t.bound.value if isinstance(t, LimitTerm) else "max",
-            freshness=round(fresh * DAY) if fresh and t.kind in ("limit", "prohibition") else None,
+            freshness=(
+                round(fresh * DAY)
+                if fresh is not None and t.kind in ("limit", "prohibition")
+                else None
+            ),
             overdue_from=(
                 to_us(t.deadline) + DAY if isinstance(t, ActionTerm) and t.deadline else None
             ),
@@ -314,12 +328,9 @@ class _Compiler:
         if s.condition is not None:
             where = f"{self.located.where((*path, 'condition'))}: {label} condition"
             cond = compile_condition(s.condition, _STEP_VARS, where)
-            cites.extend(
-                (t.id, p)
-                for t in terms
-                for p in t.parties
-                if f"{t.id}/{p}" in s.condition and (t.id, p) not in cites
-            )
+            for key in self.check_refs(cond, where, params, by_id):
+                if key not in cites:
+                    cites.append(key)
         elif not requires:
             raise self.fail(path, f"{label}: say what it requires (requires or condition)")
         sel = s.delivered_by
@@ -337,36 +348,141 @@ class _Compiler:
             cites=tuple(cites),
         )
 
-    def check_limit_conflicts(self, terms: tuple[CompiledTerm, ...]) -> None:
-        same: dict[tuple[str, str | None, str], list[CompiledTerm]] = {}
-        for term in terms:
-            if term.kind == "limit":
-                same.setdefault((term.quantity, term.subject, term.bound), []).append(term)
-        pairs = (pair for group in same.values() for pair in itertools.combinations(group, 2))
-        for a, b in pairs:
-            common = [p for p in a.parties if p in b.parties]
-            if not common:
+    def check_refs(
+        self,
+        cond: Condition,
+        where: str,
+        params: Mapping[str, ParamSeries],
+        terms: Mapping[str, CompiledTerm] | None,
+    ) -> list[tuple[str, str]]:
+        """Check the names a condition reads; return the (term, party) keys of ``status``.
+
+        ``params["x"]``, ``params.x``, ``has(params.x)`` and ``"x" in params`` must name a
+        parameter; ``status["t/P"]`` must name a term ``t`` of party ``P`` and be read with a
+        literal key (else the timeline could not know which terms a step depends on); a text
+        compared with a status must be a status. ``as_of`` is refused: a condition that changes
+        with the clock alone has no instant at which its status changes.
+        """
+
+        def fail(ref: Ref | None, message: str) -> PackageError:
+            at = f", expression line {ref.line} column {ref.column}" if ref else ""
+            return PackageError(f"{where}{at}: {message}")
+
+        if "as_of" in cond.uses:
+            raise fail(
+                None,
+                "as_of is not available in conditions: a status that changes with the clock "
+                "alone has no instant at which it changes; use in_force, a deadline or a dated "
+                "parameter",
+            )
+        keys: list[tuple[str, str]] = []
+        statuses = {s.value for s in Status}
+        for ref in cond.refs:
+            if ref.variable == "params":
+                if ref.how == "key" and ref.text not in params:
+                    known = _some(sorted(params))
+                    raise fail(ref, f"no parameter {ref.text!r} (parameters: {known})")
                 continue
-            for t in sorted(set(a.fixed_instants() + b.fixed_instants())):
-                if not (a.in_force_window(t) and b.in_force_window(t)):
-                    continue
-                assert a.parameter is not None and b.parameter is not None
-                va, vb = a.parameter.at(t), b.parameter.at(t)
-                if va is None or vb is None:
-                    continue
-                vb_a, tol = vb, 1e-9
-                if a.unit and b.unit and a.unit != b.unit:
-                    # Converted limits agree to the precision treaties round them to.
-                    vb_a = float(convert(Quantity(value=vb, unit=b.unit), a.unit).value)
-                    tol = 1e-4
-                if not math.isclose(va, vb_a, rel_tol=tol):
-                    raise PackageError(
-                        f"{self.file}:{a.line}: term {a.id!r} ({a.clause_ref}) and term {b.id!r} "
-                        f"at line {b.line} ({b.clause_ref}) both bound {a.quantity} "
-                        f"({a.bound}) for {', '.join(common)} on {show(t)}, at {va:g} "
-                        f"{a.unit or ''} and {vb:g} {b.unit or ''}: two rules that apply at "
-                        "once disagree"
+            if terms is None:  # pragma: no cover - status is not declared for terms
+                continue
+            if ref.how == "other":
+                raise fail(
+                    ref,
+                    'read status only with a literal key, status["<term>/<party>"]: the '
+                    "timeline must know which terms a step depends on",
+                )
+            text = ref.text or ""
+            if ref.how == "compare":
+                if text not in statuses:
+                    raise fail(
+                        ref, f"{text!r} is not a status ({', '.join(s.value for s in Status)})"
                     )
+                continue
+            term_id, _, party = text.rpartition("/")
+            term = terms.get(term_id)
+            if term is None or party not in term.parties:
+                known = _some(f"{t.id}/{p}" for t in terms.values() for p in t.parties)
+                raise fail(ref, f"status[{text!r}] names no term and party (keys: {known})")
+            keys.append((term_id, party))
+        return keys
+
+    def check_limit_conflicts(self, terms: tuple[CompiledTerm, ...]) -> None:
+        """Refuse two limits that can judge the same record for the same party differently.
+
+        Two limits *overlap* when they read the same quantity for a common party, some record
+        kind both read, and subjects that can be the same record (equal, or one of them reads
+        every subject); and both are in force with a value at some instant. Overlapping limits
+        conflict when, at such an instant, two maxima (or two minima) differ, or a maximum is
+        below a minimum (no value meets both). Limits reading disjoint kinds or different
+        subjects never judge the same record and are not compared.
+        """
+        limits = [t for t in terms if t.kind == "limit"]
+        by_quantity: dict[str, list[CompiledTerm]] = {}
+        for term in limits:
+            by_quantity.setdefault(term.quantity, []).append(term)
+        for group in by_quantity.values():
+            for a, b in itertools.combinations(group, 2):
+                self.check_pair(a, b)
+
+    def check_pair(self, a: CompiledTerm, b: CompiledTerm) -> None:
+        common = [p for p in a.parties if p in b.parties]
+        if not common or not (a.kinds & b.kinds):
+            return
+        if a.subject is not None and b.subject is not None and a.subject != b.subject:
+            return
+        assert a.parameter is not None and b.parameter is not None
+        for t in sorted(set(a.fixed_instants() + b.fixed_instants())):
+            if not (a.in_force_window(t) and b.in_force_window(t)):
+                continue
+            va, vb = a.parameter.at(t), b.parameter.at(t)
+            if va is None or vb is None:
+                continue
+            vb_a, tol = vb, 1e-9
+            if a.unit and b.unit and a.unit != b.unit:
+                try:
+                    vb_a = float(convert(Quantity(value=vb, unit=b.unit), a.unit).value)
+                except InputError as exc:
+                    why = f"units that do not convert ({exc})"
+                    raise self.conflict(a, b, common, t, why) from None
+                # Converted limits agree to the precision treaties round them to.
+                tol = 1e-4
+            where = f"at {va:g}{_unit(a.unit)} and {vb:g}{_unit(b.unit)}"
+            if a.bound == b.bound:
+                if not math.isclose(va, vb_a, rel_tol=tol):
+                    scope = ""
+                    if a.subject != b.subject:
+                        scope = (
+                            f" (one reads every subject, the other only {a.subject or b.subject!r}"
+                            ": give the aggregate limit its own subject or quantity)"
+                        )
+                    raise self.conflict(a, b, common, t, f"{where}{scope}")
+                continue
+            high, low = (va, vb_a) if a.bound == "max" else (vb_a, va)
+            if high < low and not math.isclose(high, low, rel_tol=tol):
+                why = f"{where}: the maximum is below the minimum, no value meets both"
+                raise self.conflict(a, b, common, t, why)
+
+    def conflict(
+        self, a: CompiledTerm, b: CompiledTerm, common: list[str], t: int, detail: str
+    ) -> PackageError:
+        bounds = a.bound if a.bound == b.bound else f"{a.bound} and {b.bound}"
+        return PackageError(
+            f"{self.file}:{a.line}: term {a.id!r} ({a.clause_ref}) and term {b.id!r} "
+            f"at line {b.line} ({b.clause_ref}) both bound {a.quantity} "
+            f"({bounds}) for {', '.join(common)} on {show(t)}, {detail}: two rules that apply "
+            "at once disagree"
+        )
+
+
+def _some(names: Iterable[str], most: int = 20) -> str:
+    """``a, b, c`` (at most ``most`` names, then ``...``), or ``none``."""
+    items = list(names)
+    shown = ", ".join(items[:most]) + (", ..." if len(items) > most else "")
+    return shown or "none"
+
+
+def _unit(unit: str | None) -> str:
+    return f" {unit}" if unit else ""
 
 
 def _value_type(t: AnyTerm, unit: str | None) -> str:

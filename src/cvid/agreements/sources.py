@@ -6,6 +6,11 @@ checkpoint itself and (for a ledger) the package the ledger was created for:
 - a ledger directory (``ledger.json``, ``agreement/``, ``log/``): :func:`from_ledger`;
 - a static ``tlog-tiles`` tree, a directory or an http(s) prefix, audited against the log's
   key: :func:`from_tiles`.
+
+A source's ``records`` are a :class:`~cvid.agreements.index.LedgerRecords`: with the ledger's
+clock mode and, from a ledger directory, each record's logged time (from the clock-cosigned
+checkpoints), so every evaluation built from them sees "then" as the ledger defines it. Tiles
+carry no cosigned checkpoints: their records have no logged times.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from cvid.agreements.index import ClockMode, Evidence, LedgerRecords, View
 from cvid.audit import TileSource, audit
 from cvid.errors import InputError, VerificationError
 from cvid.evidence.importer import load_mapping, read_csv, table_records
@@ -32,12 +38,26 @@ LEDGER_META = "ledger.json"
 
 @dataclass(frozen=True)
 class Source:
-    """Records ``(index, record)`` for indices ``0..checkpoint.size-1``, and where from."""
+    """Records ``(index, record)`` for indices ``0..checkpoint.size-1``, and where from.
+
+    ``records`` is a :class:`LedgerRecords` (a list of pairs that also carries the clock mode
+    and the logged times); :meth:`evidence` indexes it.
+    """
 
     records: list[tuple[int, Record]]
     checkpoint: Checkpoint | None
     package_dir: Path | None
     name: str
+
+    @property
+    def clock(self) -> ClockMode:
+        """The ledger's clock mode (``reported`` for records that carry none)."""
+        r = self.records
+        return r.clock if isinstance(r, LedgerRecords) else ClockMode.REPORTED
+
+    def evidence(self) -> Evidence:
+        """The records indexed for the engine, with their clock and logged times."""
+        return Evidence(self.records)
 
 
 def is_ledger(path: Path) -> bool:
@@ -52,6 +72,10 @@ def from_ledger(directory: Path, size: int | None = None) -> Source:
     its log key and no checkpoint covers them yet; otherwise the records the latest signed
     checkpoint covers). With ``size``: the first ``size`` records, and the checkpoint of that
     size recomputed from the stored tree (it must exist: size ≤ the log's size).
+
+    The records carry the ledger's clock mode and their logged times, counting only the
+    clock-cosigned checkpoints of at most the returned checkpoint's size (so the times of a
+    prefix never change as the ledger grows).
     """
     with Ledger.open(directory) as ledger:
         log = ledger.log
@@ -70,19 +94,25 @@ def from_ledger(directory: Path, size: int | None = None) -> Source:
             root = merkle.tree_hash(size, log.reader()) if size else _EMPTY
             cp = Checkpoint(log.origin, size, root)
         n = cp.size if cp is not None else ledger.size
-        records = [(r.index, r.record) for r in ledger.records()[:n]]
+        times = ledger.logged_times(n)
+        pairs = [(r.index, r.record) for r in ledger.records()[:n]]
+        records = LedgerRecords(pairs, ledger.clock_mode, dict(enumerate(times)))
         return Source(records, cp, ledger.package_dir, str(directory))
 
 
 _EMPTY = hashlib.sha256(b"").digest()
 
 
-def from_tiles(location: str, verifier: Verifier, size: int) -> Source:
+def from_tiles(
+    location: str, verifier: Verifier, size: int, clock: ClockMode | str = ClockMode.REPORTED
+) -> Source:
     """The first ``size`` records of a log served as tiles, checked end to end.
 
     Audits the served tree against the log key (signature, every entry, every tile), then
     recomputes the root of the first ``size`` entries and checks each record's own signature.
-    Raises :class:`VerificationError` if anything does not hold.
+    Raises :class:`VerificationError` if anything does not hold. Tiles do not say the ledger's
+    clock mode (``clock`` is taken as given) nor when records were logged: under clock ``log``
+    the records cannot be evaluated as known then.
     """
     src = TileSource(location)
     try:
@@ -102,7 +132,8 @@ def from_tiles(location: str, verifier: Verifier, size: int) -> Source:
     finally:
         src.close()
     root = merkle.root_of([merkle.leaf_hash(e) for e in entries]) if entries else _EMPTY
-    records = [(i, record_of(e, f"{location} entry {i}")) for i, e in enumerate(entries)]
+    pairs = [(i, record_of(e, f"{location} entry {i}")) for i, e in enumerate(entries)]
+    records = LedgerRecords(pairs, clock, None)
     return Source(records, Checkpoint(served.origin, size, root), None, location)
 
 
@@ -148,14 +179,39 @@ def import_declarations(
     return ledger.submit(batch)
 
 
-def verdict_source(log: str, size: int, vkey: str | None) -> Source:
-    """The source a verdict names: a ledger directory, or tiles checked with ``vkey``."""
+def verdict_source(
+    log: str,
+    size: int,
+    vkey: str | None,
+    *,
+    clock: str | None = None,
+    view: str | None = None,
+) -> Source:
+    """The source a verdict names: a ledger directory, or tiles checked with ``vkey``.
+
+    ``clock`` and ``view`` are the verdict's (``clock`` absent: ``reported``). A ledger
+    directory gives its own clock mode and logged times (a verdict claiming another clock then
+    does not re-derive). Tiles give neither: they are read under the verdict's clock, and a
+    verdict *as known then* under clock ``log`` is refused with :class:`InputError` before
+    anything is read — its logged times are in the ledger's cosigned checkpoints, not in tiles.
+    """
     path = Path(log)
     if not log.startswith(("http://", "https://")) and is_ledger(path):
         return from_ledger(path, size)
     if vkey is None:
         raise InputError(f"{log}: not a ledger directory; for tiles give the log's --vkey")
-    return from_tiles(log, _verifier(vkey), size)
+    try:
+        mode = ClockMode(clock if clock is not None else ClockMode.REPORTED)
+    except ValueError:
+        raise InputError(f"the verdict names an unknown clock {clock!r}") from None
+    if mode is ClockMode.LOG and view == View.THEN.value:
+        raise InputError(
+            f"{log}: cannot re-derive this verdict from tiles: it is as known then under the "
+            "ledger's clock 'log', which rests on when each record was logged; those times are "
+            "in the ledger's clock-cosigned checkpoints, which tlog-tiles do not carry. Verify "
+            "it against the ledger directory (--log DIR)"
+        )
+    return from_tiles(log, _verifier(vkey), size, mode)
 
 
 def _verifier(value: str) -> Verifier:

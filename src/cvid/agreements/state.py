@@ -176,10 +176,18 @@ def evaluate_state(e: Evaluator, term: CompiledTerm, party: str, t: int) -> Find
             ),
             disputes,
         )
-    try:
-        failing = [p for p in group if not e.check(term, party, p, t, limit)]
-    except Unusable as exc:
-        reason = str(exc)
+    # A record that cannot be judged (a unit that does not convert, a failing condition) makes
+    # the group unknown, unless another record of it shows a breach: a violation any usable
+    # record shows is not hidden by one that cannot be read.
+    unusable: list[str] = []
+    for p in group:
+        try:
+            if not e.check(term, party, p, t, limit):
+                failing.append(p)
+        except Unusable as exc:
+            unusable.append(str(exc))
+    if unusable and not failing:
+        reason = "; ".join(unusable)
         return words(Status.UNKNOWN, lambda: f": {reason}: unknown")
     default = term.condition.source in ("value <= limit", "value >= limit")
 
@@ -191,7 +199,8 @@ def evaluate_state(e: Evaluator, term: CompiledTerm, party: str, t: int) -> Find
         return f"{'above' if term.bound == 'max' else 'below'} {limit_text(term, limit)}"
 
     if failing:
-        return words(Status.VIOLATED, lambda: f", {why(False)}: violated")
+        also = f" ({'; '.join(unusable)})" if unusable else ""
+        return words(Status.VIOLATED, lambda: f", {why(False)}{also}: violated")
     if any(e.verifies(term, party, p) for p in group):
         return words(Status.MET_VERIFIED, lambda: f", {why(True)}: met (verified)")
     return words(Status.MET_CLAIMED, lambda: f", {why(True)}: met (claimed)")

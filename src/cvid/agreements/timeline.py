@@ -51,37 +51,72 @@ class Change:
 def term_instants(e: Evaluator, term: CompiledTerm, party: str, lo: int, hi: int) -> list[int]:
     """``lo`` and every instant in ``(lo, hi]`` at which ``term`` may change for ``party``."""
     ev = e.ev
-    vis = e.vis
     out = {lo}
     out.update(term.fixed_instants())
     s = term.schedule
     if s is not None:
         for o in s.occurrences(lo - 400 * 86_400_000_000, hi):
             out.update((o, s.overdue_from(o)))
+    if "params" in term.condition.uses:
+        out.update(param_instants(e))
     series = ev.by_value.get((party, term.quantity))
     if series is not None:
-        prune = e.view is View.NOW
-        pos, obs = series.pos, series.obs
-        fresh = term.freshness
-        n = len(pos)
-        for i, p in enumerate(pos):
-            if not e.matches(term, p):
-                continue
-            out.add(vis[p])
-            for q in ev.superseders.get(p, ()):
-                out.add(vis[q])
-            for d in ev.disputers.get(p, ()):
-                out.add(vis[d])
-                out.update(vis[q] for q in ev.superseders.get(d, ()))
-            if fresh is not None:
-                expiry = obs[i] + fresh
-                if not (prune and i + 1 < n and obs[i + 1] <= expiry):
-                    out.add(expiry)
+        out.update(_record_instants(e, term, series.pos, series.obs))
     return sorted(t for t in out if lo <= t <= hi)
+
+
+_NEVER = 2**63
+
+
+def param_instants(e: Evaluator) -> set[int]:
+    """Every instant a parameter of the package changes (what ``params`` may change at)."""
+    return {t for series in e.package.parameters.values() for t in series.starts}
+
+
+def _record_instants(e: Evaluator, term: CompiledTerm, pos: list[int], obs: list[int]) -> set[int]:
+    """Instants the term's records (and their corrections and disputes) may change it at.
+
+    Evidence goes stale at ``observed_at + freshness``. In the ``now`` view that instant is
+    skipped when a newer record the term reads (same kinds and subject), observed by then and
+    not corrected by then, decides instead: it is visible from its ``observed_at``, so the
+    record going stale can no longer be the deciding one. Records of the same quantity that
+    the term does not read (another subject or kind) never make the skip.
+    """
+    ev, vis = e.ev, e.vis
+    fresh = term.freshness
+    prune = e.view is View.NOW
+    sup = ev.sup[e.view]
+    out: set[int] = set()
+    # Walking newest first: the observed_at of the nearest newer group of records the term
+    # reads, and the instant its last uncorrected record is corrected (_NEVER: never).
+    next_obs = group_obs = _NEVER
+    next_until = group_until = -_NEVER
+    for i in range(len(pos) - 1, -1, -1):
+        p = pos[i]
+        if not e.matches(term, p):
+            continue
+        o = obs[i]
+        if o != group_obs:
+            next_obs, next_until = group_obs, group_until
+            group_obs, group_until = o, -_NEVER
+        group_until = max(group_until, sup.get(p, _NEVER))
+        out.add(vis[p])
+        for q in ev.superseders.get(p, ()):
+            out.add(vis[q])
+        for d in ev.disputers.get(p, ()):
+            out.add(vis[d])
+            out.update(vis[q] for q in ev.superseders.get(d, ()))
+        if fresh is not None:
+            expiry = o + fresh
+            if not (prune and next_obs <= expiry < next_until):
+                out.add(expiry)
+    return out
 
 
 def _step_instants(e: Evaluator, step: CompiledStep, lo: int, hi: int) -> list[int]:
     out: set[int] = set()
+    if step.condition is not None and "params" in step.condition.uses:
+        out.update(param_instants(e))
     series = e.ev.by_subject.get((step.by, step.subject))
     for p in series.pos if series else ():
         out.add(e.vis[p])

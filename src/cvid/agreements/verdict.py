@@ -3,7 +3,9 @@
 A verdict is the status of docs/status.md with ``format: cvid-verdict/1``, the package's
 SHA-256 and the checkpoint (origin, size, root) whose first ``size`` entries are the evidence.
 Its bytes are the RFC 8785 (JCS) canonical JSON followed by one newline, so anyone holding the
-package and the public log re-derives the same file byte for byte.
+package and the public log re-derives the same file byte for byte. Its ``clock`` says what stood
+for "known then" (docs/status.md): under ``log`` a verdict as known then also rests on the
+ledger's clock-cosigned checkpoints, so it re-derives from the ledger directory, not from tiles.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ def make_verdict(
     """The verdict document for ``package`` over the records of ``checkpoint`` at ``as_of``.
 
     ``evidence`` must be exactly the first ``checkpoint.size`` log entries (indices
-    0..size-1); anything else is an :class:`InputError`.
+    0..size-1); anything else is an :class:`InputError`. Its clock and logged times (from a
+    :class:`~cvid.agreements.index.LedgerRecords` or an :class:`Evidence`) decide the ``then``
+    view and the verdict's ``clock``.
     """
     ev = evidence if isinstance(evidence, Evidence) else Evidence(evidence)
     if ev.index != list(range(checkpoint.size)):
@@ -82,7 +86,7 @@ def compare(claimed: bytes, derived: bytes, name: str) -> None:
         a, b = None, None
     detail = "its bytes differ from the re-derived verdict"
     if isinstance(a, dict) and isinstance(b, dict):
-        first = ("checkpoint", "package_sha256", "as_of", "view", "terms", "steps")
+        first = ("checkpoint", "package_sha256", "as_of", "view", "clock", "terms", "steps")
         for key in [*first, *sorted((set(a) | set(b)) - set(first))]:
             if a.get(key) != b.get(key):
                 detail = f"its {key!r} differs from the re-derived verdict"

@@ -44,19 +44,27 @@ class Located:
 
 
 def normalize_key(key: Any) -> Any:
-    """Dates and date-times written as keys, as one comparable form (a UTC ISO text)."""
+    """Dates and date-times written as keys, as one comparable form (a UTC ISO text).
+
+    A date (``2018-02-05``) is 00:00Z that day. A date-time without a time zone is *not*
+    read as UTC: it becomes its ISO text without ``Z``, which equals no instant and which
+    :func:`cvid.agreements.model.to_instant` refuses, as it refuses it everywhere else.
+    """
     if isinstance(key, dt.datetime):
-        if key.tzinfo is None:
-            key = key.replace(tzinfo=dt.UTC)
+        if key.tzinfo is None or key.utcoffset() is None:
+            return key.isoformat()
         return key.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(key, dt.date):
         return f"{key.isoformat()}T00:00:00Z"
     if isinstance(key, str):
+        text = key.strip()
         try:
-            parsed = dt.datetime.fromisoformat(key.replace("Z", "+00:00"))
+            if len(text) == 10:
+                return normalize_key(dt.date.fromisoformat(text))
+            if len(text) > 10:
+                return normalize_key(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
         except ValueError:
             return key
-        return normalize_key(parsed) if len(key) >= 10 else key
     return key
 
 

@@ -7,9 +7,11 @@ verdict does not re-derive. The JSON documents are described in docs/status.md.
 
 from __future__ import annotations
 
+import base64
 import gc
 import hashlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -86,9 +88,39 @@ def _styled(value: str) -> str:
     return f"[{COLORS.get(value, '')}]{value}[/]"
 
 
+class _Console(Console):
+    """A console that stops writing, quietly, when its reader goes away (``| head``)."""
+
+    def on_broken_pipe(self) -> None:
+        # rich's default exits 1, which reads as "a scenario failed": keep the command's own
+        # exit status instead and drop the rest of the output.
+        self.quiet = True
+        _stdout_to_devnull()
+
+
+def _stdout_to_devnull() -> None:
+    """Point standard output at /dev/null, so that nothing more (not even the final flush)
+    fails on a closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # not a real file (tests capture output)
+        pass
+
+
+def _emit(obj: Any) -> None:
+    """:func:`emit_json`, quiet when the reader of standard output has gone away."""
+    try:
+        emit_json(obj)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_to_devnull()
+
+
 def _console() -> Console:
-    console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=200)
+    console = _Console(highlight=False)
+    return console if console.is_terminal else _Console(highlight=False, width=200)
 
 
 def _columns(table: Table, names: tuple[str, ...]) -> None:
@@ -221,7 +253,7 @@ def agreement_check(
         "failed": [{"file": r.file, "scenario": r.name, "failures": r.failures} for r in failed],
     }
     if as_json:
-        emit_json(summary)
+        _emit(summary)
     else:
         console = _console()
         console.print(
@@ -305,9 +337,11 @@ def verdict_verify(
         claimed = verdict.read_bytes()
     except OSError as exc:
         raise InputError(f"cannot read {verdict}: {exc.strerror}") from None
-    doc = read_verdict(claimed, str(verdict))
+    doc = _checked_verdict(read_verdict(claimed, str(verdict)), str(verdict))
     cp = doc["checkpoint"]
-    source = verdict_source(log, int(cp["size"]), vkey)
+    source = verdict_source(
+        log, int(cp["size"]), vkey, clock=doc.get("clock"), view=str(doc.get("view"))
+    )
     assert source.checkpoint is not None
     got_root = b64(source.checkpoint.root)
     if got_root != cp["root"]:
@@ -334,6 +368,54 @@ def verdict_verify(
     )
     compare(claimed, derived, str(verdict))
     emit_json({"ok": True, "verdict": str(verdict), "checkpoint": cp, "package_sha256": pkg.sha256})
+
+
+_MAX_SIZE = 2**63 - 1
+
+
+def _checked_verdict(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    """``doc`` if the fields ``verdict verify`` reads are well formed; else InputError (exit 2).
+
+    A malformed verdict is bad input, not a verdict that fails to re-derive: its checkpoint
+    (origin, size, root), ``as_of``, ``view``, ``package_sha256``, ``terms`` and ``steps``
+    are checked before anything is read from the log.
+    """
+
+    def bad(what: str) -> InputError:
+        return InputError(f"{name}: not a valid verdict: {what}")
+
+    cp = doc["checkpoint"]
+    if not isinstance(cp["origin"], str) or not cp["origin"]:
+        raise bad("checkpoint.origin must be a non-empty text")
+    size = cp["size"]
+    if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= _MAX_SIZE:
+        raise bad(f"checkpoint.size must be a whole number from 0 to 2^63-1, not {size!r}")
+    root = cp["root"]
+    try:
+        ok = isinstance(root, str) and len(base64.b64decode(root, validate=True)) == 32
+    except ValueError:
+        ok = False
+    if not ok:
+        raise bad(f"checkpoint.root must be 32 bytes in base64, not {root!r}")
+    as_of = doc.get("as_of")
+    try:
+        if not isinstance(as_of, str):
+            raise InputError("not a text")
+        parse_as_of(as_of)
+    except InputError:
+        raise bad(f"as_of must be an RFC 3339 instant, not {as_of!r}") from None
+    if doc.get("view") not in {v.value for v in View}:
+        raise bad(f"view must be then or now, not {doc.get('view')!r}")
+    sha = doc.get("package_sha256")
+    if sha is not None and not (
+        isinstance(sha, str) and len(sha) == 64 and all(c in "0123456789abcdef" for c in sha)
+    ):
+        raise bad(f"package_sha256 must be 64 lowercase hex digits, not {sha!r}")
+    for key in ("terms", "steps"):
+        items = doc.get(key)
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise bad(f"{key} must be a list of objects")
+    return doc
 
 
 def register(app: typer.Typer) -> None:

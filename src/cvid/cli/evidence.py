@@ -30,6 +30,7 @@ from cvid.evidence import (
 )
 from cvid.evidence.admission import Candidate
 from cvid.evidence.importer import load_mapping, read_csv, table_records
+from cvid.evidence.ledger import ClockMode
 from cvid.evidence.listing import format_values, select, summary
 from cvid.evidence.signing import parse_json
 from cvid.evidence.templates import template
@@ -167,7 +168,7 @@ def evidence_show(
     index: Annotated[int, typer.Argument(help="The record's log index.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Show record INDEX as signed, with its supersession and dispute marks."""
+    """Show record INDEX as signed, with its marks and logged time (null until cosigned)."""
     with Ledger.open(directory) as ledger:
         logged = ledger.record(index)
     doc = {
@@ -175,6 +176,7 @@ def evidence_show(
         "status": "superseded" if logged.superseded_by is not None else "current",
         "superseded_by": logged.superseded_by,
         "disputed_by": list(logged.disputed_by),
+        "logged_at": summary(logged)["logged_at"],
         "record": logged.raw,
     }
     if as_json:
@@ -238,16 +240,30 @@ def evidence_list(
 def ledger_init(
     directory: LedgerArg,
     agreement: Annotated[Path, typer.Option(help="The agreement package folder.")],
+    historical: Annotated[
+        bool,
+        typer.Option(
+            "--historical",
+            help="A reconstruction of the past: 'as known then' takes each record's reported_at "
+            "(clock 'reported') instead of when it was logged (clock 'log', the default).",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a ledger in DIR for the agreement package (copied into DIR/agreement)."""
-    with Ledger.create(directory, agreement) as ledger:
+    """Create a ledger in DIR for the agreement package (copied into DIR/agreement).
+
+    The ledger's clock (DIR/clock.key) cosigns each batch's checkpoint with the time: the
+    records' logged time. With --historical the records' own reported_at stands for it.
+    """
+    mode: ClockMode = "reported" if historical else "log"
+    with Ledger.create(directory, agreement, clock_mode=mode) as ledger:
         meta = dict(ledger.meta)
     if as_json:
         emit_json({"ledger": str(directory), **meta})
     else:
         out.print(f"ledger for {meta['agreement']!r} created in {directory}")
         out.print(f"log key: {meta['log_vkey']}")
+        out.print(f"clock: {meta['clock']} (key {meta['clock_vkey']})")
         out.print(f"package sha256: {meta['package_sha256']}")
 
 

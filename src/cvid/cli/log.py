@@ -15,8 +15,8 @@ from cvid.audit import TileSource, audit
 from cvid.cli._common import emit_json, err_console, reports_errors
 from cvid.errors import InputError
 from cvid.store.export import export_tiles
-from cvid.store.fsck import verify_log
-from cvid.store.log import Log, check_entry
+from cvid.store.fsck import verify_store
+from cvid.store.log import Log, check_entry, open_store
 from cvid.tlog.note import Verifier, b64
 from cvid.tlog.receipt import Receipt, verify_receipt
 
@@ -65,7 +65,10 @@ def read_input(file: Path | None) -> tuple[bytes, str]:
 
 
 def split_lines(data: bytes) -> list[bytes]:
-    """Each line of ``data`` without its newline; a final newline adds no empty entry."""
+    """Each line of ``data`` without its LF; a final LF adds no empty entry.
+
+    Lines end at LF only: a CR before it (CRLF text) stays at the end of the entry.
+    """
     if not data:
         return []
     lines = data.split(b"\n")
@@ -90,13 +93,15 @@ def log_init(
 def log_append(
     directory: DirArg,
     file: Annotated[
-        Path | None, typer.Argument(help="Entries, one a line (default: standard input).")
+        Path | None,
+        typer.Argument(help="Entries, one a line, split at LF (default: standard input)."),
     ] = None,
 ) -> None:
     """Append each line of FILE as one entry, durably, in one commit.
 
-    Prints the first index, the count, the new size and root. If any line is refused (over
-    65,535 bytes) nothing is written.
+    Lines are split at LF only: a CR before it (Windows CRLF text) stays in the entry, as its last
+    byte; every other byte is kept as it is. Prints the first index, the count, the new size and
+    root. If any line is refused (over 65,535 bytes) nothing is written.
     """
     data, name = read_input(file)
     entries = split_lines(data)
@@ -123,7 +128,12 @@ def log_export(
     directory: DirArg,
     out: Annotated[Path, typer.Argument(help="Directory to write the tiles tree into.")],
 ) -> None:
-    """Write OUT/checkpoint and OUT/tile/..., a static tlog-tiles tree (only what is new)."""
+    """Write OUT/checkpoint and OUT/tile/..., a static tlog-tiles tree (only what is new).
+
+    Signs a new checkpoint first (it needs the log's key) if the latest does not cover every
+    entry. An OUT that already holds an export must hold one of this log that this one extends:
+    another log's or a fork's is refused (exit 2) and left as it was.
+    """
     with Log.open(directory) as log, progress_bar("exporting tiles") as bar:
         task = bar.add_task("export", total=None)
         counts = export_tiles(log, out, lambda n, t: bar.update(task, completed=n, total=t))
@@ -136,7 +146,12 @@ def log_prove(
     directory: DirArg,
     index: Annotated[int, typer.Option(help="The entry's index (0-based).")],
 ) -> None:
-    """Print a tlog-proof receipt for entry INDEX against the latest checkpoint."""
+    """Print a tlog-proof receipt for entry INDEX against the latest checkpoint.
+
+    Signs a new checkpoint first (it needs the log's key) if the latest does not cover INDEX.
+    The receipt is checked before it is printed; a log whose storage cannot prove the entry is an
+    error (exit 2) pointing to `cvid log verify`.
+    """
     with Log.open(directory) as log:
         sys.stdout.write(log.receipt(index).encode().decode())
 
@@ -146,12 +161,19 @@ def log_prove(
 def log_verify(directory: DirArg) -> None:
     """Recompute every hash from the stored entries; check every tile and checkpoint.
 
-    Exit 0 when intact, 1 listing what is wrong and where.
+    Needs no private key. Exit 0 when intact, 1 listing what is wrong and where (damage that
+    would stop the log from opening included), 2 when DIRECTORY holds no usable cvid log.
     """
-    with Log.open(directory) as log, progress_bar("verifying") as bar:
-        task = bar.add_task("verify", total=log.driver.size())
-        problems = verify_log(log, progress=lambda n: bar.update(task, completed=n))
-        size = log.driver.size()
+    driver, verifier = open_store(directory)
+    try:
+        size = driver.size()
+        with progress_bar("verifying") as bar:
+            task = bar.add_task("verify", total=size)
+            problems = verify_store(
+                driver, verifier, progress=lambda n: bar.update(task, completed=n)
+            )
+    finally:
+        driver.close()
     emit_json({"ok": not problems, "size": size, "problems": problems})
     for p in problems:
         err_console.print(f"[red]problem:[/] {p}", soft_wrap=True)
@@ -190,15 +212,28 @@ def audit_command(
 ) -> None:
     """Audit a served log: checkpoint signature, every entry and tile, consistency.
 
-    Exit 0 when the log is intact, 1 with what is wrong and where.
+    Exit 0 when the log is intact, 1 with what is wrong and where (a checkpoint, served or
+    given with --since, not signed by VKEY included), 2 when the audit cannot be run: a source
+    or checkpoint that cannot be read or parsed, a bad --vkey or --since file.
     """
     verifier = read_vkey(vkey)
-    old = read_input(since)[0] if since is not None else None
+    old = None
+    if since is not None:
+        try:
+            old = since.read_bytes()
+        except OSError as exc:
+            raise InputError(f"--since {since}: cannot read it: {exc.strerror}") from None
     src = TileSource(source)
     try:
         with progress_bar("auditing") as bar:
             task = bar.add_task("audit", total=None)
-            report = audit(src, verifier, old, lambda n, t: bar.update(task, completed=n, total=t))
+            report = audit(
+                src,
+                verifier,
+                old,
+                lambda n, t: bar.update(task, completed=n, total=t),
+                since_name=f"--since {since}",
+            )
     finally:
         src.close()
     emit_json(

@@ -85,6 +85,7 @@ def summary(logged: LoggedRecord) -> dict[str, Any]:
         "submitter": r.submitter,
         "observed_at": format_utc(r.observed_at),
         "reported_at": format_utc(r.reported_at),
+        "logged_at": format_utc(logged.logged_at) if logged.logged_at is not None else None,
         "values": {k: v.model_dump(exclude_none=True) if isinstance(v, Quantity) else v
                    for k, v in r.values.items()},
         "status": status,

@@ -240,7 +240,7 @@ def build(
         signed.append(sign_record(r, keys[str(r["submitter"])]))
         if progress is not None:
             progress(n, len(records))
-    with Ledger.create(directory / "ledger", package) as ledger:
+    with Ledger.create(directory / "ledger", package, clock_mode="reported") as ledger:
         ledger.submit(signed)
         vkey = ledger.log.verifier.vkey
         digest = str(ledger.meta["package_sha256"])

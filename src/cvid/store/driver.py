@@ -15,11 +15,15 @@ from cvid.errors import StoreError
 
 
 class ConflictError(StoreError):
-    """Another writer appended first: the stored size is not the one the caller expected."""
+    """Another writer got there first: it appended entries, or stored a checkpoint as large."""
 
 
 class LogDriver(Protocol):
-    """Durable, append-only storage for one log."""
+    """Durable, append-only storage for one log.
+
+    Every failure of the storage itself is reported as a :class:`StoreError` naming the store,
+    never as the backend's own exception.
+    """
 
     def init_meta(self, meta: Mapping[str, str]) -> None:
         """Write the log's metadata once; a :class:`StoreError` if it already exists."""
@@ -60,7 +64,7 @@ class LogDriver(Protocol):
         ...
 
     def add_checkpoint(self, size: int, signed_note: bytes) -> None:
-        """Store a signed checkpoint; a :class:`StoreError` unless ``size`` exceeds the last."""
+        """Store a signed checkpoint; a :class:`ConflictError` unless ``size`` exceeds the last."""
         ...
 
     def latest_checkpoint(self) -> tuple[int, bytes] | None:

@@ -1,19 +1,28 @@
 """Full verification of a stored log: every hash recomputed from the stored entries.
 
 Checks that each stored tile equals the tile rebuilt from the entries, that no tile is missing
-or stored beyond the tree, and that every stored checkpoint is signed by the log's key and has
-the root recomputed at its size. Reports every problem with where it is.
+or stored beyond the tree, that the entries' indices have no gap, and that every stored
+checkpoint is signed by the log's key and has the root recomputed at its size. Reports every
+problem with where it is.
+
+It works on the driver and the log's key alone (:func:`verify_store`): it needs neither the
+private key nor a tree edge rebuilt from storage, so damage that stops a log from opening (a
+missing or truncated tile at the edge, a gap) is reported as a finding like any other. Memory
+stays bounded: entries are read in chunks and the stored tiles are looked up by key per chunk.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from cvid.errors import Error
+from cvid.store.driver import LogDriver
 from cvid.store.log import Log
 from cvid.tlog.checkpoint import open_checkpoint
-from cvid.tlog.edge import FullTile, TreeEdge
+from cvid.tlog.edge import TreeEdge
 from cvid.tlog.merkle import HASH_SIZE, leaf_hash
+from cvid.tlog.note import Verifier
+from cvid.tlog.tiles import TILE_HEIGHT, TILE_WIDTH
 
 Progress = Callable[[int], None]
 
@@ -28,6 +37,11 @@ def _first_difference(a: bytes, b: bytes) -> int:
 def _tile_problem(level: int, index: int, stored: bytes | None, rebuilt: bytes) -> str | None:
     if stored is None:
         return f"tile ({level}, {index}) is missing from the store"
+    if len(stored) != len(rebuilt):
+        return (
+            f"tile ({level}, {index}) is {len(stored)} bytes, not {len(rebuilt)} "
+            f"({len(rebuilt) // HASH_SIZE} hashes): it was truncated or padded"
+        )
     if stored != rebuilt:
         k = _first_difference(stored, rebuilt)
         where = f"entry {index * 256 + k}" if level == 0 else f"hash {k} of the tile"
@@ -38,37 +52,72 @@ def _tile_problem(level: int, index: int, stored: bytes | None, rebuilt: bytes) 
     return None
 
 
+def _first_missing(driver: LogDriver, start: int, end: int) -> int:
+    """The first index in ``[start, end)`` with no stored entry (some index there has none)."""
+    lo, hi = start, end
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if len(driver.read_entries(lo, mid)) < mid - lo:
+            hi = mid
+        else:
+            lo = mid
+    return lo
+
+
+def _in_tree(level: int, index: int, size: int) -> bool:
+    """Whether full tile ``(level, index)`` lies within a tree of ``size`` leaves."""
+    return (index + 1) * TILE_WIDTH <= size >> (TILE_HEIGHT * level)
+
+
 def verify_log(log: Log, chunk: int = 65536, progress: Progress | None = None) -> list[str]:
     """Recompute every hash of ``log`` from its entries; return the problems found (empty: intact).
 
     ``progress`` is called with the number of entries checked after each chunk.
     """
+    return verify_store(log.driver, log.verifier, chunk, progress)
+
+
+def verify_store(
+    driver: LogDriver, verifier: Verifier, chunk: int = 65536, progress: Progress | None = None
+) -> list[str]:
+    """:func:`verify_log` on a driver and the log's key, without opening a :class:`Log`."""
     problems: list[str] = []
-    size = log.driver.size()
-    checkpoints = log.driver.checkpoints()
+    size = driver.size()
+    checkpoints = driver.checkpoints()
     stops = sorted({cp_size for cp_size, _ in checkpoints if 0 < cp_size <= size} | {size})
     roots: dict[int, bytes] = {0: TreeEdge().root()}
-    stored = _StoredTiles(log.driver.iter_tiles())
     edge = TreeEdge()
     pos = 0
     for stop in stops:
         while pos < stop:
             end = min(stop, pos + chunk)
-            entries = log.driver.read_entries(pos, end)
+            entries = driver.read_entries(pos, end)
             if len(entries) != end - pos:
-                problems.append(f"entries {pos}..{end - 1}: {len(entries)} found, gaps in indices")
+                missing = _first_missing(driver, pos, end)
+                problems.append(
+                    f"entry {missing} is missing: the entries' indices have a gap (the log's "
+                    f"size, one past the largest index, is {size}); nothing after it was checked"
+                )
                 return problems
-            for tile in edge.extend([leaf_hash(e) for e in entries]):
-                if (p := stored.check(tile)) is not None:
+            built = edge.extend([leaf_hash(e) for e in entries])
+            stored = driver.read_tiles([(level, index) for level, index, _ in built])
+            for level, index, rebuilt in built:
+                if (
+                    p := _tile_problem(level, index, stored.get((level, index)), rebuilt)
+                ) is not None:
                     problems.append(p)
             pos = end
             if progress is not None:
                 progress(pos)
         roots[stop] = edge.root()
-    problems.extend(stored.leftovers())
+    problems.extend(
+        f"tile ({level}, {index}) is stored but lies beyond the tree"
+        for level, index, _ in driver.iter_tiles()
+        if not _in_tree(level, index, size)
+    )
     for cp_size, note_bytes in checkpoints:
         try:
-            cp = open_checkpoint(note_bytes, log.verifier).checkpoint
+            cp = open_checkpoint(note_bytes, verifier).checkpoint
         except Error as exc:
             problems.append(f"checkpoint of size {cp_size}: {exc.diagnostics()}")
             continue
@@ -82,26 +131,3 @@ def verify_log(log: Log, chunk: int = 65536, progress: Progress | None = None) -
                 "from the entries"
             )
     return problems
-
-
-class _StoredTiles:
-    """Walks the stored tiles in (level, index) order alongside the rebuilt ones."""
-
-    def __init__(self, tiles: Iterator[tuple[int, int, bytes]]) -> None:
-        self._by_key: dict[tuple[int, int], bytes] = {}
-        self._iter = tiles
-
-    def check(self, tile: FullTile) -> str | None:
-        level, index, rebuilt = tile
-        key = (level, index)
-        # Stored tiles come sorted by level, rebuilt ones interleave levels: buffer what we pass.
-        while key not in self._by_key:
-            nxt = next(self._iter, None)
-            if nxt is None:
-                break
-            self._by_key[(nxt[0], nxt[1])] = nxt[2]
-        return _tile_problem(level, index, self._by_key.pop(key, None), rebuilt)
-
-    def leftovers(self) -> list[str]:
-        rest = list(self._by_key) + [(lv, ix) for lv, ix, _ in self._iter]
-        return [f"tile ({lv}, {ix}) is stored but lies beyond the tree" for lv, ix in sorted(rest)]

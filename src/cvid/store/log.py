@@ -8,28 +8,40 @@ A log lives in a directory: ``log.db`` (SQLite) holds entries, full tiles and ch
 - it never signs a checkpoint inconsistent with the last one it signed: before signing, the root
   at the last signed size is recomputed from storage and must equal the signed root;
 - opening a log after a crash rebuilds the tree's edge from what was committed, nothing else.
+
+A log may have *cosigners* (:attr:`Log.cosigners`): each adds its signature line, after the
+log's own, to every checkpoint the log signs (a ledger's clock adds a timestamped
+``tlog-cosignature``). Readers that do not know a cosigner's key ignore its line.
 """
 
 from __future__ import annotations
 
+import random
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cvid.errors import InputError, StoreError
+from cvid.errors import Error, FormatError, InputError, StoreError
 from cvid.store.driver import ConflictError, LogDriver
 from cvid.store.sqlite import SQLiteDriver
 from cvid.tlog import merkle
 from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
 from cvid.tlog.edge import TreeEdge
 from cvid.tlog.merkle import leaf_hash
-from cvid.tlog.note import Signer, Verifier
+from cvid.tlog.note import Note, NoteSignature, Signer, Verifier
 from cvid.tlog.receipt import Receipt
 from cvid.tlog.tiles import MAX_ENTRY_SIZE, Tile, TileHashReader, split_hashes
 
 FORMAT = "cvid-log/1"
 DB_NAME = "log.db"
 KEY_NAME = "log.key"
+
+#: How long :meth:`Log.append` keeps retrying while other processes' appends win the race.
+APPEND_RETRY_SECONDS = 120.0
+
+#: Given the text of a checkpoint the log is about to store, returns one more signature line.
+Cosigner = Callable[[str], NoteSignature]
 
 
 def check_entry(entry: bytes, where: str) -> None:
@@ -41,14 +53,53 @@ def check_entry(entry: bytes, where: str) -> None:
         )
 
 
-class Log:
-    """One transparency log over a :class:`LogDriver`, signing with ``signer``."""
+def log_verifier(driver: LogDriver, where: str = "the store") -> Verifier:
+    """The log key recorded in ``driver``'s metadata; :class:`StoreError` if not a cvid log."""
+    meta = driver.meta()
+    if meta.get("format") != FORMAT:
+        raise StoreError(f"{where}: not a cvid log (format {meta.get('format')!r})")
+    try:
+        return Verifier.from_vkey(meta.get("vkey", ""))
+    except Error as exc:
+        raise StoreError(f"{where}: the log key in its metadata: {exc.diagnostics()}") from None
 
-    def __init__(self, driver: LogDriver, signer: Signer | None, verifier: Verifier) -> None:
+
+def open_store(directory: Path) -> tuple[SQLiteDriver, Verifier]:
+    """Open the database of the log in ``directory`` and read its key, touching nothing else.
+
+    Creates nothing and reads neither the private key nor the tree: what ``cvid log verify``
+    needs to examine a log whatever state it is in.
+    """
+    db = directory / DB_NAME
+    if not db.is_file():
+        raise InputError(f"{directory}: no log here (missing {DB_NAME}); see `cvid log init`")
+    driver = SQLiteDriver(db)
+    try:
+        return driver, log_verifier(driver, str(db))
+    except BaseException:
+        driver.close()
+        raise
+
+
+class Log:
+    """One transparency log over a :class:`LogDriver`, signing with ``signer``.
+
+    ``cosigners`` (settable later through the attribute) each add a signature line after the
+    log's own to every checkpoint :meth:`checkpoint` signs; the log's signature stays first.
+    """
+
+    def __init__(
+        self,
+        driver: LogDriver,
+        signer: Signer | None,
+        verifier: Verifier,
+        cosigners: Sequence[Cosigner] = (),
+    ) -> None:
         self.driver = driver
         self.signer = signer
         self.verifier = verifier
         self.origin = verifier.name
+        self.cosigners: tuple[Cosigner, ...] = tuple(cosigners)
         self._lock = threading.RLock()
         self._edge = self._load_edge()
 
@@ -68,28 +119,66 @@ class Log:
         if (directory / DB_NAME).exists() or (directory / KEY_NAME).exists():
             raise InputError(f"{directory}: a log already exists there")
         signer.write(directory / KEY_NAME)
-        return cls.create_in(SQLiteDriver(directory / DB_NAME), signer)
+        return cls.create_in(SQLiteDriver(directory / DB_NAME, create=True), signer)
 
     @classmethod
-    def open_driver(cls, driver: LogDriver, signer: Signer | None = None) -> Log:
-        """Open an existing log on ``driver``; without a signer it cannot sign checkpoints."""
-        meta = driver.meta()
-        if meta.get("format") != FORMAT:
-            raise StoreError(f"not a cvid log (format {meta.get('format')!r})")
-        verifier = Verifier.from_vkey(meta["vkey"])
+    def open_driver(
+        cls, driver: LogDriver, signer: Signer | None = None, where: str = "the store"
+    ) -> Log:
+        """Open an existing log on ``driver``; without a signer it cannot sign checkpoints.
+
+        ``where`` names the store in error messages.
+        """
+        verifier = log_verifier(driver, where)
         if signer is not None and signer.verifier != verifier:
-            raise InputError("the private key given is not this log's key")
+            raise InputError(f"{where}: the private key given is not this log's key")
         return cls(driver, signer, verifier)
 
     @classmethod
     def open(cls, directory: Path) -> Log:
-        """Open the log in ``directory`` (its key too, when present)."""
-        db = directory / DB_NAME
-        if not db.is_file():
-            raise InputError(f"{directory}: no log here (missing {DB_NAME}); see `cvid log init`")
-        key = directory / KEY_NAME
-        signer = Signer.read(key) if key.exists() else None
-        return cls.open_driver(SQLiteDriver(db), signer)
+        """Open the log in ``directory``.
+
+        Its private key (``log.key``) is read only when a new checkpoint must be signed, so a
+        missing or unusable key file stops signing, never reading, proving or verifying.
+        """
+        driver, verifier = open_store(directory)
+        try:
+            log = cls(driver, None, verifier)
+        except BaseException:
+            driver.close()
+            raise
+        log._key_path = directory / KEY_NAME
+        return log
+
+    _signer: Signer | None = None
+    _key_path: Path | None = None
+
+    @property
+    def signer(self) -> Signer | None:
+        """The log's private key, read from ``log.key`` on first use by a log from :meth:`open`.
+
+        None when there is no key; an unusable key file is an :class:`InputError` naming it.
+        """
+        path = self._key_path
+        if self._signer is None and path is not None and path.exists():
+            try:
+                signer = Signer.read(path)
+            except Error as exc:
+                raise InputError(
+                    f"{path}: cannot use the log's private key to sign a checkpoint: "
+                    f"{exc.diagnostics()}"
+                ) from None
+            if signer.verifier != self.verifier:
+                raise InputError(
+                    f"{path}: not this log's private key (the log's key is {self.verifier.vkey}); "
+                    "cannot sign a checkpoint"
+                )
+            self._signer, self._key_path = signer, None
+        return self._signer
+
+    @signer.setter
+    def signer(self, value: Signer | None) -> None:
+        self._signer, self._key_path = value, None
 
     def close(self) -> None:
         """Close the underlying storage."""
@@ -113,8 +202,24 @@ class Log:
     def _full_tile(self, level: int, index: int) -> list[bytes]:
         data = self.driver.read_tiles([(level, index)]).get((level, index))
         if data is None:
-            raise StoreError(f"stored tile ({level}, {index}) is missing")
-        return split_hashes(data, Tile(level, index, 256))
+            raise StoreError(f"stored tile ({level}, {index}) is missing (run `cvid log verify`)")
+        try:
+            return split_hashes(data, Tile(level, index, 256))
+        except FormatError:
+            raise StoreError(
+                f"stored tile ({level}, {index}) is {len(data)} bytes, not {256 * 32} "
+                "(run `cvid log verify`)"
+            ) from None
+
+    def refresh(self) -> int:
+        """Pick up entries other processes appended since this log last looked; the new size.
+
+        One cheap query when nothing changed.
+        """
+        with self._lock:
+            if self.driver.size() != self._edge.size:
+                self._edge = self._load_edge()
+            return self._edge.size
 
     # -- state -----------------------------------------------------------------------------
 
@@ -129,8 +234,13 @@ class Log:
             return self._edge.root()
 
     def reader(self, size: int | None = None) -> TileHashReader:
-        """A hash reader for the tree of ``size`` leaves (default: the current size)."""
+        """A hash reader for the tree of ``size`` leaves (default: the current size).
+
+        Entries other processes appended are picked up first when ``size`` needs them.
+        """
         with self._lock:
+            if size is None or size > self._edge.size:
+                self.refresh()
             edge = self._edge.copy()
         n = edge.size if size is None else size
         if not 0 <= n <= edge.size:
@@ -153,27 +263,38 @@ class Log:
     def append(self, entries: Sequence[bytes]) -> int:
         """Durably append ``entries`` in one commit and return the index of the first.
 
-        Every entry is checked first; if any is refused nothing is written.
+        Every entry is checked first; if any is refused nothing is written. When other
+        processes append to the same store meanwhile, the entries go after theirs: each
+        :class:`ConflictError` means another writer progressed, so this retries (with a short
+        random pause) for up to :data:`APPEND_RETRY_SECONDS` before giving up.
         """
         for i, e in enumerate(entries):
             check_entry(e, f"entry {i}")
         hashes = [leaf_hash(e) for e in entries]
+        deadline = time.monotonic() + APPEND_RETRY_SECONDS
+        conflicts = 0
         with self._lock:
-            for attempt in range(2):
+            while True:
                 first = self._edge.size
                 edge = self._edge.copy()
                 tiles = edge.extend(hashes)
                 try:
                     self.driver.append(first, entries, tiles)
-                except ConflictError:
-                    if attempt:
-                        raise
+                except ConflictError as exc:
+                    conflicts += 1
+                    if time.monotonic() > deadline:
+                        raise ConflictError(
+                            f"{exc.diagnostics()}; gave up after {conflicts} attempts in "
+                            f"{APPEND_RETRY_SECONDS:.0f} s as other writers kept appending first"
+                        ) from None
+                    if conflicts > 2:
+                        # Many writers at once: step aside briefly so they do not collide again.
+                        time.sleep(random.uniform(0, min(0.05, 0.001 * conflicts)))
                     # Another process appended: pick up its entries and sequence after them.
                     self._edge = self._load_edge()
                     continue
                 self._edge = edge
                 return first
-        raise AssertionError("unreachable")
 
     # -- checkpoints -----------------------------------------------------------------------
 
@@ -185,7 +306,9 @@ class Log:
     def checkpoint(self) -> SignedCheckpoint:
         """Return a signed checkpoint covering every durable entry, signing one if needed.
 
-        Refuses (:class:`StoreError`) to sign a checkpoint that does not extend the last one.
+        A new checkpoint carries the log's signature, then one line from each of
+        :attr:`cosigners` (called with the checkpoint text), and is stored as that note. Refuses
+        (:class:`StoreError`) to sign a checkpoint that does not extend the last one.
         """
         with self._lock:
             if self.driver.size() != self._edge.size:
@@ -196,8 +319,8 @@ class Log:
                 old = last.checkpoint
                 if old.size == size and old.root == root:
                     return last
-                if old.size > size:
-                    raise StoreError(f"last checkpoint has size {old.size}, the log only {size}")
+                if old.size > size:  # another process appended and signed meanwhile
+                    return self._adopt(last)
                 if merkle.tree_hash(old.size, self.reader()) != old.root:
                     raise StoreError(
                         f"refusing to sign: the stored tree at size {old.size} no longer has the "
@@ -206,8 +329,44 @@ class Log:
             if self.signer is None:
                 raise InputError("this log's private key is not available to sign a checkpoint")
             signed = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
+            if self.cosigners:
+                text = signed.note.text
+                extra = tuple(cosign(text) for cosign in self.cosigners)
+                signed = SignedCheckpoint(
+                    signed.checkpoint, Note(text, signed.note.signatures + extra)
+                )
+            return self._store_checkpoint(signed)
+
+    def _store_checkpoint(self, signed: SignedCheckpoint) -> SignedCheckpoint:
+        """Store ``signed``; if another process stored one as large first, return that one."""
+        size = signed.checkpoint.size
+        try:
             self.driver.add_checkpoint(size, signed.encode())
-            return signed
+        except ConflictError:
+            latest = self.latest_checkpoint()
+            if latest is None or latest.checkpoint.size < size:
+                raise
+            return self._adopt(latest)
+        return signed
+
+    def _adopt(self, latest: SignedCheckpoint) -> SignedCheckpoint:
+        """Return ``latest``, a checkpoint another process signed, if the stored tree has its root.
+
+        A :class:`StoreError` if the store lacks its entries or has another root at its size.
+        """
+        with self._lock:
+            n, root = latest.checkpoint.size, latest.checkpoint.root
+            if self.refresh() < n:
+                raise StoreError(
+                    f"the last checkpoint has size {n}, the log only {self._edge.size} entries "
+                    "(run `cvid log verify`)"
+                )
+            if merkle.tree_hash(n, self.reader(n)) != root:
+                raise StoreError(
+                    f"the stored tree at size {n} does not have the root of the last signed "
+                    "checkpoint (run `cvid log verify`)"
+                )
+            return latest
 
     # -- proofs ----------------------------------------------------------------------------
 
@@ -228,14 +387,29 @@ class Log:
     def receipt(self, index: int, extra: bytes | None = None) -> Receipt:
         """A ``tlog-proof`` receipt for entry ``index`` against the latest checkpoint.
 
-        Signs a new checkpoint first if the latest does not cover the entry.
+        Signs a new checkpoint first if the latest does not cover the entry. The receipt is
+        verified before it is returned (the stored entry, the proof read from the stored tiles,
+        the checkpoint's root): damaged storage is a :class:`StoreError`, never a bad receipt.
         """
-        if not 0 <= index < self.size:
-            raise InputError(f"index {index} is not in the log (size {self.size})")
+        size = self.refresh() if index >= self.size else self.size
+        if not 0 <= index < size:
+            raise InputError(f"index {index} is not in the log (size {size})")
         cp = self.latest_checkpoint()
         if cp is None or cp.checkpoint.size <= index:
             cp = self.checkpoint()
-        proof = self.inclusion_proof(index, cp.checkpoint.size)
+        n, root = cp.checkpoint.size, cp.checkpoint.root
+        proof = self.inclusion_proof(index, n)
+        stored = self.driver.read_entries(index, index + 1)
+        try:
+            if len(stored) != 1:
+                raise StoreError(f"entry {index} is missing from the store")
+            merkle.verify_inclusion(index, n, leaf_hash(stored[0]), proof, root)
+        except Error as exc:
+            raise StoreError(
+                f"the receipt for entry {index} does not verify against the checkpoint of size "
+                f"{n} ({exc.diagnostics()}): the stored entries or tiles are damaged; run "
+                "`cvid log verify`"
+            ) from None
         return Receipt(index, tuple(proof), cp.encode(), extra)
 
     def tile_hashes(self, tile: Tile) -> list[bytes]:

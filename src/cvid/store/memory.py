@@ -70,7 +70,7 @@ class MemoryDriver:
         with self._lock:
             last = max(self._checkpoints, default=None)
             if last is not None and size <= last:
-                raise StoreError(f"checkpoint of size {size} does not extend size {last}")
+                raise ConflictError(f"checkpoint of size {size} does not extend size {last}")
             self._checkpoints[size] = signed_note
 
     def latest_checkpoint(self) -> tuple[int, bytes] | None:

@@ -4,18 +4,26 @@ Appenders call :meth:`Sequencer.submit` (threads) or :meth:`Sequencer.append` (a
 the entry's index once it is durable. One writer thread takes everything queued, up to
 ``max_batch`` entries, and commits it with :meth:`cvid.store.log.Log.append`. A refused entry is
 refused at submission and never joins a batch, so one bad entry cannot fail its neighbours.
+
+An append cancelled before its batch starts (a cancelled task, an ``asyncio.wait_for`` timeout)
+is withdrawn and not written; once its batch has started it is committed anyway. Nothing ends the
+writer thread but :meth:`Sequencer.close`: a batch whose commit fails fails its own futures and
+the next batch goes on. After ``close`` every accepted future is resolved (committed or failed)
+and :meth:`Sequencer.submit` raises :class:`StoreError`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import threading
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 
+from cvid.errors import StoreError
 from cvid.store.log import Log, check_entry
 
-_STOP = object()
+_Item = tuple[bytes, Future[int]]
 
 
 class Sequencer:
@@ -25,15 +33,24 @@ class Sequencer:
         self.log = log
         self.max_batch = max_batch
         self.batches = 0
-        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        # None is the stop marker; it is queued once, by close(), after every accepted item.
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._closed = False
+        self._state = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="cvid-sequencer", daemon=True)
         self._thread.start()
 
     def submit(self, entry: bytes) -> Future[int]:
-        """Queue ``entry``; the future gives its index once durable (or the error)."""
+        """Queue ``entry``; the future gives its index once durable (or the error).
+
+        Raises :class:`StoreError` once the sequencer is closed.
+        """
         check_entry(entry, "submitted entry")
         fut: Future[int] = Future()
-        self._queue.put((entry, fut))
+        with self._state:
+            if self._closed:
+                raise StoreError("the sequencer is closed: it accepts no more appends")
+            self._queue.put((entry, fut))
         return fut
 
     async def append(self, entry: bytes) -> int:
@@ -41,44 +58,75 @@ class Sequencer:
         return await asyncio.wrap_future(self.submit(entry))
 
     def _run(self) -> None:
-        while True:
+        stop = False
+        while not stop:
             item = self._queue.get()
-            if item is _STOP:
+            if item is None:
                 return
             batch = [item]
-            stop = False
             while len(batch) < self.max_batch:
                 try:
                     nxt = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if nxt is _STOP:
+                if nxt is None:
                     stop = True
                     break
                 batch.append(nxt)
             self._commit(batch)
-            if stop:
-                return
 
-    def _commit(self, batch: list[object]) -> None:
-        pairs: list[tuple[bytes, Future[int]]] = batch  # type: ignore[assignment]
+    def _commit(self, batch: list[_Item]) -> None:
+        """Commit ``batch``; whatever happens, every future in it ends resolved."""
+        # A future cancelled while queued is withdrawn; the others can no longer be cancelled.
+        live = [(e, f) for e, f in batch if _start(f)]
+        if not live:
+            return
         try:
-            first = self.log.append([e for e, _ in pairs])
-        except Exception as exc:
-            for _, fut in pairs:
-                fut.set_exception(exc)
+            first = self.log.append([e for e, _ in live])
+        except BaseException as exc:  # reported to every submitter, never lost
+            for _, fut in live:
+                _resolve(fut, exc=exc)
             return
         self.batches += 1
-        for i, (_, fut) in enumerate(pairs):
-            fut.set_result(first + i)
+        for i, (_, fut) in enumerate(live):
+            _resolve(fut, result=first + i)
 
     def close(self) -> None:
-        """Commit what is queued, then stop the writer thread."""
-        self._queue.put(_STOP)
+        """Commit what is queued, then stop the writer thread (a second call does nothing)."""
+        with self._state:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
         self._thread.join()
+        # Only if the writer thread was killed could anything remain: fail it, never leave it.
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None and _start(item[1]):
+                _resolve(item[1], exc=StoreError("the sequencer closed before committing it"))
 
     def __enter__(self) -> Sequencer:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _start(fut: Future[int]) -> bool:
+    """Mark ``fut`` running; False if it was cancelled (or is somehow already resolved)."""
+    try:
+        return fut.set_running_or_notify_cancel()
+    except RuntimeError:
+        return False
+
+
+def _resolve(fut: Future[int], result: int = -1, exc: BaseException | None = None) -> None:
+    """Set ``fut``'s outcome unless something else already did."""
+    with contextlib.suppress(InvalidStateError):  # already resolved: nothing to do
+        if exc is not None:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(result)

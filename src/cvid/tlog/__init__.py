@@ -3,6 +3,7 @@
 - :mod:`cvid.tlog.merkle`: RFC 9162 hashing, inclusion and consistency proofs.
 - :mod:`cvid.tlog.note`: C2SP signed notes with Ed25519 keys.
 - :mod:`cvid.tlog.checkpoint`: C2SP checkpoints.
+- :mod:`cvid.tlog.cosignature`: C2SP tlog-cosignature v1 (timestamped Ed25519 cosignatures).
 - :mod:`cvid.tlog.tiles`: C2SP tlog-tiles layout and entry bundles.
 - :mod:`cvid.tlog.receipt`: C2SP tlog-proof receipts.
 
@@ -15,6 +16,7 @@ Example::
 """
 
 from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
+from cvid.tlog.cosignature import CosignerKey, cosign, verify_cosignature
 from cvid.tlog.merkle import (
     EMPTY_ROOT,
     HashReader,
@@ -36,6 +38,7 @@ __all__ = [
     "EMPTY_ROOT",
     "MAX_ENTRY_SIZE",
     "Checkpoint",
+    "CosignerKey",
     "HashReader",
     "MemoryHashes",
     "Node",
@@ -46,6 +49,7 @@ __all__ = [
     "TileHashReader",
     "Verifier",
     "consistency_proof",
+    "cosign",
     "inclusion_proof",
     "leaf_hash",
     "node_hash",
@@ -53,6 +57,7 @@ __all__ = [
     "root_of",
     "sign_checkpoint",
     "verify_consistency",
+    "verify_cosignature",
     "verify_inclusion",
     "verify_receipt",
 ]

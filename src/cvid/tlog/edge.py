@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from cvid.errors import StoreError
 from cvid.tlog.merkle import EMPTY_ROOT, fold, range_nodes, root_of
 from cvid.tlog.tiles import TILE_HEIGHT, TILE_WIDTH
 
@@ -38,15 +39,32 @@ class TreeEdge:
 
         ``leaf_hashes(start, end)`` gives the leaf hashes of unfinished level-0 tile and
         ``full_tile(level, index)`` the hashes of a stored full tile; each level costs one read.
+        Storage that does not hold what a tree of ``size`` needs (entries missing from the
+        unfinished tile, a stored tile without 256 hashes) is a :class:`StoreError` saying where.
         """
         pending: list[list[bytes]] = []
         level = 0
         while (count := size >> (TILE_HEIGHT * level)) > 0:
             first = count - count % TILE_WIDTH
             if level == 0:
-                pending.append(list(leaf_hashes(first, count)))
+                leaves = list(leaf_hashes(first, count))
+                if len(leaves) != count - first:
+                    raise StoreError(
+                        f"entries {first}..{count - 1}: {len(leaves)} stored, expected "
+                        f"{count - first} (the indices have a gap; run `cvid log verify`)"
+                    )
+                pending.append(leaves)
             else:
-                pending.append([root_of(full_tile(level - 1, i)) for i in range(first, count)])
+                above: list[bytes] = []
+                for i in range(first, count):
+                    hashes = full_tile(level - 1, i)
+                    if len(hashes) != TILE_WIDTH:
+                        raise StoreError(
+                            f"stored tile ({level - 1}, {i}) has {len(hashes)} hashes, not "
+                            f"{TILE_WIDTH} (run `cvid log verify`)"
+                        )
+                    above.append(root_of(hashes))
+                pending.append(above)
             level += 1
         return cls(size, pending)
 

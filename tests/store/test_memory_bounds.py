@@ -1,0 +1,65 @@
+"""Verifying and auditing a log hold a bounded amount in memory, not something per entry.
+
+A log of ``2·65536 + 512`` entries has 514 full level-0 tiles (4 MiB of hashes); keeping every
+tile while checking (the level-1 tiles come last in storage order, and a consistency proof
+reads only a few tiles) would show up as megabytes at the peak.
+"""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from cvid.audit import TileSource, audit
+from cvid.store import Log, export_tiles, verify_log
+
+T = TypeVar("T")
+N = 2 * 65536 + 512
+MiB = 1 << 20
+
+
+def peak(run: Callable[[], T]) -> tuple[T, int]:
+    """``run()``'s result and the peak of memory allocated while it ran."""
+    tracemalloc.start()
+    try:
+        result = run()
+        return result, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.fixture(scope="module")
+def big_log(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Log, Path, bytes]]:
+    """A SQLite log of N entries, its export, and a checkpoint from part way."""
+    directory = tmp_path_factory.mktemp("big") / "log"
+    log = Log.create(directory, "cvid.test/big")
+    log.append([b"entry-%d" % i for i in range(70000)])
+    since = log.checkpoint().encode()
+    log.append([b"entry-%d" % i for i in range(70000, N)])
+    out = directory.parent / "tiles"
+    export_tiles(log, out)
+    yield log, out, since
+    log.close()
+
+
+def test_verify_log_does_not_buffer_the_stored_tiles(big_log: tuple[Log, Path, bytes]) -> None:
+    log, _, _ = big_log
+    problems, used = peak(lambda: verify_log(log, chunk=1024))
+    assert problems == []
+    assert used < 2 * MiB, f"peak {used / MiB:.1f} MiB"
+
+
+def test_audit_keeps_only_the_tiles_the_consistency_proof_needs(
+    big_log: tuple[Log, Path, bytes],
+) -> None:
+    log, out, since = big_log
+    for old in (None, since):
+        report, used = peak(partial(audit, TileSource(str(out)), log.verifier, old))
+        assert report.ok, report.problems
+        assert report.consistent_with == (None if old is None else 70000)
+        assert used < 2 * MiB, f"peak {used / MiB:.1f} MiB"
