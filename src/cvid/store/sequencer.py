@@ -23,7 +23,19 @@ from concurrent.futures import Future, InvalidStateError
 from cvid.errors import StoreError
 from cvid.store.log import Log, check_entry
 
-_Item = tuple[bytes, Future[int]]
+
+class _AsyncWaiter:
+    """An asyncio appender: its future and the loop it lives on."""
+
+    __slots__ = ("fut", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.fut: asyncio.Future[int] = loop.create_future()
+
+
+_Waiter = Future[int] | _AsyncWaiter
+_Item = tuple[bytes, _Waiter]
 
 
 class Sequencer:
@@ -45,17 +57,25 @@ class Sequencer:
 
         Raises :class:`StoreError` once the sequencer is closed.
         """
-        check_entry(entry, "submitted entry")
         fut: Future[int] = Future()
-        with self._state:
-            if self._closed:
-                raise StoreError("the sequencer is closed: it accepts no more appends")
-            self._queue.put((entry, fut))
+        self._put(entry, fut)
         return fut
 
     async def append(self, entry: bytes) -> int:
-        """Append ``entry`` and wait, without blocking the event loop, until it is durable."""
-        return await asyncio.wrap_future(self.submit(entry))
+        """Append ``entry`` and wait, without blocking the event loop, until it is durable.
+
+        The writer wakes each event loop once per batch, not once per entry.
+        """
+        waiter = _AsyncWaiter(asyncio.get_running_loop())
+        self._put(entry, waiter)
+        return await waiter.fut
+
+    def _put(self, entry: bytes, waiter: _Waiter) -> None:
+        check_entry(entry, "submitted entry")
+        with self._state:
+            if self._closed:
+                raise StoreError("the sequencer is closed: it accepts no more appends")
+            self._queue.put((entry, waiter))
 
     def _run(self) -> None:
         stop = False
@@ -78,18 +98,16 @@ class Sequencer:
     def _commit(self, batch: list[_Item]) -> None:
         """Commit ``batch``; whatever happens, every future in it ends resolved."""
         # A future cancelled while queued is withdrawn; the others can no longer be cancelled.
-        live = [(e, f) for e, f in batch if _start(f)]
+        live = [(e, w) for e, w in batch if _start(w)]
         if not live:
             return
         try:
             first = self.log.append([e for e, _ in live])
         except BaseException as exc:  # reported to every submitter, never lost
-            for _, fut in live:
-                _resolve(fut, exc=exc)
+            _deliver_all([(w, -1, exc) for _, w in live])
             return
         self.batches += 1
-        for i, (_, fut) in enumerate(live):
-            _resolve(fut, result=first + i)
+        _deliver_all([(w, first + i, None) for i, (_, w) in enumerate(live)])
 
     def close(self) -> None:
         """Commit what is queued, then stop the writer thread (a second call does nothing)."""
@@ -106,7 +124,9 @@ class Sequencer:
             except queue.Empty:
                 break
             if item is not None and _start(item[1]):
-                _resolve(item[1], exc=StoreError("the sequencer closed before committing it"))
+                _deliver_all(
+                    [(item[1], -1, StoreError("the sequencer closed before committing it"))]
+                )
 
     def __enter__(self) -> Sequencer:
         return self
@@ -115,12 +135,43 @@ class Sequencer:
         self.close()
 
 
-def _start(fut: Future[int]) -> bool:
-    """Mark ``fut`` running; False if it was cancelled (or is somehow already resolved)."""
+def _start(waiter: _Waiter) -> bool:
+    """Mark a waiter's future running; False if it was cancelled (or is already resolved)."""
+    if isinstance(waiter, _AsyncWaiter):
+        # Racy by nature (the loop may cancel it a moment later); then it is committed anyway.
+        return not waiter.fut.done()
     try:
-        return fut.set_running_or_notify_cancel()
+        return waiter.set_running_or_notify_cancel()
     except RuntimeError:
         return False
+
+
+_Outcome = tuple[_Waiter, int, BaseException | None]
+
+
+def _deliver_all(outcomes: list[_Outcome]) -> None:
+    """Resolve every waiter: thread futures at once, asyncio ones with one wake-up per loop."""
+    per_loop: dict[
+        asyncio.AbstractEventLoop, list[tuple[asyncio.Future[int], int, BaseException | None]]
+    ] = {}
+    for waiter, result, exc in outcomes:
+        if isinstance(waiter, _AsyncWaiter):
+            per_loop.setdefault(waiter.loop, []).append((waiter.fut, result, exc))
+        else:
+            _resolve(waiter, result, exc)
+    for loop, items in per_loop.items():
+        with contextlib.suppress(RuntimeError):  # the loop is closed: nobody is waiting
+            loop.call_soon_threadsafe(_resolve_async, items)
+
+
+def _resolve_async(items: list[tuple[asyncio.Future[int], int, BaseException | None]]) -> None:
+    for fut, result, exc in items:
+        if fut.done():  # cancelled meanwhile: the entry is committed all the same
+            continue
+        if exc is not None:
+            fut.set_exception(exc)
+        else:
+            fut.set_result(result)
 
 
 def _resolve(fut: Future[int], result: int = -1, exc: BaseException | None = None) -> None:
