@@ -32,6 +32,10 @@ class DriverKit(Protocol):
         """Overwrite a stored full tile, bypassing the append-only protection."""
         ...
 
+    def tamper_tile_nodes(self, level: int, index: int, data: bytes) -> None:
+        """Overwrite a full tile's stored interior nodes, bypassing the append-only protection."""
+        ...
+
     def close(self) -> None:
         """Close every driver this kit opened."""
         ...
@@ -54,6 +58,10 @@ class MemoryKit:
     def tamper_tile(self, level: int, index: int, data: bytes) -> None:
         assert (level, index) in self._driver._tiles
         self._driver._tiles[(level, index)] = data
+
+    def tamper_tile_nodes(self, level: int, index: int, data: bytes) -> None:
+        assert (level, index) in self._driver._nodes
+        self._driver._nodes[(level, index)] = data
 
     def close(self) -> None:
         self._driver.close()
@@ -92,6 +100,13 @@ class SQLiteKit:
         self._update(
             "tiles_no_update",
             "UPDATE tiles SET hashes = ? WHERE level = ? AND idx = ?",
+            (data, level, index),
+        )
+
+    def tamper_tile_nodes(self, level: int, index: int, data: bytes) -> None:
+        self._update(
+            "tile_nodes_no_update",
+            "UPDATE tile_nodes SET nodes = ? WHERE level = ? AND idx = ?",
             (data, level, index),
         )
 

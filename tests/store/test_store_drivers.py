@@ -18,7 +18,7 @@ from store_kits import DriverKit
 from cvid.errors import InputError, StoreError
 from cvid.store import ConflictError, Log, LogDriver, SQLiteDriver, verify_log
 from cvid.tlog.checkpoint import open_checkpoint
-from cvid.tlog.edge import FullTile
+from cvid.tlog.edge import FullTile, TileNodes
 from cvid.tlog.merkle import (
     MemoryHashes,
     inclusion_proof,
@@ -29,7 +29,7 @@ from cvid.tlog.merkle import (
 )
 from cvid.tlog.note import Signer
 from cvid.tlog.receipt import Receipt, verify_receipt
-from cvid.tlog.tiles import MAX_ENTRY_SIZE
+from cvid.tlog.tiles import MAX_ENTRY_SIZE, Tile, encode_tile_nodes, split_hashes, tile_levels
 
 TILE = bytes(range(256)) * 32  # 256 hashes of 32 bytes
 
@@ -113,6 +113,67 @@ def test_everything_survives_reopening(driver_kit: DriverKit) -> None:
     assert again.read_entries(0, 2) == [b"a", b"b"]
     assert list(again.iter_tiles()) == [(0, 0, TILE)]
     assert again.latest_checkpoint() == (2, b"note")
+
+
+def test_interior_nodes_are_stored_with_their_tile(driver: LogDriver) -> None:
+    nodes = bytes(range(254)) * 32
+    driver.append(0, [b"a"], [(0, 0, TILE)], [(0, 0, nodes)])
+    assert driver.read_tile_nodes([(0, 0), (0, 1), (1, 0)]) == {(0, 0): nodes}
+    with pytest.raises(StoreError):  # stored once, like tiles: all or nothing
+        driver.append(1, [b"b"], [(0, 1, TILE)], [(0, 0, nodes)])
+    assert driver.size() == 1
+    assert driver.read_tiles([(0, 1)]) == {}
+
+
+class NoNodes:
+    """A driver without interior nodes, as a log written before they were stored reads."""
+
+    def __init__(self, inner: LogDriver) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
+
+    def read_tile_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        return {}
+
+
+def test_log_stores_interior_nodes_and_proves_the_same_without_them(
+    driver_kit: DriverKit, signer: Signer
+) -> None:
+    entries = [entry(i) for i in range(256 * 257 + 3)]
+    log = Log.create_in(driver_kit.open(), signer)
+    log.append(entries)
+    tiles = list(log.driver.iter_tiles())
+    stored = log.driver.read_tile_nodes([(lv, ix) for lv, ix, _ in tiles])
+    assert len(stored) == len(tiles) == 258
+    for lv, ix, data in tiles:
+        hashes = split_hashes(data, Tile(lv, ix, 256))
+        assert stored[(lv, ix)] == encode_tile_nodes(tile_levels(hashes))
+    rng = random.Random(7)
+    sizes = [len(entries), 256 * 256, 256 * 256 + 1, 300]
+    check_proofs(log, entries, sizes, rng)
+    bare = Log.open_driver(NoNodes(log.driver), signer)  # type: ignore[arg-type]
+    check_proofs(bare, entries, sizes, rng)
+    assert verify_log(log) == []
+    log.close()
+
+
+def test_verify_log_reports_a_rewritten_interior_node(
+    driver_kit: DriverKit, signer: Signer
+) -> None:
+    log = Log.create_in(driver_kit.open(), signer)
+    log.append([entry(i) for i in range(300)])
+    nodes = log.driver.read_tile_nodes([(0, 0)])[(0, 0)]
+    forged = nodes[:-1] + bytes([nodes[-1] ^ 1])  # the last node: node 1 of level 7
+    driver_kit.tamper_tile_nodes(0, 0, forged)
+    log = reopen(driver_kit, log, signer)
+    problems = verify_log(log)
+    assert problems == [
+        "interior nodes of tile (0, 0) differ from those recomputed from the entries (first at "
+        "node 1 of level 7 within the tile, tree level 7)"
+    ], problems
+    log.close()
 
 
 # -- the Log over each driver ---------------------------------------------------------------------
@@ -309,6 +370,8 @@ APPEND_ONLY_VIOLATIONS = {
     "delete-checkpoints": "DELETE FROM checkpoints",
     "update-meta": "UPDATE meta SET value = 'x' WHERE key = 'vkey'",
     "delete-meta": "DELETE FROM meta",
+    "update-tile_nodes": "UPDATE tile_nodes SET nodes = x'00'",
+    "delete-tile_nodes": "DELETE FROM tile_nodes",
     "upsert-entries": "INSERT INTO entries VALUES (0, x'00') ON CONFLICT DO UPDATE SET data = 1",
     "gap-entries": "INSERT INTO entries VALUES (270, x'00')",
     "negative-entries": "INSERT INTO entries VALUES (-1, x'00')",
@@ -319,6 +382,7 @@ REPLACE_VIOLATIONS = {
     "replace-tiles": "REPLACE INTO tiles VALUES (0, 0, x'00')",
     "replace-checkpoints": "REPLACE INTO checkpoints VALUES (260, x'00')",
     "replace-meta": "REPLACE INTO meta VALUES ('vkey', 'attacker+00000000+AA==')",
+    "replace-tile_nodes": "REPLACE INTO tile_nodes VALUES (0, 0, x'00')",
 }
 
 
@@ -351,6 +415,27 @@ def test_sqlite_refuses_a_gap_even_on_a_log_made_before_the_trigger(sqlite_log: 
     db.close()
     SQLiteDriver(sqlite_log).close()  # opening a cvid log restores its missing triggers
     _refused(sqlite_log, "INSERT INTO entries VALUES (270, x'00')")
+
+
+def test_a_log_made_before_tile_nodes_gets_the_table_and_still_proves(
+    sqlite_log: Path, signer: Signer
+) -> None:
+    db = sqlite3.connect(sqlite_log)
+    for op in ("update", "delete", "replace"):
+        db.execute(f"DROP TRIGGER tile_nodes_no_{op}")
+    db.execute("DROP TABLE tile_nodes")
+    db.commit()
+    db.close()
+    entries = [entry(i) for i in range(260)]
+    with Log.open_driver(SQLiteDriver(sqlite_log), signer) as log:  # adds table and triggers
+        assert log.driver.read_tile_nodes([(0, 0)]) == {}
+        check_proofs(log, entries, [260, 256, 100], random.Random(3))
+        entries += [entry(i) for i in range(260, 600)]
+        log.append(entries[260:])
+        assert list(log.driver.read_tile_nodes([(0, 0), (0, 1)])) == [(0, 1)]
+        check_proofs(log, entries, [600, 512, 300], random.Random(4))
+        assert verify_log(log) == []
+    _refused(sqlite_log, "DELETE FROM tile_nodes")
 
 
 # -- SQLite errors are StoreErrors naming the file ------------------------------------------------
@@ -539,11 +624,17 @@ class Losing:
     def __getattr__(self, name: str) -> object:
         return getattr(self._inner, name)
 
-    def append(self, expected: int, entries: Sequence[bytes], tiles: Sequence[FullTile]) -> None:
+    def append(
+        self,
+        expected: int,
+        entries: Sequence[bytes],
+        tiles: Sequence[FullTile],
+        nodes: Sequence[TileNodes] = (),
+    ) -> None:
         if self._times:
             self._times -= 1
             self._other.append([b"other"])
-        self._inner.append(expected, entries, tiles)
+        self._inner.append(expected, entries, tiles, nodes)
 
 
 def test_appends_retry_as_long_as_other_writers_win(driver_kit: DriverKit, signer: Signer) -> None:

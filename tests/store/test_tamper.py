@@ -91,6 +91,20 @@ def test_stored_tile_rewritten(log_dir: Path) -> None:
     assert "tile (0, 0)" in result.output and "entry 7" in result.output, result.output
 
 
+def test_stored_interior_node_rewritten(log_dir: Path) -> None:
+    db = sqlite3.connect(log_dir / "log.db")
+    (nodes,) = db.execute("SELECT nodes FROM tile_nodes WHERE level = 0 AND idx = 0").fetchone()
+    db.close()
+    pos = (128 + 3) * 32  # node 3 of level 2 within the tile (after level 1's 128 nodes)
+    forged = nodes[:pos] + bytes([nodes[pos] ^ 1]) + nodes[pos + 1 :]
+    rewrite(log_dir, "tile_nodes", "UPDATE tile_nodes SET nodes = ? WHERE idx = 0", forged)
+    result, report = verify(log_dir)
+    assert result.exit_code == 1
+    assert report["ok"] is False
+    assert "interior nodes of tile (0, 0)" in result.output, result.output
+    assert "node 3 of level 2" in result.output, result.output
+
+
 def test_stored_checkpoint_replaced_by_another_keys(log_dir: Path) -> None:
     with Log.open(log_dir) as log:
         root = log.root()

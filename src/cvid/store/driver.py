@@ -1,9 +1,10 @@
 """The storage interface behind a log: what a driver (SQLite, PostgreSQL, memory) provides.
 
-A driver stores four append-only things: metadata written once at creation, entries by index,
-full hash tiles (256 hashes each; partial tiles are recomputed, never stored) and signed
-checkpoints by tree size. It knows nothing of hashing or signing; :class:`cvid.store.log.Log`
-does that and hands the driver finished rows.
+A driver stores five append-only things: metadata written once at creation, entries by index,
+full hash tiles (256 hashes each; partial tiles are recomputed, never stored), the interior
+nodes of full tiles (so proofs read rather than hash them) and signed checkpoints by tree size.
+It knows nothing of hashing or signing; :class:`cvid.store.log.Log` does that and hands the
+driver finished rows.
 """
 
 from __future__ import annotations
@@ -42,10 +43,12 @@ class LogDriver(Protocol):
         expected_size: int,
         entries: Sequence[bytes],
         tiles: Sequence[tuple[int, int, bytes]],
+        nodes: Sequence[tuple[int, int, bytes]] = (),
     ) -> None:
         """Durably store ``entries`` from index ``expected_size`` and the new full tiles.
 
-        ``tiles`` are ``(level, index, 256·32 bytes)``. All or nothing, with one commit (one
+        ``tiles`` are ``(level, index, 256·32 bytes)`` and ``nodes`` the interior nodes of
+        those tiles, ``(level, index, 254·32 bytes)``. All or nothing, with one commit (one
         fsync); raises :class:`ConflictError`, writing nothing, if the stored size differs from
         ``expected_size``.
         """
@@ -57,6 +60,17 @@ class LogDriver(Protocol):
 
     def read_tiles(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         """The stored full tiles among ``(level, index)`` keys; missing ones are left out."""
+        ...
+
+    def read_tile_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The stored interior nodes among ``(level, index)`` keys; missing ones are left out.
+
+        A log written before interior nodes were stored has none: readers hash instead.
+        """
+        ...
+
+    def read_tile_with_nodes(self, level: int, index: int) -> tuple[bytes | None, bytes | None]:
+        """A full tile's hashes and interior nodes in one read; None for what is not stored."""
         ...
 
     def iter_tiles(self) -> Iterator[tuple[int, int, bytes]]:

@@ -1,9 +1,10 @@
 """Full verification of a stored log: every hash recomputed from the stored entries.
 
 Checks that each stored tile equals the tile rebuilt from the entries, that no tile is missing
-or stored beyond the tree, that the entries' indices have no gap, and that every stored
-checkpoint is signed by the log's key and has the root recomputed at its size. Reports every
-problem with where it is.
+or stored beyond the tree, that each tile's stored interior nodes equal those rebuilt (a log
+written before they were stored has none, which is fine), that the entries' indices have no
+gap, and that every stored checkpoint is signed by the log's key and has the root recomputed at
+its size. Reports every problem with where it is.
 
 It works on the driver and the log's key alone (:func:`verify_store`): it needs neither the
 private key nor a tree edge rebuilt from storage, so damage that stops a log from opening (a
@@ -48,6 +49,25 @@ def _tile_problem(level: int, index: int, stored: bytes | None, rebuilt: bytes) 
         return (
             f"tile ({level}, {index}) differs from the hashes recomputed from the entries "
             f"(first at {where})"
+        )
+    return None
+
+
+def _nodes_problem(level: int, index: int, stored: bytes, rebuilt: bytes) -> str | None:
+    if len(stored) != len(rebuilt):
+        return (
+            f"interior nodes of tile ({level}, {index}) are {len(stored)} bytes, not "
+            f"{len(rebuilt)}: they were truncated or padded"
+        )
+    if stored != rebuilt:
+        k = _first_difference(stored, rebuilt)
+        sub, width = 1, TILE_WIDTH >> 1
+        while k >= width:
+            k, sub, width = k - width, sub + 1, width >> 1
+        return (
+            f"interior nodes of tile ({level}, {index}) differ from those recomputed from the "
+            f"entries (first at node {k} of level {sub} within the tile, tree level "
+            f"{TILE_HEIGHT * level + sub})"
         )
     return None
 
@@ -100,11 +120,17 @@ def verify_store(
                 )
                 return problems
             built = edge.extend([leaf_hash(e) for e in entries])
-            stored = driver.read_tiles([(level, index) for level, index, _ in built])
+            keys = [(level, index) for level, index, _ in built]
+            stored = driver.read_tiles(keys)
             for level, index, rebuilt in built:
                 if (
                     p := _tile_problem(level, index, stored.get((level, index)), rebuilt)
                 ) is not None:
+                    problems.append(p)
+            stored_nodes = driver.read_tile_nodes(keys)
+            for level, index, rebuilt in edge.completed_nodes:
+                got = stored_nodes.get((level, index))
+                if got is not None and (p := _nodes_problem(level, index, got, rebuilt)):
                     problems.append(p)
             pos = end
             if progress is not None:

@@ -23,16 +23,24 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from cvid.errors import Error, FormatError, InputError, StoreError
+from cvid.errors import Error, InputError, StoreError
 from cvid.store.driver import ConflictError, LogDriver
 from cvid.store.sqlite import SQLiteDriver
 from cvid.tlog import merkle
 from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
 from cvid.tlog.edge import TreeEdge
-from cvid.tlog.merkle import leaf_hash
+from cvid.tlog.merkle import HASH_SIZE, leaf_hash
 from cvid.tlog.note import Note, NoteSignature, Signer, Verifier
 from cvid.tlog.receipt import Receipt
-from cvid.tlog.tiles import MAX_ENTRY_SIZE, Tile, TileHashReader, split_hashes
+from cvid.tlog.tiles import (
+    MAX_ENTRY_SIZE,
+    TILE_WIDTH,
+    HashView,
+    Tile,
+    TileHashReader,
+    split_hashes,
+    tile_nodes_size,
+)
 
 FORMAT = "cvid-log/1"
 DB_NAME = "log.db"
@@ -201,16 +209,26 @@ class Log:
         return TreeEdge.load(self.driver.size(), leaves, full)
 
     def _full_tile(self, level: int, index: int) -> list[bytes]:
-        data = self.driver.read_tiles([(level, index)]).get((level, index))
+        data = self._full_tile_data(level, index)
+        return split_hashes(data, Tile(level, index, TILE_WIDTH))
+
+    def _full_tile_data(self, level: int, index: int) -> bytes:
+        """A stored full tile's bytes; a :class:`StoreError` if missing or not 256 hashes."""
+        return self._checked_tile(
+            level, index, self.driver.read_tiles([(level, index)]).get((level, index))
+        )
+
+    @staticmethod
+    def _checked_tile(level: int, index: int, data: bytes | None) -> bytes:
+        """``data`` if it is a whole stored tile; otherwise a :class:`StoreError`."""
         if data is None:
             raise StoreError(f"stored tile ({level}, {index}) is missing (run `cvid log verify`)")
-        try:
-            return split_hashes(data, Tile(level, index, 256))
-        except FormatError:
+        if len(data) != TILE_WIDTH * HASH_SIZE:
             raise StoreError(
                 f"stored tile ({level}, {index}) is {len(data)} bytes, not {256 * 32} "
                 "(run `cvid log verify`)"
-            ) from None
+            )
+        return data
 
     def refresh(self) -> int:
         """Pick up entries other processes appended since this log last looked; the new size.
@@ -247,13 +265,33 @@ class Log:
         if not 0 <= n <= edge.size:
             raise InputError(f"tree size {n} is beyond the log's size {edge.size}")
 
-        def fetch(tile: Tile) -> list[bytes]:
+        # A proof needs a stored tile's hashes and its interior nodes: read both at once.
+        stored: dict[tuple[int, int], tuple[bytes, bytes | None]] = {}
+
+        def load(level: int, index: int) -> tuple[bytes, bytes | None]:
+            got = stored.get((level, index))
+            if got is None:
+                data, nodes = self.driver.read_tile_with_nodes(level, index)
+                got = stored[(level, index)] = (self._checked_tile(level, index, data), nodes)
+            return got
+
+        def fetch(tile: Tile) -> Sequence[bytes]:
             index, hashes = edge.partial(tile.level)
             if tile.n == index and tile.width <= len(hashes):
                 return hashes[: tile.width]
-            return self._full_tile(tile.level, tile.n)[: tile.width]
+            view = HashView(load(tile.level, tile.n)[0])
+            return view if tile.width == TILE_WIDTH else list(view)[: tile.width]
 
-        return TileHashReader(n, fetch)
+        def fetch_nodes(tile: Tile) -> bytes | None:
+            index, hashes = edge.partial(tile.level)
+            if tile.n == index:
+                return edge.partial_nodes(tile.level) if tile.width == len(hashes) else None
+            got = load(tile.level, tile.n)[1]
+            # Absent (a log from before interior nodes were stored) or damaged (`cvid log
+            # verify` reports it): hash the tile instead.
+            return got if got is not None and len(got) == tile_nodes_size(tile.width) else None
+
+        return TileHashReader(n, fetch, fetch_nodes)
 
     def read_entries(self, start: int, end: int) -> list[bytes]:
         """The entries in ``[start, end)``."""
@@ -282,7 +320,7 @@ class Log:
                 edge = self._edge.copy()
                 tiles = edge.extend(hashes)
                 try:
-                    self.driver.append(first, entries, tiles)
+                    self.driver.append(first, entries, tiles, edge.completed_nodes)
                 except ConflictError as exc:
                     conflicts += 1
                     if time.monotonic() > deadline:

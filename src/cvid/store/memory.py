@@ -16,6 +16,7 @@ class MemoryDriver:
         self._meta: dict[str, str] = {}
         self._entries: list[bytes] = []
         self._tiles: dict[tuple[int, int], bytes] = {}
+        self._nodes: dict[tuple[int, int], bytes] = {}
         self._checkpoints: dict[int, bytes] = {}
         self._lock = threading.Lock()
 
@@ -39,8 +40,9 @@ class MemoryDriver:
         expected_size: int,
         entries: Sequence[bytes],
         tiles: Sequence[tuple[int, int, bytes]],
+        nodes: Sequence[tuple[int, int, bytes]] = (),
     ) -> None:
-        """Store entries and tiles, all or nothing."""
+        """Store entries, tiles and their interior nodes, all or nothing."""
         with self._lock:
             if len(self._entries) != expected_size:
                 raise ConflictError(
@@ -49,8 +51,12 @@ class MemoryDriver:
             for level, index, _ in tiles:
                 if (level, index) in self._tiles:
                     raise StoreError(f"tile ({level}, {index}) already stored")
+            for level, index, _ in nodes:
+                if (level, index) in self._nodes:
+                    raise StoreError(f"interior nodes of tile ({level}, {index}) already stored")
             self._entries.extend(bytes(e) for e in entries)
             self._tiles.update({(lv, ix): bytes(d) for lv, ix, d in tiles})
+            self._nodes.update({(lv, ix): bytes(d) for lv, ix, d in nodes})
 
     def read_entries(self, start: int, end: int) -> list[bytes]:
         """The entries in ``[start, end)``."""
@@ -59,6 +65,14 @@ class MemoryDriver:
     def read_tiles(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         """The stored tiles among ``keys``."""
         return {k: self._tiles[k] for k in keys if k in self._tiles}
+
+    def read_tile_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The stored interior nodes among ``keys``."""
+        return {k: self._nodes[k] for k in keys if k in self._nodes}
+
+    def read_tile_with_nodes(self, level: int, index: int) -> tuple[bytes | None, bytes | None]:
+        """A tile's hashes and interior nodes."""
+        return self._tiles.get((level, index)), self._nodes.get((level, index))
 
     def iter_tiles(self) -> Iterator[tuple[int, int, bytes]]:
         """Every tile, by level then index."""

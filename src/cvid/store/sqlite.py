@@ -38,9 +38,19 @@ CREATE TABLE IF NOT EXISTS tiles (
     PRIMARY KEY (level, idx)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS tile_nodes (
+    level INTEGER NOT NULL, idx INTEGER NOT NULL, nodes BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
 """
 
-_KEYS = {"meta": "key", "entries": "idx", "tiles": "level, idx", "checkpoints": "size"}
+_KEYS = {
+    "meta": "key",
+    "entries": "idx",
+    "tiles": "level, idx",
+    "checkpoints": "size",
+    "tile_nodes": "level, idx",
+}
 
 
 def _no_overwrite(table: str, keys: str) -> str:
@@ -144,7 +154,11 @@ class SQLiteDriver:
             raise
 
     def _check_schema(self) -> None:
-        """Refuse a database without the cvid tables; restore missing triggers on a cvid log."""
+        """Refuse a database without the cvid tables; add missing ones and triggers to a cvid log.
+
+        A log made before ``tile_nodes`` existed gets the (empty) table: its proofs hash the
+        tiles it has, and the tiles appended from now on come with their interior nodes.
+        """
         rows = self._db.execute("SELECT type, name FROM sqlite_master").fetchall()
         tables = {name for kind, name in rows if kind == "table"}
         if missing := [t for t in TABLES if t not in tables]:
@@ -155,8 +169,8 @@ class SQLiteDriver:
         triggers = {name for kind, name in rows if kind == "trigger"}
         fmt = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
         if _TRIGGER_NAMES - triggers and fmt is not None and str(fmt[0]).startswith("cvid-log/"):
-            # A log made before a trigger existed: add it (CREATE ... IF NOT EXISTS).
-            self._db.executescript(_TRIGGERS)
+            # A log made before a table or trigger existed: add it (CREATE ... IF NOT EXISTS).
+            self._db.executescript(SCHEMA + _TRIGGERS)
 
     @contextmanager
     def _errors(self, what: str) -> Iterator[None]:
@@ -214,8 +228,9 @@ class SQLiteDriver:
         expected_size: int,
         entries: Sequence[bytes],
         tiles: Sequence[tuple[int, int, bytes]],
+        nodes: Sequence[tuple[int, int, bytes]] = (),
     ) -> None:
-        """Store entries and full tiles in one immediate transaction (one fsync)."""
+        """Store entries, full tiles and their interior nodes in one transaction (one fsync)."""
 
         def write() -> None:
             actual = self._size()
@@ -241,6 +256,8 @@ class SQLiteDriver:
             )
             if tiles:
                 self._db.executemany("INSERT INTO tiles VALUES (?, ?, ?)", tiles)
+            if nodes:
+                self._db.executemany("INSERT INTO tile_nodes VALUES (?, ?, ?)", nodes)
 
         self._write(f"appending {len(entries)} entries", write)
 
@@ -268,6 +285,35 @@ class SQLiteDriver:
             return out
 
         return self._read("reading tiles", read)
+
+    def read_tile_nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """The stored interior nodes of full tiles among ``keys``."""
+
+        def read() -> dict[tuple[int, int], bytes]:
+            out: dict[tuple[int, int], bytes] = {}
+            for level, index in keys:
+                row = self._db.execute(
+                    "SELECT nodes FROM tile_nodes WHERE level = ? AND idx = ?", (level, index)
+                ).fetchone()
+                if row is not None:
+                    out[(level, index)] = bytes(row[0])
+            return out
+
+        return self._read("reading tiles' interior nodes", read)
+
+    def read_tile_with_nodes(self, level: int, index: int) -> tuple[bytes | None, bytes | None]:
+        """A full tile's hashes and interior nodes in one query (proofs read both)."""
+        row = self._read(
+            f"reading tile ({level}, {index})",
+            lambda: self._db.execute(
+                "SELECT t.hashes, n.nodes FROM tiles t LEFT JOIN tile_nodes n "
+                "ON n.level = t.level AND n.idx = t.idx WHERE t.level = ? AND t.idx = ?",
+                (level, index),
+            ).fetchone(),
+        )
+        if row is None:
+            return None, None
+        return bytes(row[0]), None if row[1] is None else bytes(row[1])
 
     def iter_tiles(self) -> Iterator[tuple[int, int, bytes]]:
         """Every stored tile, by level then index."""

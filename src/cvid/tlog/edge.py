@@ -11,10 +11,14 @@ from collections.abc import Callable, Iterable, Sequence
 
 from cvid.errors import StoreError
 from cvid.tlog.merkle import EMPTY_ROOT, fold, range_nodes, root_of
-from cvid.tlog.tiles import TILE_HEIGHT, TILE_WIDTH
+from cvid.tlog.tiles import TILE_HEIGHT, TILE_WIDTH, encode_tile_nodes, tile_levels
 
 #: A completed full tile: ``(level, index, 256 concatenated hashes)``.
 FullTile = tuple[int, int, bytes]
+
+#: The interior nodes of a completed full tile: ``(level, index, 254 concatenated hashes)``
+#: (:func:`cvid.tlog.tiles.encode_tile_nodes`).
+TileNodes = tuple[int, int, bytes]
 
 
 class TreeEdge:
@@ -27,6 +31,11 @@ class TreeEdge:
             if len(hashes) != (size >> (TILE_HEIGHT * level)) % TILE_WIDTH:
                 raise ValueError(f"edge level {level} has {len(hashes)} hashes for size {size}")
         self._root: bytes | None = None
+        # Interior nodes of each level's unfinished tile, by level; computed on demand, for
+        # this size only (extend rebinds it; copies share it until they are extended).
+        self._nodes: dict[int, bytes] = {}
+        #: The interior nodes of the full tiles the last :meth:`extend` completed.
+        self.completed_nodes: list[TileNodes] = []
 
     @classmethod
     def load(
@@ -70,11 +79,19 @@ class TreeEdge:
 
     def copy(self) -> TreeEdge:
         """An independent copy, to extend without touching this edge."""
-        return TreeEdge(self.size, self.pending)
+        edge = TreeEdge(self.size, self.pending)
+        edge._nodes = self._nodes
+        edge._root = self._root
+        return edge
 
     def extend(self, leaf_hashes: Iterable[bytes]) -> list[FullTile]:
-        """Append leaf hashes; return the full tiles they complete, lowest level first."""
+        """Append leaf hashes; return the full tiles they complete, lowest level first.
+
+        The interior nodes of those tiles are left in :attr:`completed_nodes`, in the same order.
+        """
         done: list[FullTile] = []
+        self.completed_nodes = []
+        self._nodes = {}
         pending = self.pending
         if not pending:
             pending.append([])
@@ -91,7 +108,9 @@ class TreeEdge:
         hashes = self.pending[level]
         index = (self.size >> (TILE_HEIGHT * level)) // TILE_WIDTH - 1
         done.append((level, index, b"".join(hashes)))
-        parent = root_of(hashes)
+        levels = tile_levels(hashes)
+        self.completed_nodes.append((level, index, encode_tile_nodes(levels)))
+        parent = levels[-1][0]
         hashes.clear()
         if level + 1 == len(self.pending):
             self.pending.append([])
@@ -105,6 +124,14 @@ class TreeEdge:
         count = self.size >> (TILE_HEIGHT * level)
         hashes = self.pending[level] if level < len(self.pending) else []
         return count // TILE_WIDTH, hashes
+
+    def partial_nodes(self, level: int) -> bytes:
+        """The interior nodes of the unfinished tile at ``level`` (computed once per size)."""
+        got = self._nodes.get(level)
+        if got is None:
+            got = encode_tile_nodes(tile_levels(self.partial(level)[1]))
+            self._nodes[level] = got
+        return got
 
     def root(self) -> bytes:
         """The tree's root hash."""

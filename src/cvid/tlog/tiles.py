@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Callable, Iterable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from cvid.errors import FormatError, VerificationError
-from cvid.tlog.merkle import HASH_SIZE, HashReader, Node, root_of
+from cvid.tlog.merkle import HASH_SIZE, HashReader, Node, node_hash, root_of
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT
@@ -150,21 +150,96 @@ def tile_root(hashes: Sequence[bytes]) -> bytes:
     return root_of(hashes)
 
 
+def tile_levels(hashes: Sequence[bytes]) -> list[list[bytes]]:
+    """The complete nodes above a tile's hashes, within the tile, level by level.
+
+    ``levels[s - 1]`` holds the ``len(hashes) >> s`` complete nodes ``s`` levels above the
+    tile's hashes; a full tile gets 8 levels (128, 64, …, 2 hashes, then its one parent hash).
+    """
+    out: list[list[bytes]] = []
+    level = list(hashes)
+    while len(level) > 1:
+        level = [node_hash(level[i], level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        out.append(level)
+    return out
+
+
+def encode_tile_nodes(levels: Sequence[Sequence[bytes]]) -> bytes:
+    """The interior nodes of a tile (:func:`tile_levels` below the tile's parent), concatenated.
+
+    Levels 1 to 7 within the tile: 128 + 64 + … + 2 = 254 hashes for a full tile.
+    """
+    return b"".join(b"".join(level) for level in levels[: TILE_HEIGHT - 1])
+
+
+def tile_nodes_size(width: int) -> int:
+    """The length in bytes of :func:`encode_tile_nodes` for a tile of ``width`` hashes."""
+    return HASH_SIZE * sum(width >> s for s in range(1, TILE_HEIGHT))
+
+
+_FULL_OFFSETS = tuple(sum(TILE_WIDTH >> s for s in range(1, sub)) for sub in range(TILE_HEIGHT))
+
+
+def _nodes_offset(width: int, sub: int, j: int) -> int:
+    """Where node ``j`` of level ``sub`` (1–7) lies in :func:`encode_tile_nodes` output."""
+    if width == TILE_WIDTH:
+        return HASH_SIZE * (_FULL_OFFSETS[sub] + j)
+    return HASH_SIZE * (sum(width >> s for s in range(1, sub)) + j)
+
+
+class HashView(Sequence[bytes]):
+    """The hashes of tile data, read in place (no copy of the hashes not asked for)."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: bytes) -> None:
+        if len(data) % HASH_SIZE:
+            raise ValueError(f"{len(data)} bytes is not a whole number of hashes")
+        self._data = data
+
+    def __len__(self) -> int:
+        return len(self._data) // HASH_SIZE
+
+    @overload
+    def __getitem__(self, i: int) -> bytes: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[bytes]: ...
+
+    def __getitem__(self, i: int | slice) -> bytes | list[bytes]:
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError("hash index out of range")
+        return self._data[i * HASH_SIZE : (i + 1) * HASH_SIZE]
+
+
 #: Reads the hashes of a tile, given its coordinates (with the width the tree size implies).
 TileFetcher = Callable[[Tile], Sequence[bytes]]
+
+#: Reads the interior nodes of a tile (:func:`encode_tile_nodes`), or None if not available.
+TileNodesFetcher = Callable[[Tile], bytes | None]
 
 
 class TileHashReader(HashReader):
     """A :class:`HashReader` for the tree of ``size`` leaves, computing hashes from tiles.
 
     Each node is found in the tile of level ``node.level // 8``; nodes between tile levels are
-    hashed from that tile's hashes. Each tile is fetched at most once per reader.
+    read from the tile's interior nodes when ``fetch_nodes`` has them, otherwise hashed from the
+    tile's hashes. Each tile (and its interior nodes) is fetched at most once per reader.
     """
 
-    def __init__(self, size: int, fetch: TileFetcher) -> None:
+    def __init__(
+        self, size: int, fetch: TileFetcher, fetch_nodes: TileNodesFetcher | None = None
+    ) -> None:
         self.size = size
         self._fetch = fetch
+        self._fetch_nodes = fetch_nodes
         self._cache: dict[Tile, Sequence[bytes]] = {}
+        self._nodes: dict[Tile, bytes | None] = {}
 
     def tile(self, level: int, index: int) -> Sequence[bytes]:
         """The hashes of tile ``(level, index)`` at this reader's tree size."""
@@ -177,6 +252,20 @@ class TileHashReader(HashReader):
             self._cache[t] = got
         return got
 
+    def _interior(self, t: Tile) -> bytes | None:
+        """The interior nodes of tile ``t``, if ``fetch_nodes`` has them."""
+        if t in self._nodes:
+            return self._nodes[t]
+        assert self._fetch_nodes is not None
+        got = self._fetch_nodes(t)
+        if got is not None and len(got) != tile_nodes_size(t.width):
+            raise VerificationError(
+                f"{t.path()}: {len(got)} bytes of interior nodes, expected "
+                f"{tile_nodes_size(t.width)}"
+            )
+        self._nodes[t] = got
+        return got
+
     def read_hashes(self, nodes: Sequence[Node]) -> list[bytes]:
         """Return the hash of each complete node of the tree."""
         out: list[bytes] = []
@@ -186,6 +275,16 @@ class TileHashReader(HashReader):
             if (first + (1 << sub)) << (TILE_HEIGHT * tlevel) > self.size:
                 raise ValueError(f"node ({level}, {index}) is not complete at size {self.size}")
             tindex, offset = divmod(first, TILE_WIDTH)
+            if sub and self._fetch_nodes is not None:
+                t = tile_for_size(tlevel, tindex, self.size)
+                interior = self._interior(t)
+                if interior is not None:
+                    pos = _nodes_offset(t.width, sub, offset >> sub)
+                    out.append(interior[pos : pos + HASH_SIZE])
+                    continue
             hashes = self.tile(tlevel, tindex)
-            out.append(root_of(hashes[offset : offset + (1 << sub)]))
+            if sub:
+                out.append(root_of(hashes[offset : offset + (1 << sub)]))
+            else:
+                out.append(hashes[offset])
         return out
