@@ -35,6 +35,17 @@ from cvid.tlog.tiles import (
 )
 
 
+def read_vkey(value: str) -> Verifier:
+    """A log's verifier from vkey text, or from a file holding it (``--vkey`` takes either)."""
+    path = Path(value)
+    if "+" not in value or path.is_file():
+        try:
+            value = path.read_text().strip()
+        except OSError as exc:
+            raise InputError(f"cannot read verifier key file {value}: {exc.strerror}") from None
+    return Verifier.from_vkey(value)
+
+
 class TileSource:
     """Reads files of a tiles tree from a directory or an http(s) prefix."""
 

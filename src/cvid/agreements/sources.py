@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cvid.agreements.index import ClockMode, Evidence, LedgerRecords, View
-from cvid.audit import TileSource, audit
+from cvid.audit import TileSource, audit, read_vkey
 from cvid.errors import InputError, VerificationError
 from cvid.evidence.importer import load_mapping, read_csv, table_records
 from cvid.evidence.ledger import Ledger
@@ -211,17 +211,7 @@ def verdict_source(
             "in the ledger's clock-cosigned checkpoints, which tlog-tiles do not carry. Verify "
             "it against the ledger directory (--log DIR)"
         )
-    return from_tiles(log, _verifier(vkey), size, mode)
-
-
-def _verifier(value: str) -> Verifier:
-    path = Path(value)
-    if "+" not in value or path.is_file():
-        try:
-            value = path.read_text().strip()
-        except OSError as exc:
-            raise InputError(f"cannot read verifier key file {value}: {exc.strerror}") from None
-    return Verifier.from_vkey(value)
+    return from_tiles(log, read_vkey(vkey), size, mode)
 
 
 def ledger_meta(directory: Path) -> dict[str, object]:

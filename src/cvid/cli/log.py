@@ -11,13 +11,13 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from cvid.audit import TileSource, audit
+from cvid.audit import TileSource, audit, read_vkey
 from cvid.cli._common import emit_json, err_console, reports_errors
 from cvid.errors import InputError
 from cvid.store.export import export_tiles
 from cvid.store.fsck import verify_store
 from cvid.store.log import Log, check_entry, open_store
-from cvid.tlog.note import Verifier, b64
+from cvid.tlog.note import b64
 from cvid.tlog.receipt import Receipt, verify_receipt
 
 log_app = typer.Typer(
@@ -41,17 +41,6 @@ def progress_bar(label: str) -> Iterator[Progress]:
         disable=not err_console.is_terminal,
     ) as bar:
         yield bar
-
-
-def read_vkey(value: str) -> Verifier:
-    """A verifier from vkey text or from a file holding it."""
-    path = Path(value)
-    if "+" not in value or path.is_file():
-        try:
-            value = path.read_text().strip()
-        except OSError as exc:
-            raise InputError(f"cannot read verifier key file {value}: {exc.strerror}") from None
-    return Verifier.from_vkey(value)
 
 
 def read_input(file: Path | None) -> tuple[bytes, str]:

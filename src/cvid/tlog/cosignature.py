@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from cvid.errors import FormatError, VerificationError
 from cvid.tlog import note
-from cvid.tlog.note import Note, NoteSignature, Signer, Verifier, b64, check_key_name, unb64
+from cvid.tlog.note import Note, NoteSignature, Signer, Verifier, b64
 
 #: The signature type of Ed25519 ``cosignature/v1`` (key IDs and verifier keys).
 ALG_COSIGNATURE_V1 = 0x04
@@ -138,23 +138,10 @@ class CosignerKey:
     @classmethod
     def from_vkey(cls, text: str) -> CosignerKey:
         """Parse ``name+hexid+base64(0x04 ‖ pk)``; :class:`FormatError` saying what is wrong."""
-        text = text.strip()
-        parts = text.split("+", 2)
-        if len(parts) != 3:
-            raise FormatError(f"cosigner key {text[:80]!r} is not name+hexid+base64key")
-        name, hexid, keyb64 = parts
-        check_key_name(name)
-        if len(hexid) != 8 or any(c not in "0123456789abcdefABCDEF" for c in hexid):
-            raise FormatError(f"cosigner key id {hexid!r} is not 8 hex digits")
-        raw = unb64(keyb64, "cosigner key")
-        if len(raw) != 33 or raw[0] != ALG_COSIGNATURE_V1:
-            raise FormatError(
-                f"cosigner key {name!r} is not an Ed25519 cosignature/v1 (type 0x04) key"
-            )
-        key = cls(name, raw[1:])
-        if key.key_id != bytes.fromhex(hexid):
-            raise FormatError(f"cosigner key {name!r}: key id {hexid} does not match the key")
-        return key
+        name, public_key = note.parse_key_text(
+            text, ALG_COSIGNATURE_V1, "cosigner key", "Ed25519 cosignature/v1 (type 0x04)"
+        )
+        return cls(name, public_key)
 
     def verify(self, data: Note | bytes | str) -> int:
         """:func:`verify_cosignature` with this key: the verified timestamp."""

@@ -51,6 +51,27 @@ def key_id(name: str, alg: int, public_key: bytes) -> bytes:
     return hashlib.sha256(name.encode() + b"\n" + bytes([alg]) + public_key).digest()[:4]
 
 
+def parse_key_text(text: str, alg: int, what: str, kind: str) -> tuple[str, bytes]:
+    """Parse ``name+hexid+base64(alg ‖ public key)`` into the name and the 32-byte key.
+
+    ``what`` and ``kind`` name the key in errors; the key ID must match the key and ``alg``.
+    """
+    text = text.strip()
+    parts = text.split("+", 2)
+    if len(parts) != 3:
+        raise FormatError(f"{what} {text[:80]!r} is not name+hexid+base64key")
+    name, hexid, keyb64 = parts
+    check_key_name(name)
+    if len(hexid) != 8 or any(c not in "0123456789abcdefABCDEF" for c in hexid):
+        raise FormatError(f"{what} id {hexid!r} is not 8 hex digits")
+    raw = unb64(keyb64, what)
+    if len(raw) != 33 or raw[0] != alg:
+        raise FormatError(f"{what} {name!r} is not an {kind} key")
+    if key_id(name, alg, raw[1:]) != bytes.fromhex(hexid):
+        raise FormatError(f"{what} {name!r}: key id {hexid} does not match the key")
+    return name, raw[1:]
+
+
 def _raw_public(key: Ed25519PublicKey) -> bytes:
     return key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
@@ -75,22 +96,8 @@ class Verifier:
     @classmethod
     def from_vkey(cls, text: str) -> Verifier:
         """Parse verifier key text; raise :class:`FormatError` saying what is wrong."""
-        text = text.strip()
-        parts = text.split("+", 2)
-        if len(parts) != 3:
-            raise FormatError(f"verifier key {text[:80]!r} is not name+hexid+base64key")
-        name, hexid, keyb64 = parts
-        check_key_name(name)
-        if len(hexid) != 8 or any(c not in "0123456789abcdefABCDEF" for c in hexid):
-            raise FormatError(f"verifier key id {hexid!r} is not 8 hex digits")
-        kid = bytes.fromhex(hexid)
-        raw = unb64(keyb64, "verifier key")
-        if len(kid) != 4 or len(raw) != 33 or raw[0] != ALG_ED25519:
-            raise FormatError(f"verifier key {name!r} is not an Ed25519 (type 0x01) key")
-        v = cls(name, raw[1:])
-        if v.key_id != kid:
-            raise FormatError(f"verifier key {name!r}: key id {hexid} does not match the key")
-        return v
+        name, public_key = parse_key_text(text, ALG_ED25519, "verifier key", "Ed25519 (type 0x01)")
+        return cls(name, public_key)
 
     def verify(self, message: bytes, signature: bytes) -> bool:
         """Return whether ``signature`` (64 bytes) is this key's signature on ``message``."""
