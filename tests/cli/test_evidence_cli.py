@@ -90,9 +90,7 @@ def test_schema_command_prints_the_published_schema(run: Run) -> None:
 
 
 @pytest.mark.parametrize("kind", list(Kind))
-def test_every_template_signs_into_a_valid_record(
-    run: Run, tmp_path: Path, kind: Kind
-) -> None:
+def test_every_template_signs_into_a_valid_record(run: Run, tmp_path: Path, kind: Kind) -> None:
     code, out, _ = run("evidence", "template", kind.value)
     assert code == 0
     draft = tmp_path / "draft.json"
@@ -194,7 +192,14 @@ def test_unknown_ledger_and_bad_json(run: Run, setup: dict[str, Path]) -> None:
 def test_import_new_start_aggregates(run: Run, setup: dict[str, Path], shared_dir: Path) -> None:
     csv = shared_dir / "data" / "new-start" / "aggregates.csv"
     code, out, err = run(
-        "import", "csv", setup["ledger"], csv, "--mapping", MAPPING, "--key", setup["us"],
+        "import",
+        "csv",
+        setup["ledger"],
+        csv,
+        "--mapping",
+        MAPPING,
+        "--key",
+        setup["us"],
         "--json",
     )
     assert code == 0, err
@@ -215,8 +220,16 @@ def test_import_new_start_aggregates(run: Run, setup: dict[str, Path], shared_di
     partial = [r for r in records if r.observed_at.date().isoformat() == "2012-09-01"]
     assert [sorted(r.values) for r in partial] == [["deployed_warheads"]] * 2
     code, out, _ = run(
-        "evidence", "list", setup["ledger"], "--party", "RU", "--since", "2017-09-01",
-        "--until", "2017-09-01", "--json",
+        "evidence",
+        "list",
+        setup["ledger"],
+        "--party",
+        "RU",
+        "--since",
+        "2017-09-01",
+        "--until",
+        "2017-09-01",
+        "--json",
     )
     assert [r["values"]["deployed_warheads"]["value"] for r in json.loads(out)] == [1561]
 

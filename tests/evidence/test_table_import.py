@@ -85,7 +85,7 @@ values: {w: {column: w, unit: warhead}}
     got = list(table_records(load_mapping(mapping_file(tmp_path, text)), rows, NOW))
     assert [w for w, _ in got] == ["t.csv line 3"]
     strict = load_mapping(mapping_file(tmp_path, text + "skip_empty: false\n"))
-    rows = read_csv(b"w\n\"\"\n", "t.csv")
+    rows = read_csv(b'w\n""\n', "t.csv")
     with pytest.raises(InputError, match=r"t.csv line 2, values.w: empty cell"):
         list(table_records(strict, rows, NOW))
 

@@ -1,10 +1,14 @@
 """``cvid accountancy``: material balances, SITMUF and the design of Page's test.
 
-Exit codes: 0 fine, 1 Page's test alarms on a balance area (a finding), 2 bad input.
+Exit codes: 0 fine, 1 Page's test alarms on a balance area (a finding), 2 bad input. With
+``balance --record`` the finding is in the record printed, and the exit code is 0.
 """
 
 from __future__ import annotations
 
+import json
+import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,9 @@ from cvid.accountancy import (
     standardized_detection,
 )
 from cvid.accountancy.evaluation import BalanceEvaluation
+from cvid.accountancy.evidence import balance_record
+from cvid.agreements.instants import from_us
+from cvid.agreements.scenarios import parse_as_of
 from cvid.cli._common import emit_json, reports_errors
 from cvid.errors import InputError
 
@@ -312,9 +319,62 @@ def balance_command(
         True, "--text-chart/--no-text-chart", help="Print a text chart of Page's S against h."
     ),
     as_json: bool = JSON_OPTION,
+    record: bool = typer.Option(
+        False,
+        "--record",
+        help="Print an unsigned material_balance_report evidence record per area instead "
+        "(for cvid evidence sign); needs --agreement, --party and --submitter.",
+    ),
+    agreement: str | None = typer.Option(None, "--agreement", help="With --record: agreement id."),
+    party: str | None = typer.Option(
+        None, "--party", help="With --record: the party whose obligation it concerns."
+    ),
+    submitter: str | None = typer.Option(
+        None, "--submitter", help="With --record: the submitting party or body."
+    ),
+    reported_at: str | None = typer.Option(
+        None, "--reported-at", help="With --record: when it is reported (default: now)."
+    ),
+    observed_at: str | None = typer.Option(
+        None,
+        "--observed-at",
+        help="With --record: the instant described (default: end of the last period).",
+    ),
+    source_title: str | None = typer.Option(
+        None, "--source-title", help="With --record: the source's title (default: from FILE)."
+    ),
 ) -> None:
     """Per period of each balance area in FILE: MUF, σMUF, SITMUF, the Shewhart test, Page's
     statistic and alarms, and a chart of Page's statistic against h."""
+    if record:
+        missing = [
+            name
+            for name, given in (
+                ("--agreement", agreement),
+                ("--party", party),
+                ("--submitter", submitter),
+            )
+            if not given
+        ]
+        if missing:
+            raise InputError(f"--record needs {', '.join(missing)}")
+        if as_json:
+            raise InputError("--record and --json cannot be combined: --record prints JSON")
+    else:
+        given = [
+            name
+            for name, value in (
+                ("--agreement", agreement),
+                ("--party", party),
+                ("--submitter", submitter),
+                ("--reported-at", reported_at),
+                ("--observed-at", observed_at),
+                ("--source-title", source_title),
+            )
+            if value is not None
+        ]
+        if given:
+            raise InputError(f"{', '.join(given)}: only with --record")
     table = _methods(methods_file)
     areas = parse_balances(_read_text(file), str(file), table)
     if material is not None:
@@ -323,6 +383,25 @@ def balance_command(
         evaluate_balance(area, table, k=k, h=h, false_alarm=false_alarm, close_z=close_z)
         for area in areas
     ]
+    if record:
+        assert agreement is not None and party is not None and submitter is not None
+        reported = (
+            datetime.now(UTC).replace(microsecond=0)
+            if reported_at is None
+            else from_us(parse_as_of(reported_at))
+        )
+        observed = None if observed_at is None else from_us(parse_as_of(observed_at))
+        title = source_title or f"Material balance evaluation of {file.name} (cvid accountancy)"
+        records = [
+            balance_record(ev, agreement, party, submitter, reported, title, observed_at=observed)
+            for ev in evaluations
+        ]
+        if len(records) == 1:
+            emit_json(records[0])
+        else:
+            for obj in records:
+                sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
+        return
     results = [_area_json(ev, material) for ev in evaluations]
     written = _write_charts(chart, evaluations) if chart is not None else []
     if as_json:

@@ -88,8 +88,10 @@ class BatchCheck:
         if digest in self.logged_digests or digest in self.digests:
             earlier = "the ledger" if digest in self.logged_digests else "this batch"
             raise RecordError(
-                "replay", where, f"the same record (SHA-256 {digest.hex()[:16]}…) is already in "
-                f"{earlier}; a record is admitted once"
+                "replay",
+                where,
+                f"the same record (SHA-256 {digest.hex()[:16]}…) is already in "
+                f"{earlier}; a record is admitted once",
             )
         self._check_times(r, where)
         if r.supersedes is not None:

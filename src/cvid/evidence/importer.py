@@ -248,9 +248,7 @@ def row_record(
     if mapping.source:
         obj["source"] = {k: _field(s, row, f"source.{k}") for k, s in mapping.source.items()}
     obj["observed_at"] = _instant(mapping.observed_at, row, "observed_at", now, None)
-    obj["reported_at"] = _instant(
-        mapping.reported_at, row, "reported_at", now, obj["observed_at"]
-    )
+    obj["reported_at"] = _instant(mapping.reported_at, row, "reported_at", now, obj["observed_at"])
     return obj
 
 

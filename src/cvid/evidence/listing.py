@@ -86,8 +86,10 @@ def summary(logged: LoggedRecord) -> dict[str, Any]:
         "observed_at": format_utc(r.observed_at),
         "reported_at": format_utc(r.reported_at),
         "logged_at": format_utc(logged.logged_at) if logged.logged_at is not None else None,
-        "values": {k: v.model_dump(exclude_none=True) if isinstance(v, Quantity) else v
-                   for k, v in r.values.items()},
+        "values": {
+            k: v.model_dump(exclude_none=True) if isinstance(v, Quantity) else v
+            for k, v in r.values.items()
+        },
         "status": status,
         "superseded_by": logged.superseded_by,
         "supersedes": r.supersedes,
