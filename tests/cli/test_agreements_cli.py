@@ -7,10 +7,13 @@ does not re-derive), 2 bad input (an invalid package).
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -166,6 +169,34 @@ def test_verdict_is_byte_identical_and_verifies_from_the_ledger_and_tiles(
     ok(cvid("log", "export", ledger_dir / "log", tiles))
     vkey = json.loads((ledger_dir / "ledger.json").read_text())["log_vkey"]
     ok(cvid("verdict", "verify", one, "--log", tiles, "--vkey", vkey, "--package", NEW_START))
+
+
+def test_verdict_verifies_from_tiles_served_over_http(ledger_dir: Path, tmp_path: Path) -> None:
+    """The tiles URL form of --log: an export served by a plain static server on loopback."""
+    verdict = tmp_path / "verdict.json"
+    ok(cvid("verdict", ledger_dir, "--as-of", "2018-02-05", "--out", verdict))
+    tiles = tmp_path / "tiles"
+    ok(cvid("log", "export", ledger_dir / "log", tiles))
+    vkey = json.loads((ledger_dir / "ledger.json").read_text())["log_vkey"]
+    handler = functools.partial(_QuietHandler, directory=str(tiles))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{server.server_address[1]}"
+            args = ("--log", url, "--vkey", vkey, "--package", NEW_START)
+            done = cvid("verdict", "verify", verdict, *args)
+            ok(done)
+            assert json.loads(done.stdout)["ok"] is True
+            (tiles / "tile" / "entries" / "000.p" / "26").unlink()
+            missing = cvid("verdict", "verify", verdict, *args)
+            assert missing.exit_code != 0 and "404" in missing.output, missing.output
+        finally:
+            server.shutdown()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
 
 
 def test_a_tampered_verdict_or_wrong_package_does_not_verify(
