@@ -14,28 +14,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from cvid.accountancy import MethodTable, evaluate_balance, parse_balances
 from cvid.accountancy.evidence import balance_record, period_end
 from cvid.agreements import evaluate, load_package
 from cvid.agreements.scenarios import parse_as_of
 from cvid.agreements.sources import from_ledger
-from cvid.cli.main import app
 from cvid.errors import InputError
 from cvid.evidence import Ledger, sign_record
 from cvid.evidence.record import Record
 from cvid.evidence.units import parse_unit
 from cvid.tlog.note import Signer
+from kit import cvid
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "accountancy"
 UTC = dt.UTC
 REPORTED = "2025-01-15T00:00:00Z"
 RECORD_ARGS = ("--record", "--agreement", "mba-demo", "--party", "A", "--submitter", "INSP")
-
-
-def cvid(*args: object) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def cli_records(name: str, *extra: str) -> list[dict[str, Any]]:

@@ -20,17 +20,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from test_engine_properties import PROPS, SPAN_DAYS, START, records
-from typer.testing import CliRunner, Result
 
 from cvid.agreements import Package, evaluate, load_package, timeline
 from cvid.agreements.index import NEVER, ClockMode, Evidence, LedgerRecords, View
 from cvid.agreements.instants import DAY, to_us
 from cvid.agreements.sources import example_signer, from_ledger
 from cvid.agreements.timeline import status_at
-from cvid.cli.main import app
 from cvid.errors import InputError
 from cvid.evidence import Ledger, sign_record
 from cvid.evidence.record import Record
+from kit import cvid
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW_START = ROOT / "examples" / "new-start"
@@ -67,10 +66,6 @@ def declaration(observed: str, reported: str, warheads: int) -> dict[str, Any]:
 def status(doc: dict[str, Any], term: str = "deployed-warheads", party: str = "RU") -> str:
     [got] = [t for t in doc["terms"] if (t["term"], t["party"]) == (term, party)]
     return str(got["status"])
-
-
-def cvid(*args: object) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 @dataclass

@@ -17,25 +17,15 @@ import threading
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from cvid.agreements.sources import example_signer, import_declarations
-from cvid.cli.main import app
 from cvid.evidence import Ledger, sign_record
+from kit import cvid, ok
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW_START = ROOT / "examples" / "new-start"
 LATTICE = ROOT / "tests" / "agreements" / "packages" / "lattice"
 CSV = ROOT.parent / "shared" / "data" / "new-start" / "aggregates.csv"
-
-
-def cvid(*args: object) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def _ledger(directory: Path) -> Path:

@@ -12,26 +12,17 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result
+from typer.testing import Result
 
-from cvid.cli.main import app
 from cvid.store import sqlite as sqlite_driver
 from cvid.tlog.checkpoint import open_checkpoint
 from cvid.tlog.merkle import MemoryHashes, leaf_hash
 from cvid.tlog.note import Verifier, b64
 from cvid.tlog.receipt import Receipt, verify_receipt
+from kit import cvid, ok
 
 ORIGIN = "cvid.test/cli"
 LINES = [b"first line", b"", b"third \xe2\x80\x94 line", b"x" * 1000]
-
-
-def cvid(*args: object, stdin: bytes | None = None) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in args], input=stdin)
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output
-    return result
 
 
 def root_of(entries: list[bytes]) -> str:

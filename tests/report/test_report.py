@@ -15,29 +15,19 @@ from typing import Any
 
 import pytest
 from report_kit import SVG, changes, read, states, statuses, svgs
-from typer.testing import CliRunner, Result
 
 from cvid.agreements import load_package
 from cvid.agreements.instants import parse_instant
 from cvid.agreements.sources import example_signer
-from cvid.cli.main import app
 from cvid.evidence import Ledger, Record, sign_record
 from cvid.report import build_section, render_report
 from cvid.report.charts import LimitChart, Observation, limit_chart
 from cvid.report.svg import date_ticks, label, value_ticks
+from kit import cvid, ok
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW_START = ROOT / "examples" / "new-start"
 LIMITS = ("deployed-delivery-vehicles", "deployed-warheads", "launchers")
-
-
-def cvid(*args: object) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in args])
-
-
-def ok(result: Result) -> Result:
-    assert result.exit_code == 0, result.output
-    return result
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ from cvid.tlog.merkle import (
 from cvid.tlog.note import Signer
 from cvid.tlog.receipt import Receipt, verify_receipt
 from cvid.tlog.tiles import MAX_ENTRY_SIZE, Tile, encode_tile_nodes, split_hashes, tile_levels
+from kit import raw_sql
 
 TILE = bytes(range(256)) * 32  # 256 hashes of 32 bytes
 
@@ -501,16 +502,6 @@ def test_a_cvid_database_without_log_metadata_is_refused_naming_it(tmp_path: Pat
 # -- damage found while opening is a StoreError ---------------------------------------------------
 
 
-def _raw(path: Path, *sql: str) -> None:
-    db = sqlite3.connect(path)
-    try:
-        for statement in sql:
-            db.execute(statement)
-        db.commit()
-    finally:
-        db.close()
-
-
 @pytest.mark.parametrize(
     ("damage", "said"),
     [
@@ -530,7 +521,7 @@ def test_damage_at_the_edge_is_a_store_error_on_opening(
     sqlite_log: Path, damage: tuple[str, ...], said: str
 ) -> None:
     # 260 entries: the edge's level-1 hash is the root of stored tile (0, 0).
-    _raw(sqlite_log, *damage)
+    raw_sql(sqlite_log, *damage)
     with pytest.raises(StoreError, match=re.escape(said)) as caught:
         Log.open(sqlite_log.parent)
     assert "cvid log verify" in caught.value.diagnostics()

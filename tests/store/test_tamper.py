@@ -19,13 +19,10 @@ from cvid.cli.main import app
 from cvid.store import Log, export_tiles
 from cvid.tlog.checkpoint import Checkpoint, sign_checkpoint
 from cvid.tlog.note import Signer
+from kit import cvid, raw_sql
 
 ORIGIN = "cvid.test/tamper"
 SIZE = 300  # one full level-0 tile (entries 0-255) and a partial one (256-299)
-
-
-def cvid(*args: object) -> Result:
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def entry(i: int) -> bytes:
@@ -116,14 +113,8 @@ def test_stored_checkpoint_replaced_by_another_keys(log_dir: Path) -> None:
 
 
 def raw(directory: Path, *sql: str) -> None:
-    """Run statements on the database as an attacker (or a crash of the disk) would."""
-    db = sqlite3.connect(directory / "log.db")
-    try:
-        for statement in sql:
-            db.execute(statement)
-        db.commit()
-    finally:
-        db.close()
+    """Run statements on the log's database as an attacker (or a crash of the disk) would."""
+    raw_sql(directory / "log.db", *sql)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,32 @@
+"""Helpers every test folder shares: driving the ``cvid`` command in-process, tampering SQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from typer.testing import CliRunner, Result
+
+from cvid.cli.main import app
+
+
+def cvid(*args: object, stdin: bytes | None = None) -> Result:
+    """Run ``cvid ARGS...`` in-process (standard input ``stdin``) and return its result."""
+    return CliRunner().invoke(app, [str(a) for a in args], input=stdin)
+
+
+def ok(result: Result) -> Result:
+    """``result`` if the command exited 0; otherwise fail showing its output."""
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def raw_sql(db_path: Path, *sql: str) -> None:
+    """Run statements on a database behind cvid's back, as an attacker or a bad disk would."""
+    db = sqlite3.connect(db_path)
+    try:
+        for statement in sql:
+            db.execute(statement)
+        db.commit()
+    finally:
+        db.close()
