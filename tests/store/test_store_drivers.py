@@ -412,6 +412,7 @@ def test_sqlite_refuses_insert_or_replace(sqlite_log: Path, sql: str) -> None:
 def test_sqlite_refuses_a_gap_even_on_a_log_made_before_the_trigger(sqlite_log: Path) -> None:
     db = sqlite3.connect(sqlite_log)
     db.execute("DROP TRIGGER entries_no_gap")
+    db.execute("DROP TABLE schema_version")  # as made before versioning
     db.commit()
     db.close()
     SQLiteDriver(sqlite_log).close()  # opening a cvid log restores its missing triggers
@@ -425,6 +426,7 @@ def test_a_log_made_before_tile_nodes_gets_the_table_and_still_proves(
     for op in ("update", "delete", "replace"):
         db.execute(f"DROP TRIGGER tile_nodes_no_{op}")
     db.execute("DROP TABLE tile_nodes")
+    db.execute("DROP TABLE schema_version")  # as made before versioning
     db.commit()
     db.close()
     entries = [entry(i) for i in range(260)]
