@@ -1,4 +1,4 @@
-"""Shared fixtures: where the project's shared data lives."""
+"""Fixtures for every test folder: where the project's shared golden vectors live."""
 
 from __future__ import annotations
 
@@ -14,9 +14,13 @@ SHARED = ROOT.parent / "shared"
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """The ``../shared`` folder beside the checkout (real data and golden vectors)."""
+    """The ``../shared`` folder beside the checkout (golden vectors and the origin document).
+
+    Only tests read it; the package, its examples and ``cvid demo`` need nothing outside the
+    repository (the New START figures are copied into ``examples/new-start/data/``).
+    """
     if not SHARED.is_dir():
-        pytest.fail(f"{SHARED} is missing: the tests read golden vectors and data from it")
+        pytest.fail(f"{SHARED} is missing: the tests read golden vectors from it")
     return SHARED
 
 

@@ -9,6 +9,10 @@ from typer.testing import CliRunner, Result
 
 from cvid.cli.main import app
 
+ROOT = Path(__file__).resolve().parents[1]
+NEW_START_CSV = ROOT / "examples" / "new-start" / "data" / "aggregates.csv"
+"""The published New START aggregates, as the example package ships them (26 rows)."""
+
 
 def cvid(*args: object, stdin: bytes | None = None) -> Result:
     """Run ``cvid ARGS...`` in-process (standard input ``stdin``) and return its result."""

@@ -13,7 +13,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 LATTICE = HERE / "packages" / "lattice"
 NEW_START = ROOT / "examples" / "new-start"
-NEW_START_CSV = ROOT.parent / "shared" / "data" / "new-start" / "aggregates.csv"
+NEW_START_CSV = NEW_START / "data" / "aggregates.csv"
 
 
 def when(value: str | dt.date) -> dt.datetime:

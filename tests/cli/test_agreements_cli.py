@@ -25,7 +25,7 @@ from kit import cvid, ok
 ROOT = Path(__file__).resolve().parents[2]
 NEW_START = ROOT / "examples" / "new-start"
 LATTICE = ROOT / "tests" / "agreements" / "packages" / "lattice"
-CSV = ROOT.parent / "shared" / "data" / "new-start" / "aggregates.csv"
+CSV = NEW_START / "data" / "aggregates.csv"
 
 
 def _ledger(directory: Path) -> Path:

@@ -15,6 +15,7 @@ from cvid.cli.main import app
 from cvid.evidence import Kind, Ledger, record_schema, verify_record
 from cvid.store.log import Log
 from cvid.tlog.receipt import Receipt, verify_receipt
+from kit import NEW_START_CSV
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING = ROOT / "tests" / "evidence" / "data" / "new-start-mapping.yaml"
@@ -189,13 +190,12 @@ def test_unknown_ledger_and_bad_json(run: Run, setup: dict[str, Path]) -> None:
     assert code == 2 and "json: not valid JSON" in " ".join(err.split())
 
 
-def test_import_new_start_aggregates(run: Run, setup: dict[str, Path], shared_dir: Path) -> None:
-    csv = shared_dir / "data" / "new-start" / "aggregates.csv"
+def test_import_new_start_aggregates(run: Run, setup: dict[str, Path]) -> None:
     code, out, err = run(
         "import",
         "csv",
         setup["ledger"],
-        csv,
+        NEW_START_CSV,
         "--mapping",
         MAPPING,
         "--key",
@@ -234,8 +234,8 @@ def test_import_new_start_aggregates(run: Run, setup: dict[str, Path], shared_di
     assert [r["values"]["deployed_warheads"]["value"] for r in json.loads(out)] == [1561]
 
 
-def test_import_is_all_or_nothing(run: Run, setup: dict[str, Path], shared_dir: Path) -> None:
-    rows = (shared_dir / "data" / "new-start" / "aggregates.csv").read_text().splitlines()
+def test_import_is_all_or_nothing(run: Run, setup: dict[str, Path]) -> None:
+    rows = NEW_START_CSV.read_text().splitlines()
     table = setup["tmp"] / "with-bad-row.csv"
     table.write_text("\n".join([*rows, rows[-1].replace(",RU,", ",UK,")]) + "\n")
     before = log_state(setup["ledger"])

@@ -11,6 +11,7 @@ from evidence_kit import NOW, World
 from cvid.errors import InputError
 from cvid.evidence import Ledger, sign_record
 from cvid.evidence.importer import load_mapping, read_csv, row_record, table_records
+from kit import NEW_START_CSV
 
 DATA = Path(__file__).parent / "data"
 NEW_START = DATA / "new-start-mapping.yaml"
@@ -22,9 +23,8 @@ def mapping_file(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_new_start_rows_become_declarations(shared_dir: Path) -> None:
-    csv = shared_dir / "data" / "new-start" / "aggregates.csv"
-    rows = read_csv(csv.read_bytes(), "aggregates.csv")
+def test_new_start_rows_become_declarations() -> None:
+    rows = read_csv(NEW_START_CSV.read_bytes(), "aggregates.csv")
     records = list(table_records(load_mapping(NEW_START), rows, NOW, {"submitter": "US"}))
     assert len(rows) == len(records) == 26
     where, ru = next(
@@ -38,9 +38,8 @@ def test_new_start_rows_become_declarations(shared_dir: Path) -> None:
     assert ru["submitter"] == "US" and ru["kind"] == "declaration"
 
 
-def test_imported_records_are_admitted(world: World, ledger: Ledger, shared_dir: Path) -> None:
-    csv = shared_dir / "data" / "new-start" / "aggregates.csv"
-    rows = read_csv(csv.read_bytes(), "aggregates.csv")
+def test_imported_records_are_admitted(world: World, ledger: Ledger) -> None:
+    rows = read_csv(NEW_START_CSV.read_bytes(), "aggregates.csv")
     signer = world.keys["us-decl"]
     batch = [
         sign_record(obj, signer)

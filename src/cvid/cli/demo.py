@@ -55,7 +55,6 @@ MARKER = "cvid-demo.json"
 FORMAT = "cvid-demo/1"
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLES_DIR = ROOT / "examples"
-DATA = ROOT.parent / "shared" / "data"
 TITLE = "cvid demo: New START and the Singapore Joint Statement"
 
 
@@ -225,8 +224,12 @@ def demo(
         Path, typer.Option(help="The folder of the shipped example packages.")
     ] = EXAMPLES_DIR,
     data: Annotated[
-        Path, typer.Option(help="The shared data folder (new-start/aggregates.csv).")
-    ] = DATA,
+        Path | None,
+        typer.Option(
+            help="A folder holding the examples' data files (aggregates.csv), instead of each "
+            "example's own data/."
+        ),
+    ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
 ) -> None:
     """Build ledgers of the shipped examples, judge them, prove and audit the logs, write a report.

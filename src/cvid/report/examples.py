@@ -6,8 +6,8 @@ rest of ``agreement.yaml`` is kept byte for byte, comments included), so the led
 hash differs from the shipped package's in that block only; then every record is signed by
 its submitter's key and admitted in one batch, all or nothing.
 
-- ``new-start``: one declaration per row of ``shared/data/new-start/aggregates.csv`` through
-  the example's ``mapping.yaml``, signed by the row's party;
+- ``new-start``: one declaration per row of the example's ``data/aggregates.csv`` through its
+  ``mapping.yaml``, signed by the row's party;
 - ``singapore-2018``: the records of ``evidence.jsonl``, each signed by its submitter.
 """
 
@@ -32,11 +32,11 @@ from cvid.evidence.signing import parse_json, sign_record
 from cvid.tlog.note import Signer
 
 Progress = Callable[[int, int], None]
-Loader = Callable[[Path, Path], list[dict[str, Any]]]
+Loader = Callable[[Path, Path | None], list[dict[str, Any]]]
 
 
-def _new_start(package: Path, data: Path) -> list[dict[str, Any]]:
-    csv = data / "new-start" / "aggregates.csv"
+def _new_start(package: Path, data: Path | None) -> list[dict[str, Any]]:
+    csv = (package / "data" if data is None else data) / "aggregates.csv"
     try:
         table = csv.read_bytes()
     except OSError as exc:
@@ -46,7 +46,7 @@ def _new_start(package: Path, data: Path) -> list[dict[str, Any]]:
     return [obj for _, obj in table_records(mapping, read_csv(table, str(csv)), now)]
 
 
-def _singapore(package: Path, data: Path) -> list[dict[str, Any]]:
+def _singapore(package: Path, data: Path | None) -> list[dict[str, Any]]:
     path = package / "evidence.jsonl"
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -78,7 +78,7 @@ EXAMPLES: tuple[Example, ...] = (
     Example(
         "new-start",
         "2018-02-05",
-        "the rows of shared/data/new-start/aggregates.csv through examples/new-start/"
+        "the rows of examples/new-start/data/aggregates.csv through examples/new-start/"
         "mapping.yaml, each signed by its party's key",
         _new_start,
         lambda r: r.get("party") == "RU" and str(r.get("observed_at", "")).startswith("2017-09-01"),
@@ -204,14 +204,16 @@ def make_keys(agreement: str, parties: Sequence[str], directory: Path) -> dict[s
 def build(
     example: Example,
     examples: Path,
-    data: Path,
+    data: Path | None,
     directory: Path,
     progress: Progress | None = None,
 ) -> Built:
     """Build ``example``'s ledger in ``directory`` (``keys/``, ``package/``, ``ledger/``).
 
-    ``progress(done, total)`` is called as records are signed. Raises :class:`InputError`
-    for a missing example or data file, or a record the ledger refuses (nothing is logged).
+    ``data`` is a folder to read the example's data files from instead of its own ``data/``
+    (``None``: the package's). ``progress(done, total)`` is called as records are signed.
+    Raises :class:`InputError` for a missing example or data file, or a record the ledger
+    refuses (nothing is logged).
     """
     shipped = examples / example.name
     if not (shipped / "agreement.yaml").is_file():
