@@ -34,3 +34,23 @@ def raw_sql(db_path: Path, *sql: str) -> None:
         db.commit()
     finally:
         db.close()
+
+
+def ledger_vkey(ledger: Path) -> str:
+    """The log key of the ledger in ``ledger`` (as its publisher announces it)."""
+    from cvid.evidence import Ledger
+
+    with Ledger.open(ledger, readonly=True) as opened:
+        return opened.meta["log_vkey"]
+
+
+def ledger_package(ledger: Path, out: Path) -> Path:
+    """Write the ledger's copy of its agreement package into ``out`` (as published beside it)."""
+    from cvid.evidence import Ledger
+
+    with Ledger.open(ledger, readonly=True) as opened:
+        files = dict(opened.package_files)
+    for name, data in files.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+    return out

@@ -19,11 +19,11 @@ from cvid.accountancy import MethodTable, evaluate_balance, parse_balances
 from cvid.accountancy.evidence import balance_record, period_end
 from cvid.agreements import evaluate, load_package
 from cvid.agreements.scenarios import parse_as_of
-from cvid.agreements.sources import from_ledger
 from cvid.errors import InputError
 from cvid.evidence import Ledger, sign_record
 from cvid.evidence.record import Record
 from cvid.evidence.units import parse_unit
+from cvid.sources import from_ledger
 from cvid.tlog.note import Signer
 from kit import cvid
 

@@ -24,12 +24,12 @@ from test_engine_properties import PROPS, SPAN_DAYS, START, records
 from cvid.agreements import Package, evaluate, load_package, timeline
 from cvid.agreements.index import NEVER, ClockMode, Evidence, LedgerRecords, View
 from cvid.agreements.instants import DAY, to_us
-from cvid.agreements.sources import example_signer, from_ledger
 from cvid.agreements.timeline import status_at
 from cvid.errors import InputError
 from cvid.evidence import Ledger, sign_record
 from cvid.evidence.record import Record
-from kit import cvid
+from cvid.sources import example_signer, from_ledger
+from kit import cvid, ledger_package, ledger_vkey
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW_START = ROOT / "examples" / "new-start"
@@ -93,7 +93,8 @@ def story(tmp_path: Path) -> Iterator[Story]:
         assert index == 1
         assert ledger.record(0).logged_at == FIRST_LOGGED
         assert ledger.record(1).logged_at == BACKDATED_LOGGED
-    yield Story(directory, load_package(directory / "agreement"), before)
+    package = ledger_package(directory, tmp_path / "package")
+    yield Story(directory, load_package(package), before)
 
 
 def test_a_backdated_record_does_not_change_what_was_known_then(story: Story) -> None:
@@ -155,13 +156,13 @@ def test_tiles_cannot_re_derive_a_then_verdict_under_the_log_clock(
     story: Story, tmp_path: Path
 ) -> None:
     tiles = tmp_path / "tiles"
-    assert cvid("log", "export", story.directory / "log", tiles).exit_code == 0
-    vkey = json.loads((story.directory / "ledger.json").read_text())["log_vkey"]
+    assert cvid("log", "export", story.directory, tiles).exit_code == 0
+    vkey = ledger_vkey(story.directory)
     then, now = tmp_path / "then.json", tmp_path / "now.json"
     for out, view in ((then, "then"), (now, "now")):
         got = cvid("verdict", story.directory, "--as-of", T, "--view", view, "--out", out)
         assert got.exit_code == 0, got.output
-    args = ["--log", tiles, "--vkey", vkey, "--package", story.directory / "agreement"]
+    args = ["--log", tiles, "--vkey", vkey, "--package", story.package.directory]
     refused = cvid("verdict", "verify", then, *args)
     assert refused.exit_code == 2, refused.output
     assert "cannot re-derive this verdict from tiles" in refused.output

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from cvid.agreements.sources import example_signer, import_declarations
 from cvid.evidence import Ledger, sign_record
-from kit import cvid, ok
+from cvid.sources import example_signer, import_declarations
+from kit import cvid, ledger_vkey, ok
 
 ROOT = Path(__file__).resolve().parents[2]
 NEW_START = ROOT / "examples" / "new-start"
@@ -156,8 +156,8 @@ def test_verdict_is_byte_identical_and_verifies_from_the_ledger_and_tiles(
     done = json.loads(ok(cvid("verdict", "verify", one, "--log", ledger_dir)).stdout)
     assert done["ok"] is True and done["checkpoint"]["size"] == 26
     tiles = tmp_path / "tiles"
-    ok(cvid("log", "export", ledger_dir / "log", tiles))
-    vkey = json.loads((ledger_dir / "ledger.json").read_text())["log_vkey"]
+    ok(cvid("log", "export", ledger_dir, tiles))
+    vkey = ledger_vkey(ledger_dir)
     ok(cvid("verdict", "verify", one, "--log", tiles, "--vkey", vkey, "--package", NEW_START))
 
 
@@ -166,8 +166,8 @@ def test_verdict_verifies_from_tiles_served_over_http(ledger_dir: Path, tmp_path
     verdict = tmp_path / "verdict.json"
     ok(cvid("verdict", ledger_dir, "--as-of", "2018-02-05", "--out", verdict))
     tiles = tmp_path / "tiles"
-    ok(cvid("log", "export", ledger_dir / "log", tiles))
-    vkey = json.loads((ledger_dir / "ledger.json").read_text())["log_vkey"]
+    ok(cvid("log", "export", ledger_dir, tiles))
+    vkey = ledger_vkey(ledger_dir)
     handler = functools.partial(_QuietHandler, directory=str(tiles))
     with http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler) as server:
         threading.Thread(target=server.serve_forever, daemon=True).start()

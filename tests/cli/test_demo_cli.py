@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from typer.testing import Result
 
+from cvid.evidence import Ledger
 from kit import cvid, ok
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +69,8 @@ def test_summary_names_everything_built(
 
 def test_the_ledger_registers_the_keys_made_on_the_spot(summary: dict[str, Any]) -> None:
     for e in summary["examples"]:
-        copy = (Path(e["ledger"]) / "agreement" / "agreement.yaml").read_text()
+        with Ledger.open(Path(e["ledger"]), readonly=True) as ledger:
+            copy = ledger.package_files["agreement.yaml"].decode()
         shipped = (ROOT / "examples" / e["example"] / "agreement.yaml").read_text()
         for key in e["keys"].values():
             assert key["vkey"] in copy and key["vkey"] not in shipped

@@ -67,7 +67,7 @@ def setup(run: Run, tmp_path: Path) -> dict[str, Path]:
 
 
 def log_state(ledger: Path) -> tuple[int, bytes]:
-    with Log.open(ledger / "log") as log:
+    with Log.open(ledger) as log:
         return log.size, log.root()
 
 
@@ -131,7 +131,7 @@ def test_submit_list_show_with_receipts(run: Run, setup: dict[str, Path]) -> Non
     assert code == 0, err
     assert "admitted record 0" in out
     receipt = Receipt.parse((tmp / "receipts" / "0.tlog-proof").read_bytes())
-    with Log.open(ledger / "log") as log:
+    with Log.open(ledger) as log:
         entry = log.read_entries(0, 1)[0]
         assert verify_receipt(receipt, entry, log.verifier).size == 1
     assert json.loads(entry)["signature"] == first["signature"]

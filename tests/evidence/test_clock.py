@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import stat
+import sqlite3
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,12 +23,14 @@ from evidence_kit import NOW, World
 from typer.testing import CliRunner
 
 from cvid.cli.main import app
-from cvid.errors import InputError, StoreError
+from cvid.errors import InputError, StoreError, VerificationError
 from cvid.evidence import Ledger
+from cvid.sources import from_ledger
 from cvid.store import export_tiles
 from cvid.tlog.checkpoint import open_checkpoint
 from cvid.tlog.cosignature import CosignerKey, verify_cosignature
 from cvid.tlog.note import Signer
+from kit import raw_sql
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,15 +65,24 @@ def sub(ledger: Ledger, world: World, n: int, **fields: Any) -> list[int]:
     return ledger.submit(batch)
 
 
-def test_create_writes_the_clock_key_and_mode(ledger: Ledger) -> None:
-    meta = json.loads((ledger.directory / "ledger.json").read_text())
+def test_create_keeps_the_clock_key_and_mode_in_the_store(ledger: Ledger) -> None:
+    meta = ledger.meta
     assert meta["clock"] == "log" and ledger.clock_mode == "log"
     key = CosignerKey.from_vkey(meta["clock_vkey"])
-    assert key.name == "cvid.ledger/new-start/clock"
-    path = ledger.directory / "clock.key"
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert CosignerKey.of(Signer.read(path)) == key == ledger.clock_key
+    assert key.name == "cvid.ledger/new-start/clock" and key == ledger.clock_key
     assert meta["clock_vkey"] != meta["log_vkey"]
+    # One store, nothing beside it: no key files, no metadata file.
+    assert sorted(p.name for p in Path(ledger.where).iterdir() if p.suffix == ".db") == [
+        "ledger.db"
+    ]
+    assert not list(Path(ledger.where).glob("*.key"))
+    assert not (Path(ledger.where) / "ledger.json").exists()
+    rows = dict(
+        sqlite3.connect(Path(ledger.where) / "ledger.db").execute(
+            "SELECT name, value FROM ledger_secrets"
+        )
+    )
+    assert CosignerKey.of(Signer.from_skey(rows["clock"])) == key
 
 
 def test_create_historical_ledger_and_refuse_unknown_modes(world: World, tmp_path: Path) -> None:
@@ -126,62 +137,46 @@ def test_the_clock_never_goes_back(ledger: Ledger, world: World, clock: FakeCloc
     assert ledger.logged_times() == [NOW, NOW]
 
 
-def test_records_under_an_uncosigned_checkpoint_wait_for_the_next_cosigned_one(
-    world: World, tmp_path: Path, clock: FakeClock
+def test_a_ledger_in_the_old_directory_format_is_refused_with_a_way_forward(
+    tmp_path: Path,
 ) -> None:
-    directory = tmp_path / "ledger"
-    with Ledger.create(directory, world.package, clock=clock) as ledger:
-        ledger.log.cosigners = ()  # as if signed by `cvid log` tools that know no clock
-        sub(ledger, world, 2)
-        assert ledger.log.latest_checkpoint() is not None
-        assert [r.logged_at for r in ledger.records()] == [None, None]
-    clock.now = NOW + timedelta(days=2)
-    with Ledger.open(directory, clock=clock) as ledger:
-        sub(ledger, world, 1)
-        assert ledger.logged_times() == [NOW + timedelta(days=2)] * 3
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "ledger.json").write_text('{"format": "cvid-ledger/1"}')
+    with pytest.raises(InputError, match=r"directory format of cvid 0\.1.*cvid ledger init"):
+        Ledger.open(old)
 
 
-def test_a_ledger_from_before_clocks_gets_one_at_its_next_batch(
-    world: World, tmp_path: Path, clock: FakeClock
+def test_a_signing_key_that_is_not_the_ledgers_stops_writing_not_reading(
+    ledger: Ledger, world: World
 ) -> None:
-    directory = tmp_path / "ledger"
-    with Ledger.create(directory, world.package, clock=clock) as ledger:
-        ledger.log.cosigners = ()
-        sub(ledger, world, 1)
-    meta = json.loads((directory / "ledger.json").read_text())
-    del meta["clock"], meta["clock_vkey"]
-    (directory / "ledger.json").write_text(json.dumps(meta))
-    (directory / "clock.key").unlink()
-    with Ledger.open(directory, clock=clock) as old:
-        assert old.clock_mode == "log" and old.clock_key is None
-        assert old.logged_times() == [None]
-        clock.now = NOW + timedelta(minutes=5)
-        sub(old, world, 1)
-        assert old.clock_key is not None
-        assert old.logged_times() == [NOW + timedelta(minutes=5)] * 2
-    meta = json.loads((directory / "ledger.json").read_text())
-    assert meta["clock"] == "log" and "clock_vkey" in meta
-
-
-def test_a_clock_key_that_is_not_the_ledgers_is_refused(ledger: Ledger, world: World) -> None:
     sub(ledger, world, 1)
-    directory = ledger.directory
-    (directory / "clock.key").unlink()
-    Signer.generate("cvid.ledger/new-start/clock").write(directory / "clock.key")
-    with pytest.raises(StoreError, match="not the key of the clock"):
-        Ledger.open(directory)
+    db = Path(ledger.where) / "ledger.db"
+    other = Signer.generate("cvid.ledger/new-start/clock").skey
+    raw_sql(
+        db,
+        "DROP TRIGGER ledger_secrets_no_update",
+        f"UPDATE ledger_secrets SET value = '{other}' WHERE name = 'clock'",
+    )
+    with Ledger.open(ledger.where) as reopened:
+        assert reopened.record(0).logged_at == NOW
+        with pytest.raises(StoreError, match="not the ledger's"):
+            sub(reopened, world, 1)
+        assert reopened.size == 1
 
 
-def test_times_need_the_ledgers_clock_key(ledger: Ledger, world: World) -> None:
-    """Checkpoints cosigned by some other key give no logged time."""
+def test_verified_times_need_the_ledgers_clock_key(ledger: Ledger, world: World) -> None:
+    """A clock key swapped in the metadata does not verify the stored cosignatures."""
     sub(ledger, world, 1)
-    directory = ledger.directory
-    meta = json.loads((directory / "ledger.json").read_text())
-    meta["clock_vkey"] = CosignerKey.of(Signer.generate("cvid.ledger/new-start/clock")).vkey
-    (directory / "ledger.json").write_text(json.dumps(meta))
-    (directory / "clock.key").unlink()
-    with Ledger.open(directory) as other:
-        assert other.logged_times() == [None]
+    db = Path(ledger.where) / "ledger.db"
+    other = CosignerKey.of(Signer.generate("cvid.ledger/new-start/clock")).vkey
+    raw_sql(
+        db,
+        "DROP TRIGGER ledger_meta_no_update",
+        f"UPDATE ledger_meta SET value = '{other}' WHERE key = 'clock_vkey'",
+    )
+    with pytest.raises(VerificationError, match="no cosignature by cvid\\.ledger/new-start/clock"):
+        from_ledger(ledger.where, verify=True)
 
 
 def test_cli_init_historical_and_show_logged_at(world: World, tmp_path: Path) -> None:
@@ -197,7 +192,8 @@ def test_cli_init_historical_and_show_logged_at(world: World, tmp_path: Path) ->
     )
     assert got.exit_code == 0, got.output
     assert "clock: reported" in got.stdout
-    assert json.loads((tmp_path / "r" / "ledger.json").read_text())["clock"] == "reported"
+    with Ledger.open(tmp_path / "r") as historical:
+        assert historical.meta["clock"] == "reported"
     with Ledger.open(tmp_path / "h") as ledger:
         ledger.submit([world.signed()])
     shown = runner.invoke(app, ["evidence", "show", str(tmp_path / "h"), "0", "--json"])

@@ -204,7 +204,7 @@ def test_replay_within_a_batch_is_refused(world: World, ledger: Ledger) -> None:
 def test_replay_survives_reopening(world: World, ledger: Ledger) -> None:
     obj = world.signed()
     ledger.submit([obj])
-    directory = ledger.directory
+    directory = ledger.where
     ledger.close()
     with Ledger.open(directory, clock=lambda: NOW) as again:
         refused(again, [obj], "replay", "already in the ledger")

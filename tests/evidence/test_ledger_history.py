@@ -12,6 +12,7 @@ from evidence_kit import NOW, World
 from cvid.errors import InputError, StoreError
 from cvid.evidence import Ledger, RecordError, package_sha256
 from cvid.tlog.receipt import Receipt, verify_receipt
+from kit import raw_sql
 
 
 def rotate(world: World) -> list[dict[str, object]]:
@@ -54,7 +55,7 @@ def test_key_rotation(world: World, ledger: Ledger) -> None:
 
 def test_the_registry_is_rebuilt_from_the_log(world: World, ledger: Ledger) -> None:
     ledger.submit([world.signed(), *rotate(world)])
-    directory = ledger.directory
+    directory = ledger.where
     ledger.close()
     with Ledger.open(directory, clock=lambda: NOW) as again:
         assert again.size == 3
@@ -109,7 +110,7 @@ def test_corrections_are_new_records_and_both_are_listed(world: World, ledger: L
     assert [(r.index, r.superseded_by) for r in listed] == [(0, 1), (1, None), (2, None)]
     assert listed[1].disputed_by == (2,)
     assert listed[0].raw == wrong
-    directory = ledger.directory
+    directory = ledger.where
     ledger.close()
     with Ledger.open(directory) as again:
         marks = [(r.index, r.superseded_by) for r in again.records()]
@@ -126,20 +127,27 @@ def test_receipts_prove_inclusion(world: World, ledger: Ledger) -> None:
 
 
 def test_the_ledger_keeps_a_copy_of_its_package(world: World, ledger: Ledger) -> None:
-    meta = json.loads((ledger.directory / "ledger.json").read_text())
+    meta = ledger.meta
     assert meta["package_sha256"] == package_sha256(world.package)
     assert meta["origin"] == "cvid.ledger/new-start" == ledger.log.origin
-    assert (ledger.package_dir / "agreement.yaml").read_bytes() == (
-        world.package / "agreement.yaml"
-    ).read_bytes()
+    assert ledger.package_files["agreement.yaml"] == (world.package / "agreement.yaml").read_bytes()
+    # The copy is in the store, not beside it.
+    names = {p.name for p in Path(ledger.where).iterdir()}
+    assert "ledger.db" in names and all(n.startswith("ledger.db") for n in names), names
 
 
 def test_a_changed_package_copy_is_detected(ledger: Ledger) -> None:
-    (ledger.package_dir / "agreement.yaml").write_text("id: tampered\n", encoding="utf-8")
-    directory = ledger.directory
+    db = Path(ledger.where) / "ledger.db"
+    where = ledger.where
     ledger.close()
+    raw_sql(
+        db,
+        "DROP TRIGGER ledger_files_no_update",
+        "UPDATE ledger_files SET data = x'69643a2074616d70657265640a' "
+        "WHERE path = 'agreement.yaml'",
+    )
     with pytest.raises(StoreError, match=r"not .* as recorded"):
-        Ledger.open(directory)
+        Ledger.open(where)
 
 
 def test_ledgers_need_an_empty_directory(world: World, tmp_path: Path) -> None:
@@ -155,7 +163,7 @@ def test_two_ledger_objects_see_each_others_appends(
     world: World, new_ledger: Callable[[], Ledger]
 ) -> None:
     first = new_ledger()
-    with Ledger.open(first.directory, clock=lambda: NOW) as second:
+    with Ledger.open(first.where, clock=lambda: NOW) as second:
         first.submit([world.signed()])
         assert second.submit([world.signed(summary="second", supersedes=0)]) == [1]
         with pytest.raises(RecordError) as info:

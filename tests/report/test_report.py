@@ -18,11 +18,11 @@ from report_kit import SVG, changes, read, states, statuses, svgs
 
 from cvid.agreements import load_package
 from cvid.agreements.instants import parse_instant
-from cvid.agreements.sources import example_signer
 from cvid.evidence import Ledger, Record, sign_record
 from cvid.report import build_section, render_report
 from cvid.report.charts import LimitChart, Observation, limit_chart
 from cvid.report.svg import date_ticks, label, value_ticks
+from cvid.sources import example_signer
 from kit import cvid, ok
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -13,15 +13,15 @@ reciprocal step's state at an instant, citing the log indices it rests on::
         print(t.term, t.party, t.status, t.evidence, t.explanation)
     changes = timeline(package, records, "2011-02-05", "2018-03-01")
 
-Everything here is pure except :func:`load_package` (reads the folder) and
-:mod:`cvid.agreements.sources` (reads ledgers, logs and tiles).
+Everything here is pure except :func:`load_package` (reads the folder); :mod:`cvid.sources`
+reads ledgers and tiles.
 """
 
 from cvid.agreements.engine import Evaluation, StepResult, TermResult, evaluate
 from cvid.agreements.errors import PackageError
 from cvid.agreements.index import Evidence, View
 from cvid.agreements.model import AgreementFile, agreement_schema
-from cvid.agreements.package import Package, load_package, parse_package
+from cvid.agreements.package import Package, load_package, package_from_files, parse_package
 from cvid.agreements.scenarios import ScenarioResult, run_scenarios
 from cvid.agreements.terms import Status, StepState
 from cvid.agreements.timeline import Change, timeline
@@ -44,6 +44,7 @@ __all__ = [
     "evaluate",
     "load_package",
     "make_verdict",
+    "package_from_files",
     "parse_package",
     "run_scenarios",
     "timeline",

@@ -34,7 +34,7 @@ from cvid.agreements.model import (
 from cvid.agreements.terms import CompiledStep, CompiledTerm, ParamSeries, Schedule, Status
 from cvid.agreements.yamlsrc import Located, load_yaml
 from cvid.errors import InputError
-from cvid.evidence.parties import Role, package_sha256
+from cvid.evidence.parties import Role, files_sha256, package_sha256
 from cvid.evidence.record import Kind, Quantity
 from cvid.evidence.units import convert, parse_unit
 
@@ -103,7 +103,23 @@ def load_package(directory: Path) -> Package:
     return _with(pkg, directory, package_sha256(directory))
 
 
-def _with(pkg: Package, directory: Path, sha256: str) -> Package:
+def package_from_files(files: Mapping[str, bytes], where: str) -> Package:
+    """Validate and compile a package given as its files (a ledger's copy); pure.
+
+    ``where`` names the package in messages; the package's hash is that of the files.
+    """
+    data = files.get(AGREEMENT_FILE)
+    if data is None:
+        raise PackageError(f"{where}: the package has no {AGREEMENT_FILE}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise PackageError(f"{where}/{AGREEMENT_FILE}: not UTF-8 (byte {exc.start})") from None
+    pkg = parse_package(text, f"{where}/{AGREEMENT_FILE}")
+    return _with(pkg, None, files_sha256(files))
+
+
+def _with(pkg: Package, directory: Path | None, sha256: str) -> Package:
     return Package(
         pkg.id,
         pkg.title,

@@ -8,6 +8,7 @@ verdict does not re-derive. The JSON documents are described in docs/status.md.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import gc
 import hashlib
 import json
@@ -23,11 +24,10 @@ from typer.core import TyperGroup
 
 from cvid.agreements.engine import Evaluation, evaluate
 from cvid.agreements.index import View
-from cvid.agreements.instants import rfc3339, show
+from cvid.agreements.instants import from_us, rfc3339, show
 from cvid.agreements.model import agreement_schema
 from cvid.agreements.package import Package, load_package
 from cvid.agreements.scenarios import parse_as_of, run_scenarios
-from cvid.agreements.sources import Source, from_ledger, verdict_source
 from cvid.agreements.timeline import timeline
 from cvid.agreements.verdict import (
     checkpoint_json,
@@ -38,6 +38,7 @@ from cvid.agreements.verdict import (
 )
 from cvid.cli._common import emit_json, reports_errors
 from cvid.errors import InputError, VerificationError
+from cvid.sources import Source, from_ledger, verdict_source
 from cvid.tlog.note import b64
 
 COLORS = {
@@ -59,7 +60,9 @@ agreement_app = typer.Typer(
     help="Check agreement packages and their scenarios.", no_args_is_help=True
 )
 
-LedgerArg = Annotated[Path, typer.Argument(help="The ledger's directory.")]
+LedgerArg = Annotated[
+    str, typer.Argument(help="The ledger: its directory, or a postgresql:// URL.")
+]
 PackageOpt = Annotated[
     Path | None,
     typer.Option("--package", help="The agreement package (default: the ledger's own copy)."),
@@ -70,14 +73,23 @@ ViewOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON (docs/status.md).")]
 
 
-def _source_and_package(directory: Path, package: Path | None) -> tuple[Source, Package]:
-    source = from_ledger(directory)
+def _source_and_package(
+    location: str,
+    package: Path | None,
+    *,
+    until: dt.datetime | None = None,
+    verify: bool = False,
+) -> tuple[Source, Package]:
+    """The ledger's records an evaluation needs (all of them, re-checked, with ``verify``)
+    and the package: ``package`` when given, else the ledger's own copy."""
+    pkg = load_package(package) if package is not None else None
+    source = from_ledger(location, package=pkg, until=until, verify=verify)
     # The records live until the command ends: keep the collector from re-scanning them.
     gc.freeze()
-    pkg_dir = package or source.package_dir
-    if pkg_dir is None:
-        raise InputError(f"{directory}: no agreement package; give --package")
-    return source, load_package(pkg_dir)
+    pkg = pkg or source.package
+    if pkg is None:
+        raise InputError(f"{location}: no agreement package; give --package")
+    return source, pkg
 
 
 def _cp(source: Source) -> dict[str, Any] | None:
@@ -164,7 +176,7 @@ def status_command(
     Exit 0, or 1 when a term is violated.
     """
     t = parse_as_of(as_of)
-    source, pkg = _source_and_package(directory, package)
+    source, pkg = _source_and_package(directory, package, until=from_us(t))
     ev = evaluate(pkg, source.records, t, view)
     if as_json:
         emit_json(ev.to_json(_cp(source)))
@@ -302,7 +314,8 @@ def verdict_create(
 ) -> None:
     """Evaluate the ledger as of a date and write the verdict (RFC 8785 JSON) to OUT."""
     t = parse_as_of(as_of)
-    source, pkg = _source_and_package(directory, package)
+    # A verdict rests on every entry its checkpoint covers, each re-checked.
+    source, pkg = _source_and_package(directory, package, verify=True)
     if source.checkpoint is None:
         raise InputError(f"{directory}: no signed checkpoint to bind the verdict to")
     doc = make_verdict(pkg, source.records, t, view, source.checkpoint)
@@ -354,13 +367,12 @@ def verdict_verify(
             f"{log}: the log's origin is {source.checkpoint.origin!r}, the verdict names "
             f"{cp['origin']!r}"
         )
-    pkg_dir = package or source.package_dir
-    if pkg_dir is None:
+    pkg = load_package(package) if package is not None else source.package
+    if pkg is None:
         raise InputError("give --package: tiles carry no agreement package")
-    pkg = load_package(pkg_dir)
     if pkg.sha256 != doc.get("package_sha256"):
         raise VerificationError(
-            f"{pkg_dir}: package SHA-256 {pkg.sha256}, the verdict names "
+            f"{package or log}: package SHA-256 {pkg.sha256}, the verdict names "
             f"{doc.get('package_sha256')}"
         )
     derived = verdict_bytes(

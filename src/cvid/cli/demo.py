@@ -38,8 +38,6 @@ from rich.table import Table
 from cvid.agreements.engine import Evaluation, evaluate
 from cvid.agreements.index import View
 from cvid.agreements.instants import show
-from cvid.agreements.package import load_package
-from cvid.agreements.sources import from_ledger
 from cvid.agreements.verdict import checkpoint_json, make_verdict, verdict_bytes
 from cvid.audit import TileSource, audit
 from cvid.cli._common import emit_json, fail, reports_errors
@@ -48,6 +46,7 @@ from cvid.errors import InputError, VerificationError
 from cvid.evidence.ledger import Ledger
 from cvid.report import Section, build_section, write_report
 from cvid.report.examples import EXAMPLES, Built, build
+from cvid.sources import from_ledger
 from cvid.store.export import export_tiles
 from cvid.tlog.receipt import verify_receipt
 
@@ -159,10 +158,10 @@ def _styled(value: str) -> str:
 def _run_example(built: Built, directory: Path) -> tuple[dict[str, Any], Any, Table]:
     """Judge one built example, write its verdicts, prove a record, export and audit."""
     ex = built.example
-    source = from_ledger(built.ledger)
-    signed, pkg_dir = source.checkpoint, source.package_dir
-    assert signed is not None and pkg_dir is not None  # a ledger holding its key: both exist
-    pkg = load_package(pkg_dir)
+    # Verdicts rest on every entry, each re-checked: read them all.
+    source = from_ledger(built.ledger, verify=True)
+    signed, pkg = source.checkpoint, source.package
+    assert signed is not None and pkg is not None  # every admitted batch is checkpointed
     cp = checkpoint_json(signed)
     views = {v: evaluate(pkg, source.records, ex.as_of, v) for v in (View.NOW, View.THEN)}
     verdicts = {}

@@ -31,6 +31,7 @@ from cvid.evidence import (
 from cvid.evidence.admission import Candidate
 from cvid.evidence.importer import load_mapping, read_csv, table_records
 from cvid.evidence.ledger import ClockMode
+from cvid.evidence.ledgerdb import RecordQuery
 from cvid.evidence.listing import format_values, select, summary
 from cvid.evidence.signing import parse_json
 from cvid.evidence.templates import template
@@ -43,7 +44,9 @@ evidence_app = typer.Typer(
 ledger_app = typer.Typer(help="Create and inspect an agreement's ledger.", no_args_is_help=True)
 import_app = typer.Typer(help="Turn tables into signed records.", no_args_is_help=True)
 
-LedgerArg = Annotated[Path, typer.Argument(help="The ledger's directory.")]
+LedgerArg = Annotated[
+    str, typer.Argument(help="The ledger: its directory, or a postgresql:// URL.")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 KeyOpt = Annotated[Path, typer.Option("--key", help="The private key file (cvid key new).")]
 out = Console(highlight=False, soft_wrap=True)
@@ -75,8 +78,6 @@ def _receipts(ledger: Ledger, indexes: list[int], directory: Path | None) -> dic
 def _report_admission(
     ledger: Ledger, indexes: list[int], receipts: Path | None, as_json: bool, extra: dict[str, Any]
 ) -> None:
-    if indexes:
-        ledger.log.checkpoint()
     got = _receipts(ledger, indexes, receipts)
     if as_json or receipts is None:
         key = "receipt_files" if receipts is not None else "receipts"
@@ -169,7 +170,7 @@ def evidence_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show record INDEX as signed, with its marks and logged time (null until cosigned)."""
-    with Ledger.open(directory) as ledger:
+    with Ledger.open(directory, readonly=True) as ledger:
         logged = ledger.record(index)
     doc = {
         "index": logged.index,
@@ -205,11 +206,19 @@ def evidence_list(
     subject: Annotated[str | None, typer.Option(help="Only records about this subject.")] = None,
     since: Annotated[str | None, typer.Option(help="observed_at from (date or time).")] = None,
     until: Annotated[str | None, typer.Option(help="observed_at up to (date or time).")] = None,
+    submitter: Annotated[str | None, typer.Option(help="Only records by this submitter.")] = None,
+    speaker: Annotated[str | None, typer.Option(help="Only records quoting this speaker.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """List records (superseded ones marked, with the index that corrects them)."""
-    with Ledger.open(directory) as ledger:
-        chosen = select(ledger.records(), kind, party, subject, since, until)
+    query = RecordQuery(
+        kind=kind.value if kind is not None else None,
+        subject=subject,
+        submitter=submitter,
+        speaker=speaker,
+    )
+    with Ledger.open(directory, readonly=True) as ledger:
+        chosen = select(ledger.iter_query(query), kind, party, subject, since, until)
     if as_json:
         emit_json([summary(r) for r in chosen])
         return
@@ -250,10 +259,11 @@ def ledger_init(
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create a ledger in DIR for the agreement package (copied into DIR/agreement).
+    """Create a ledger in DIR (one SQLite file, DIR/ledger.db) or in an empty PostgreSQL
+    database (a postgresql:// URL) for the agreement package, a copy of which it keeps.
 
-    The ledger's clock (DIR/clock.key) cosigns each batch's checkpoint with the time: the
-    records' logged time. With --historical the records' own reported_at stands for it.
+    The ledger's clock cosigns each batch's checkpoint with the time: the records' logged
+    time. With --historical the records' own reported_at stands for it.
     """
     mode: ClockMode = "reported" if historical else "log"
     with Ledger.create(directory, agreement, clock_mode=mode) as ledger:
@@ -271,7 +281,7 @@ def ledger_init(
 @reports_errors
 def ledger_keys(directory: LedgerArg, as_json: JsonOpt = False) -> None:
     """List every key the ledger knows: party, kinds, where registered, when revoked."""
-    with Ledger.open(directory) as ledger:
+    with Ledger.open(directory, readonly=True) as ledger:
         states = ledger.registry.states()
     if as_json:
         emit_json(

@@ -16,7 +16,7 @@ from cvid.cli._common import emit_json, err_console, reports_errors
 from cvid.errors import InputError
 from cvid.store.export import export_tiles
 from cvid.store.fsck import verify_store
-from cvid.store.log import Log, check_entry, open_store
+from cvid.store.log import LEDGER_DB_NAME, Log, check_entry, open_store
 from cvid.tlog.note import b64
 from cvid.tlog.receipt import Receipt, verify_receipt
 
@@ -92,6 +92,11 @@ def log_append(
     byte; every other byte is kept as it is. Prints the first index, the count, the new size and
     root. If any line is refused (over 65,535 bytes) nothing is written.
     """
+    if (directory / LEDGER_DB_NAME).is_file():
+        raise InputError(
+            f"{directory}: a ledger's log takes records through the ledger's admission checks "
+            "only; use `cvid submit`"
+        )
     data, name = read_input(file)
     entries = split_lines(data)
     for n, e in enumerate(entries, 1):

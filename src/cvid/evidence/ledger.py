@@ -1,49 +1,50 @@
-"""The ledger: an agreement's evidence log, its admission checks and its key registry.
+"""The ledger: an agreement's evidence log, its admission checks and its key registry, in a store.
 
-A ledger is a directory::
+A ledger is one cvid store (:mod:`cvid.store.schema`): a SQLite file ``DIR/ledger.db`` (the
+embedded default; ``DIR`` is what commands take) or a PostgreSQL database
+(``postgresql://...``). Everything lives in it: the log's entries, tiles and checkpoints; the
+ledger's metadata, its copy of the agreement package, its signing keys; and an index row for
+every record (kind, party, subject, submitter, signer, speaker, times, supersedes, disputes,
+values). The index is written in the same transaction as the entries it describes.
 
-    DIR/ledger.json     format, agreement id, log origin and vkey, the package's SHA-256,
-                        the clock mode and the clock's vkey
-    DIR/agreement/      a copy of the agreement package (the ledger is self-contained)
-    DIR/log/            the transparency log (cvid.store.log.Log), origin cvid.ledger/<id>
-    DIR/clock.key       the clock's private key (mode 0600), named <origin>/clock
-    DIR/ledger.lock     held while submitting, so two processes never interleave a batch
+**One writer at a time, at exactly the index it checked.** A submission takes the store's
+writer lock (SQLite ``BEGIN IMMEDIATE``, PostgreSQL an advisory lock) for its whole
+transaction: it reads the size, catches up with whatever other processes appended (their key
+records, the tree's edge), runs every admission check against that state, appends at that
+size, and signs the checkpoint that covers the batch, all before it commits. Nothing is ever
+re-sequenced.
 
-The log is the truth: opening a ledger replays every logged record to rebuild the key registry,
-the replay index (SHA-256 of each unsigned canonical record) and the supersession marks.
+**Opening costs O(1) in the records.** It reads the metadata, the package copy, the tree's
+edge and the key records; replays, references and queries are answered by the index.
 
-Admission is all-or-nothing: a batch is checked record by record, in order, and is appended in
-one durable commit only if every record passes; otherwise nothing is written and the error
-names the first record refused and the check it failed.
+Admission is all-or-nothing per batch: a batch is checked record by record, in order, and is
+appended only if every record passes; otherwise nothing of it is written and the error names
+the first record refused and the check it failed. :meth:`Ledger.submit_many` commits several
+independent batches in one transaction (group commit): each batch stands or falls alone.
 
-**The clock.** After each admitted batch the ledger signs a checkpoint covering it, and its
-clock adds a C2SP ``tlog-cosignature/v1`` to it: a signature over the checkpoint and the time,
-in POSIX seconds (:mod:`cvid.tlog.cosignature`). The *logged time* of entry ``i`` is the time
-of the first clock-cosigned checkpoint whose size exceeds ``i`` — a time no submitter chooses.
-The clock's times never go backwards (a new cosignature is never earlier than the last). The
-*clock mode* in ``ledger.json`` says what the agreements engine takes for "known then": the
-logged time (``log``, the default) or, for ledgers that reconstruct the past, each record's
-``reported_at`` (``reported``).
+**The clock.** Each commit's checkpoint is cosigned by the ledger's clock (C2SP
+``tlog-cosignature/v1``: a signature over the checkpoint and the time, in POSIX seconds). The
+*logged time* of entry ``i`` is the time of the first clock-cosigned checkpoint whose size
+exceeds ``i`` — a time no submitter chooses; the clock never goes backwards. The clock mode
+says what the engine takes for "known then": the logged time (``log``) or each record's
+``reported_at`` (``reported``, for ledgers that reconstruct the past).
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import json
+import bisect
 import math
 import os
-import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
 from cvid.errors import Error, InputError, StoreError
+from cvid.evidence import ledgerdb
 from cvid.evidence.admission import (
     Candidate,
     Prepared,
@@ -55,28 +56,37 @@ from cvid.evidence.admission import (
     verify_all,
 )
 from cvid.evidence.checks import BatchCheck, Link
-from cvid.evidence.parties import AgreementParties, load_parties, package_sha256
+from cvid.evidence.ledgerdb import RecordQuery
+from cvid.evidence.parties import (
+    AgreementParties,
+    files_sha256,
+    parties_from_files,
+    read_package_files,
+)
 from cvid.evidence.record import Record
 from cvid.evidence.registry import KeyRegistry
 from cvid.evidence.signing import RecordError, parse_json, without_signature
+from cvid.store import schema
+from cvid.store.log import FORMAT as LOG_FORMAT
 from cvid.store.log import Log
-from cvid.tlog.checkpoint import open_checkpoint
+from cvid.store.sqlbase import SqlDriver, SqlTx, add_checkpoint_in, append_in, size_in
+from cvid.tlog import merkle
+from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
 from cvid.tlog.cosignature import CosignerKey, cosign
-from cvid.tlog.note import NoteSignature, Signer, check_key_name
+from cvid.tlog.note import Note, Signer, Verifier, check_key_name
 from cvid.tlog.receipt import Receipt
 
-FORMAT = "cvid-ledger/1"
-META = "ledger.json"
-PACKAGE = "agreement"
-LOG = "log"
-LOCK = "ledger.lock"
-CLOCK_KEY = "clock.key"
+FORMAT = "cvid-ledger/2"
+#: The SQLite file of a ledger in a directory.
+DB_NAME = "ledger.db"
 #: What stands for "known then" (see :mod:`cvid.agreements.index`): the logged time, or the
 #: record's own ``reported_at`` (ledgers reconstructing the past).
 ClockMode = Literal["log", "reported"]
 CLOCK_MODES: tuple[ClockMode, ...] = ("log", "reported")
 #: Batches at least this long are prepared on the thread pool.
 PARALLEL_MIN = 256
+#: Entries read from the store at a time when reading many.
+READ_STEP = 4096
 
 Clock = Callable[[], datetime]
 
@@ -92,8 +102,8 @@ class LoggedRecord:
     ``raw`` is the JSON object exactly as submitted (signature included); do not mutate it.
     ``superseded_by`` is the index of the record that corrects this one, if any, and
     ``disputed_by`` the indexes of records that dispute it. ``logged_at`` is the record's
-    logged time: the (verified) time of the first clock-cosigned checkpoint covering it, or
-    ``None`` while no such checkpoint covers it.
+    logged time: the time of the first clock-cosigned checkpoint covering it, or ``None`` while
+    no such checkpoint covers it.
     """
 
     index: int
@@ -104,127 +114,204 @@ class LoggedRecord:
     logged_at: datetime | None = None
 
 
+def is_url(location: str | Path) -> bool:
+    """Whether ``location`` names a PostgreSQL database rather than a directory."""
+    return isinstance(location, str) and location.startswith(("postgresql://", "postgres://"))
+
+
+def _driver(location: str | Path, create: bool, readonly: bool = False) -> SqlDriver:
+    if is_url(location):
+        from cvid.store.location import open_driver
+
+        return open_driver(str(location), create=create, readonly=readonly)
+    from cvid.store.sqlite import SQLiteDriver
+
+    directory = Path(location)
+    db = directory / DB_NAME
+    if not create:
+        if (directory / "ledger.json").is_file():
+            raise InputError(
+                f"{directory}: a ledger in the directory format of cvid 0.1 (ledger.json, "
+                "log/, agreement/); this cvid keeps a ledger in one store (ledger.db): create "
+                "a new ledger with `cvid ledger init` and submit the records again"
+            )
+        if not db.is_file():
+            raise InputError(
+                f"{directory}: no ledger here (missing {DB_NAME}); see `cvid ledger init`"
+            )
+    return SQLiteDriver(db, create=create, readonly=readonly)
+
+
+def is_ledger(location: str | Path) -> bool:
+    """Whether ``location`` is a ledger: a URL, or a directory holding ``ledger.db``."""
+    return is_url(location) or (Path(location) / DB_NAME).is_file()
+
+
+@dataclass
+class _State:
+    """What admission needs beyond one batch while a commit is being assembled."""
+
+    registry: KeyRegistry
+    first: int
+    digests: dict[bytes, int] = field(default_factory=dict)
+    links: dict[int, Link] = field(default_factory=dict)
+    superseded_by: dict[int, int] = field(default_factory=dict)
+
+
 class Ledger:
-    """One agreement's ledger in a directory; open with :meth:`create` or :meth:`open`.
+    """One agreement's ledger in a store; open with :meth:`create` or :meth:`open`.
 
     ``clock`` gives "now" for the ``reported_at`` check and for the clock's cosignatures (tests
     inject a fake time); ``workers`` threads verify signatures of large batches in parallel.
-    ``clock_mode`` (from ``ledger.json``, ``log`` when absent) is what stands for "known then";
-    ``clock_key`` is the clock's public key (None for a ledger made before clocks existed,
-    until its next batch gives it one).
     """
 
     def __init__(
         self,
-        directory: Path,
-        log: Log,
-        parties: AgreementParties,
-        meta: Mapping[str, Any],
+        driver: SqlDriver,
+        where: str,
+        *,
         clock: Clock = _now,
         workers: int | None = None,
     ) -> None:
-        self.directory = directory
-        self.log = log
-        self.parties = parties
-        self.meta = dict(meta)
+        self.driver = driver
+        self.where = where
         self.clock = clock
         self.workers = workers if workers is not None else max(1, min(os.cpu_count() or 1, 4))
-        self.registry = KeyRegistry(parties)
-        self.clock_mode = _clock_mode(self.meta, directory)
-        self.clock_key: CosignerKey | None = None
-        self._clock_signer: Signer | None = None
-        #: checkpoint size -> verified clock time (None: not cosigned by the clock)
-        self._stamps: dict[int, int | None] = {}
-        self._load_clock()
-        self._lock = threading.Lock()
+        with driver.read() as tx:
+            meta = {str(k): str(v) for k, v in tx.execute("SELECT key, value FROM ledger_meta")}
+            if meta.get("format") != FORMAT:
+                raise StoreError(f"{where}: not a {FORMAT} ledger (a plain log, or another format)")
+            self.package_files: dict[str, bytes] = {
+                str(p): bytes(d) for p, d in tx.execute("SELECT path, data FROM ledger_files")
+            }
+        self.meta = meta
+        digest = files_sha256(self.package_files)
+        if digest != meta.get("package_sha256"):
+            raise StoreError(
+                f"{where}: the agreement package copy has SHA-256 {digest}, not "
+                f"{meta.get('package_sha256')} as recorded when the ledger was created"
+            )
+        self.parties: AgreementParties = parties_from_files(self.package_files, where)
+        self.clock_mode = _clock_mode(meta, where)
+        try:
+            verifier = Verifier.from_vkey(meta["log_vkey"])
+            self.clock_key = CosignerKey.from_vkey(meta["clock_vkey"])
+        except (KeyError, Error) as exc:
+            raise StoreError(f"{where}: the ledger's key metadata is unusable: {exc}") from None
+        # Signing keys are read when first needed (a reader never needs them).
+        self.log = Log(driver, None, verifier)
+        self._signers: tuple[Signer, Signer] | None = None
+        self._lock = threading.RLock()
         self._pool: ThreadPoolExecutor | None = None
-        # Per index only what the checks need; full records are parsed again from the log on
-        # demand (and then cached), so a busy ledger does not keep millions of objects alive.
-        self._links: list[Link] = []
-        self._parsed: list[tuple[Record, dict[str, Any]]] = []
-        self._keep_parsed = False
-        self._digests: set[bytes] = set()
-        self._superseded_by: dict[int, int] = {}
-        self._disputed_by: dict[int, list[int]] = {}
-        self._catch_up()
+        self.registry = KeyRegistry(self.parties)
+        self._known = 0  # the registry reflects the key records of indices below this
+        self._times: list[tuple[int, int]] = []  # clock times, cached by increasing size
+        with driver.read() as tx:
+            self._catch_up(tx, ledgerdb.indexed_size(tx))
 
     # -- creation and opening ------------------------------------------------------------
 
     @classmethod
     def create(
         cls,
-        directory: Path,
+        location: str | Path,
         package_dir: Path,
         *,
         clock: Clock = _now,
         workers: int | None = None,
         clock_mode: ClockMode = "log",
     ) -> Ledger:
-        """Create a ledger in a new or empty ``directory`` for the package in ``package_dir``.
+        """Create a ledger at ``location`` (a new or empty directory, or a PostgreSQL URL of an
+        empty database) for the package in ``package_dir``.
 
-        Copies the package into ``DIR/agreement/``, records its SHA-256 in ``DIR/ledger.json``,
-        creates the log with origin ``cvid.ledger/<agreement id>`` and the clock key
-        ``DIR/clock.key`` named ``<origin>/clock``. ``clock_mode`` is ``log`` (records are known
-        "then" from their logged time) or ``reported`` (from their ``reported_at``: for a ledger
-        that reconstructs the past); :class:`InputError` for anything else.
+        Stores a copy of the package and its SHA-256, the log key (origin
+        ``cvid.ledger/<agreement id>``) and the clock key (``<origin>/clock``), all in one
+        transaction. ``clock_mode`` is ``log`` or ``reported``; :class:`InputError` otherwise.
         """
         if clock_mode not in CLOCK_MODES:
             raise InputError(f"clock mode {clock_mode!r} is not one of {', '.join(CLOCK_MODES)}")
-        parties = load_parties(package_dir)
+        files = read_package_files(package_dir)
+        parties = parties_from_files(files, str(package_dir))
         origin = f"cvid.ledger/{parties.id}"
         check_key_name(origin)
-        if directory.exists() and any(directory.iterdir()):
-            raise InputError(f"{directory}: not empty; a ledger needs a new or empty directory")
-        directory.mkdir(parents=True, exist_ok=True)
-        shutil.copytree(
-            package_dir,
-            directory / PACKAGE,
-            ignore=shutil.ignore_patterns(".*", "__pycache__"),
-        )
-        digest = package_sha256(directory / PACKAGE)
-        if digest != package_sha256(package_dir):
-            raise StoreError(f"{package_dir}: the package changed while it was being copied")
-        log = Log.create(directory / LOG, origin)
+        if not is_url(location):
+            directory = Path(location)
+            if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+                raise InputError(f"{directory}: not empty; a ledger needs a new or empty directory")
+            directory.mkdir(parents=True, exist_ok=True)
+        log_signer = Signer.generate(origin)
         clock_signer = Signer.generate(f"{origin}/clock")
-        clock_signer.write(directory / CLOCK_KEY)
         meta = {
             "format": FORMAT,
             "agreement": parties.id,
             "title": parties.title,
             "origin": origin,
-            "log_vkey": log.verifier.vkey,
+            "log_vkey": log_signer.verifier.vkey,
             "clock": clock_mode,
             "clock_vkey": CosignerKey.of(clock_signer).vkey,
-            "package_sha256": digest,
+            "package_sha256": files_sha256(files),
             "package_source": str(package_dir),
+            "schema": str(schema.VERSION),
         }
-        _write_meta(directory, meta)
-        return cls(directory, log, parties, meta, clock, workers)
+        driver = _driver(location, create=True)
+        try:
+            with driver.write() as tx:
+                if tx.execute("SELECT 1 FROM meta LIMIT 1") or tx.execute(
+                    "SELECT 1 FROM ledger_meta LIMIT 1"
+                ):
+                    raise InputError(f"{location}: a log or ledger already exists there")
+                log_meta = {
+                    "format": LOG_FORMAT,
+                    "origin": origin,
+                    "vkey": log_signer.verifier.vkey,
+                }
+                tx.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)", sorted(log_meta.items())
+                )
+                tx.executemany(
+                    "INSERT INTO ledger_meta (key, value) VALUES (?, ?)", sorted(meta.items())
+                )
+                tx.executemany(
+                    "INSERT INTO ledger_files (path, data) VALUES (?, ?)", sorted(files.items())
+                )
+                tx.executemany(
+                    "INSERT INTO ledger_secrets (name, value) VALUES (?, ?)",
+                    [("clock", clock_signer.skey), ("log", log_signer.skey)],
+                )
+            return cls(driver, str(location), clock=clock, workers=workers)
+        except BaseException:
+            driver.close()
+            raise
 
     @classmethod
-    def open(cls, directory: Path, *, clock: Clock = _now, workers: int | None = None) -> Ledger:
-        """Open the ledger in ``directory``, replaying its log to rebuild its state.
+    def open(
+        cls,
+        location: str | Path,
+        *,
+        clock: Clock = _now,
+        workers: int | None = None,
+        readonly: bool = False,
+    ) -> Ledger:
+        """Open the ledger at ``location`` (a directory holding ``ledger.db``, or a URL).
 
-        Raises :class:`InputError` if there is no ledger there and :class:`StoreError` if the
-        package copy no longer has the SHA-256 recorded at creation.
+        Reads the metadata, the package copy, the tree's edge and the key records only.
+        :class:`InputError` if there is no ledger there; :class:`StoreError` if the package
+        copy no longer has the SHA-256 recorded at creation. ``readonly`` opens no write
+        connection (every write is then refused).
         """
-        meta = _read_meta(directory)
-        digest = package_sha256(directory / PACKAGE)
-        if digest != meta.get("package_sha256"):
-            raise StoreError(
-                f"{directory / PACKAGE}: the agreement package copy has SHA-256 {digest}, not "
-                f"{meta.get('package_sha256')} as recorded when the ledger was created"
-            )
-        parties = load_parties(directory / PACKAGE)
-        log = Log.open(directory / LOG)
-        return cls(directory, log, parties, meta, clock, workers)
+        driver = _driver(location, create=False, readonly=readonly)
+        try:
+            return cls(driver, str(location), clock=clock, workers=workers)
+        except BaseException:
+            driver.close()
+            raise
 
     def close(self) -> None:
-        """Close the log and stop the worker threads."""
+        """Close the store and stop the worker threads."""
         if self._pool is not None:
             self._pool.shutdown()
             self._pool = None
-        self.log.close()
+        self.driver.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -238,158 +325,40 @@ class Ledger:
         return self.parties.id
 
     @property
-    def package_dir(self) -> Path:
-        """The ledger's copy of the agreement package."""
-        return self.directory / PACKAGE
+    def package_sha256(self) -> str:
+        """The SHA-256 of the ledger's copy of the agreement package."""
+        return self.meta["package_sha256"]
 
-    # -- the clock -----------------------------------------------------------------------
+    # -- state from the store ------------------------------------------------------------
 
-    def _load_clock(self) -> None:
-        """Read the clock's public key from the metadata and its private key, if present."""
-        vkey = self.meta.get("clock_vkey")
-        if vkey is None:
+    def _catch_up(self, tx: SqlTx, size: int) -> None:
+        """Take the key records other writers appended below ``size`` into the registry."""
+        if size <= self._known:
             return
-        if not isinstance(vkey, str):
-            raise StoreError(f"{self.directory / META}: clock_vkey is not a string")
-        self.clock_key = CosignerKey.from_vkey(vkey)
-        path = self.directory / CLOCK_KEY
-        if path.exists():
-            signer = Signer.read(path)
-            if CosignerKey.of(signer) != self.clock_key:
-                raise StoreError(f"{path}: not the key of the clock {vkey} in {META}")
-            self._clock_signer = signer
-            self.log.cosigners = (self._cosign,)
+        for i, entry in ledgerdb.key_entries(tx, self._known, size):
+            record, _ = _parse_entry(i, entry)
+            self.registry.apply(i, record)
+        self._known = size
 
-    def _ensure_clock(self) -> None:
-        """Give a ledger made before clocks existed a clock (under the ledger lock)."""
-        if self.clock_key is not None or self.log.signer is None:
-            return
-        meta = _read_meta(self.directory)
-        if "clock_vkey" not in meta:  # no other process gave it one meanwhile
-            signer = Signer.generate(f"{self.meta['origin']}/clock")
-            signer.write(self.directory / CLOCK_KEY)
-            meta["clock"] = self.clock_mode
-            meta["clock_vkey"] = CosignerKey.of(signer).vkey
-            _write_meta(self.directory, meta)
-        self.meta = meta
-        self._load_clock()
-
-    def _cosign(self, text: str) -> NoteSignature:
-        """The clock's cosignature on a checkpoint the log is signing: now, never going back."""
-        assert self._clock_signer is not None
-        now = math.floor(self.clock().timestamp())
-        return cosign(text, self._clock_signer, max(now, self._last_time(), 0))
-
-    def _last_time(self) -> int:
-        """The latest time the clock signed (0 if none): that of the latest checkpoint, when
-        the clock cosigned it (cheap, once per batch), else the largest of all."""
-        latest = self.log.driver.latest_checkpoint()
-        if latest is None:
-            return 0
-        size, data = latest
-        if size not in self._stamps:
-            self._stamps[size] = self._verify_stamp(size, data)
-        t = self._stamps[size]
-        if t is not None:
-            return t
-        return max((t for _, t in self._clock_times()), default=0)
-
-    def _clock_times(self, size: int | None = None) -> list[tuple[int, int]]:
-        """``(size, time)`` of each stored checkpoint the clock cosigned, by increasing size.
-
-        Only checkpoints of at most ``size`` entries when it is given. Each is verified once per
-        process: the log's signature and the clock's cosignature (a stored checkpoint failing
-        either is a :class:`StoreError`). Times are made non-decreasing (an entry in a later
-        checkpoint cannot have been logged before an earlier checkpoint was cosigned).
-        """
-        out: list[tuple[int, int]] = []
-        last = 0
-        for cp_size, data in self.log.driver.checkpoints():
-            if size is not None and cp_size > size:
-                break
-            if cp_size not in self._stamps:
-                self._stamps[cp_size] = self._verify_stamp(cp_size, data)
-            t = self._stamps[cp_size]
-            if t is not None:
-                last = max(last, t)
-                out.append((cp_size, last))
-        return out
-
-    def _verify_stamp(self, cp_size: int, data: bytes) -> int | None:
-        where = f"{self.directory / LOG}: checkpoint of size {cp_size}"
-        try:
-            signed = open_checkpoint(data, self.log.verifier)
-            if signed.checkpoint.size != cp_size:
-                raise StoreError(f"it says size {signed.checkpoint.size}")
-            key = self.clock_key
-            if key is None or not any(
-                s.name == key.name and s.key_id == key.key_id for s in signed.note.signatures
+    def _keys(self) -> tuple[Signer, Signer]:
+        """The log's and the clock's private keys, from the store."""
+        if self._signers is None:
+            with self.driver.read() as tx:
+                rows = dict(tx.execute("SELECT name, value FROM ledger_secrets"))
+            try:
+                log_signer = Signer.from_skey(str(rows["log"]))
+                clock_signer = Signer.from_skey(str(rows["clock"]))
+            except KeyError:
+                raise InputError(
+                    f"{self.where}: the ledger's signing keys are not readable here; only "
+                    "the ledger's writer can submit"
+                ) from None
+            if log_signer.verifier != self.log.verifier or (
+                CosignerKey.of(clock_signer) != self.clock_key
             ):
-                return None
-            return key.verify(signed.note)
-        except Error as exc:
-            raise StoreError(f"{where}: {exc.diagnostics()}") from None
-
-    def logged_times(self, size: int | None = None) -> list[datetime | None]:
-        """The logged time of each of the first ``size`` records (default: all).
-
-        Entry ``i``'s logged time is the time of the first clock-cosigned checkpoint with
-        ``i < checkpoint size ≤ size``; ``None`` when there is none. Counting only checkpoints
-        up to ``size`` makes the answer for a log prefix final: checkpoints signed later never
-        change it.
-        """
-        n = len(self._links) if size is None else size
-        if not 0 <= n <= len(self._links):
-            raise InputError(f"the ledger holds {len(self._links)} records, not {n}")
-        out: list[datetime | None] = [None] * n
-        start = 0
-        for cp_size, t in self._clock_times(n):
-            when = datetime.fromtimestamp(t, UTC)
-            for i in range(start, min(cp_size, n)):
-                out[i] = when
-            start = max(start, cp_size)
-        return out
-
-    # -- state from the log --------------------------------------------------------------
-
-    def _take(self, index: int, record: Record, raw: dict[str, Any], unsigned: bytes) -> None:
-        assert index == len(self._links)
-        self._links.append(Link.of(record))
-        if self._keep_parsed and len(self._parsed) == index:
-            self._parsed.append((record, raw))
-        self._digests.add(_sha256(unsigned))
-        self.registry.apply(index, record)
-        if record.supersedes is not None:
-            self._superseded_by[record.supersedes] = index
-        if record.disputes is not None:
-            self._disputed_by.setdefault(record.disputes, []).append(index)
-
-    def _catch_up(self) -> None:
-        """Replay log entries not yet taken into account (appended by another process too)."""
-        size = self.log.driver.size()
-        for i, entry in self._entries(len(self._links), size):
-            record, raw = _parse_entry(i, entry)
-            assert record.signature is not None
-            try:
-                unsigned = without_signature(entry, record.signature)
-            except InputError as exc:
-                raise StoreError(f"log entry {i}: {exc}") from None
-            self._take(i, record, raw, unsigned)
-
-    def _entries(self, start: int, end: int) -> Iterator[tuple[int, bytes]]:
-        step = 4096
-        for lo in range(start, end, step):
-            yield from enumerate(self.log.read_entries(lo, min(end, lo + step)), lo)
-
-    @contextmanager
-    def _exclusive(self) -> Iterator[None]:
-        with self._lock, open(self.directory / LOCK, "a") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                self._catch_up()
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+                raise StoreError(f"{self.where}: the stored signing keys are not the ledger's")
+            self._signers = (log_signer, clock_signer)
+        return self._signers
 
     # -- admission -----------------------------------------------------------------------
 
@@ -415,58 +384,153 @@ class Ledger:
                 prepared[i] = refusal
         return prepared
 
-    def check(self, batch: Sequence[Mapping[str, Any]] | Sequence[Candidate]) -> list[Prepared]:
-        """Run every admission check on a batch without writing; raise the first refusal."""
-        with self._exclusive(), gc_paused():
-            return self._check(candidates(batch))[0]
-
-    def _check(self, batch: list[Candidate]) -> tuple[list[Prepared], BatchCheck]:
-        prepared = self._prepare(batch)
-        state = BatchCheck(
-            parties=self.parties,
-            registry=self.registry.copy(),
-            first=len(self._links),
-            logged_digests=self._digests,
-            link=self._link,
-            superseded_by=self._superseded_by,
-            now=self.clock(),
-        )
-        ok: list[Prepared] = []
-        for position, p in enumerate(prepared):
+    def _check_batch(
+        self, tx: SqlTx, state: _State, prepared: list[Prepared | RecordError]
+    ) -> list[Prepared]:
+        """Check one prepared batch against ``state`` (updated only if the batch passes)."""
+        for p in prepared:
             if isinstance(p, RecordError):
                 raise p
-            state.check(position, p)
-            ok.append(p)
-        return ok, state
+        ok = cast(list[Prepared], prepared)
+        refs = [
+            i
+            for p in ok
+            for i in (p.record.supersedes, p.record.disputes)
+            if i is not None and i < state.first
+        ]
+        present = ledgerdb.digests_present(tx, [p.digest for p in ok])
+        logged = set(present) | set(state.digests)
+        stored_links = ledgerdb.links(tx, [i for i in refs if i not in state.links])
+        known_links = {**stored_links, **state.links}
+        superseded = {**ledgerdb.superseded_by(tx, refs), **state.superseded_by}
 
-    def _link(self, index: int) -> Link:
-        return self._links[index]
+        def link(index: int) -> Link:
+            got = known_links.get(index)
+            if got is None:
+                raise StoreError(f"{self.where}: record {index} is missing from the index")
+            return got
+
+        check = BatchCheck(
+            parties=self.parties,
+            registry=state.registry.copy(),
+            first=state.first,
+            logged_digests=logged,
+            link=link,
+            superseded_by=superseded,
+            now=self.clock(),
+        )
+        for position, p in enumerate(ok):
+            check.check(position, p)
+        state.registry = check.registry
+        for position, p in enumerate(ok):
+            state.digests[p.digest] = state.first + position
+        state.links.update(check.new_links)
+        state.superseded_by.update(check.new_superseded)
+        state.first += len(ok)
+        return ok
+
+    def check(self, batch: Sequence[Mapping[str, Any]] | Sequence[Candidate]) -> list[Prepared]:
+        """Run every admission check on a batch without writing; raise the first refusal."""
+        cands = candidates(batch)
+        with self._lock, gc_paused(), self.driver.read() as tx:
+            size = size_in(tx)
+            self._catch_up(tx, size)
+            state = _State(self.registry, size)
+            return self._check_batch(tx, state, self._prepare(cands))
 
     def submit(self, batch: Sequence[Mapping[str, Any]] | Sequence[Candidate]) -> list[int]:
         """Admit a batch of signed records, all or nothing; return their log indexes.
 
         Records are checked in order (a key registered earlier in the batch may sign later
-        records in it), then appended in one durable commit. On any refusal raises
-        :class:`RecordError` (an :class:`InputError`) naming the record and check; nothing is
-        written.
+        records in it), then appended with their index rows and the checkpoint covering them
+        in one transaction. On any refusal raises :class:`RecordError` (an
+        :class:`InputError`) naming the record and check; nothing is written.
         """
-        cands = candidates(batch)
-        if not cands:
-            return []
-        with self._exclusive(), gc_paused():
-            ok, _ = self._check(cands)
-            self._ensure_clock()
-            first = self.log.append([p.entry for p in ok])
-            if first != len(self._links):
-                raise StoreError(f"log appended at {first}, expected {len(self._links)}")
-            for i, p in enumerate(ok, first):
-                self._take(i, p.record, p.raw, p.unsigned)
-            count = len(ok)
-            del ok  # freed by reference counting before the collector resumes
-            if self.log.signer is not None:
-                # The batch's checkpoint, cosigned by the clock: the batch's logged time.
-                self.log.checkpoint()
-        return list(range(first, first + count))
+        result = self.submit_many([batch])[0]
+        if isinstance(result, RecordError):
+            raise result
+        return result
+
+    def submit_many(
+        self, batches: Sequence[Sequence[Mapping[str, Any]] | Sequence[Candidate]]
+    ) -> list[list[int] | RecordError]:
+        """Admit several independent batches in one transaction (group commit).
+
+        Each batch is all or nothing and is checked against the ledger plus the batches before
+        it that passed; the result for each is its indexes or the :class:`RecordError` that
+        refused it. Empty batches get ``[]``. One commit, one checkpoint, one fsync for all.
+        """
+        cand_batches = [candidates(b) for b in batches]
+        with gc_paused():
+            prepared = [self._prepare(c) if c else [] for c in cand_batches]
+        with self._lock, gc_paused(), self.driver.write() as tx:
+            size = size_in(tx)
+            if size != self.log.size:
+                self.log.reload()
+            if self.log.size != size:
+                raise StoreError(
+                    f"{self.where}: the tree has {self.log.size} entries, the store {size}"
+                )
+            self._catch_up(tx, size)
+            state = _State(self.registry, size)
+            results: list[list[int] | RecordError] = []
+            admitted: list[Prepared] = []
+            for p in prepared:
+                if not p:
+                    results.append([])
+                    continue
+                try:
+                    ok = self._check_batch(tx, state, p)
+                except RecordError as exc:
+                    results.append(exc)
+                    continue
+                first = size + len(admitted)
+                results.append(list(range(first, first + len(ok))))
+                admitted.extend(ok)
+            if not admitted:
+                return results
+            entries = [p.entry for p in admitted]
+            edge, tiles = self.log.stage(entries)
+            append_in(tx, self.where, size, entries, tiles, edge.completed_nodes)
+            rows = [
+                ledgerdb.record_row(size + i, p.digest, p.record) for i, p in enumerate(admitted)
+            ]
+            values = [
+                v for i, p in enumerate(admitted) for v in ledgerdb.value_rows(size + i, p.record)
+            ]
+            ledgerdb.insert_rows(tx, rows, values)
+            del admitted, rows, values
+            self._sign_in(tx, Checkpoint(self.log.origin, edge.size, edge.root()))
+        self.log.adopt(edge)
+        self.registry = state.registry
+        self._known = edge.size
+        return results
+
+    def _sign_in(self, tx: SqlTx, cp: Checkpoint) -> SignedCheckpoint:
+        """Sign ``cp`` with the log key and the clock, and store it in ``tx``.
+
+        Refuses (:class:`StoreError`) if the last stored checkpoint is not a prefix of the tree:
+        the log never signs two inconsistent checkpoints.
+        """
+        log_signer, clock_signer = self._keys()
+        rows = tx.execute("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+        if rows:
+            old = open_checkpoint(bytes(rows[0][1]), self.log.verifier).checkpoint
+            if old.size > cp.size or merkle.tree_hash(old.size, self.log.reader(old.size)) != (
+                old.root
+            ):
+                raise StoreError(
+                    f"{self.where}: refusing to sign: the stored tree does not extend the last "
+                    f"signed checkpoint (size {old.size}); run `cvid log verify`"
+                )
+        signed = sign_checkpoint(cp, log_signer)
+        now = max(math.floor(self.clock().timestamp()), ledgerdb.last_clock_time(tx), 0)
+        text = signed.note.text
+        note = Note(text, (*signed.note.signatures, cosign(text, clock_signer, now)))
+        signed = SignedCheckpoint(cp, note)
+        add_checkpoint_in(tx, cp.size, signed.encode())
+        tx.execute("INSERT INTO checkpoint_times (size, time) VALUES (?, ?)", (cp.size, now))
+        return signed
 
     def submit_files(self, paths: Sequence[Path]) -> list[int]:
         """Admit the records in ``paths`` (each one JSON object or JSON Lines) as one batch."""
@@ -476,80 +540,132 @@ class Ledger:
 
     @property
     def size(self) -> int:
-        """The number of records in the ledger."""
-        return len(self._links)
+        """The number of records in the ledger (picking up other writers' appends)."""
+        return self.log.refresh()
 
-    def _parse_all(self) -> None:
-        """Parse (once) every record not yet parsed, and keep parsed ones from now on."""
+    def index_of(self, digest: bytes) -> int | None:
+        """The index of the logged record whose unsigned canonical SHA-256 is ``digest``."""
+        with self.driver.read() as tx:
+            return ledgerdb.digests_present(tx, [digest]).get(digest)
+
+    def _clock_times(self, size: int) -> list[tuple[int, int]]:
+        """``(size, time)`` of each clock-cosigned checkpoint of at most ``size`` entries."""
         with self._lock:
-            self._keep_parsed = True
-            for i, entry in self._entries(len(self._parsed), len(self._links)):
-                self._parsed.append(_parse_entry(i, entry))
+            last = self._times[-1][0] if self._times else 0
+            if last < size:
+                with self.driver.read() as tx:
+                    more = tx.execute(
+                        "SELECT size, time FROM checkpoint_times WHERE size > ? ORDER BY size",
+                        (last,),
+                    )
+                self._times.extend((int(a), int(b)) for a, b in more)
+            end = bisect.bisect_right(self._times, (size, math.inf))
+            return self._times[:end]
+
+    def logged_time(self, index: int, size: int | None = None) -> datetime | None:
+        """Entry ``index``'s logged time, counting only checkpoints of at most ``size``."""
+        times = self._clock_times(self.size if size is None else size)
+        k = bisect.bisect_right(times, (index, math.inf))
+        if k == len(times):
+            return None
+        return datetime.fromtimestamp(times[k][1], UTC)
+
+    def logged_times(self, size: int | None = None) -> list[datetime | None]:
+        """The logged time of each of the first ``size`` records (default: all).
+
+        Entry ``i``'s logged time is the time of the first clock-cosigned checkpoint with
+        ``i < checkpoint size ≤ size``; ``None`` when there is none, so the answer for a log
+        prefix never changes as the ledger grows.
+        """
+        total = self.size
+        n = total if size is None else size
+        if not 0 <= n <= total:
+            raise InputError(f"the ledger holds {total} records, not {n}")
+        out: list[datetime | None] = [None] * n
+        start = 0
+        for cp_size, t in self._clock_times(n):
+            when = datetime.fromtimestamp(t, UTC)
+            for i in range(start, min(cp_size, n)):
+                out[i] = when
+            start = max(start, cp_size)
+        return out
+
+    def records_at(self, indices: Sequence[int], size: int | None = None) -> list[LoggedRecord]:
+        """The records at ``indices`` (ascending, each once), with marks and logged times.
+
+        Marks and times count only records and checkpoints below ``size`` (default: all).
+        """
+        n = self.size if size is None else size
+        wanted = sorted({i for i in indices if 0 <= i < n})
+        if len(wanted) != len(set(indices)):
+            bad = min(set(indices) - set(wanted))
+            raise InputError(f"no record {bad} in the ledger (it holds {n})")
+        with self.driver.read() as tx:
+            entries = ledgerdb.entries_at(tx, wanted)
+            sup, dis = ledgerdb.marks(tx, wanted)
+        times = self._clock_times(n)
+        out = []
+        for i in wanted:
+            record, raw = _parse_entry(i, entries[i])
+            k = bisect.bisect_right(times, (i, math.inf))
+            logged = datetime.fromtimestamp(times[k][1], UTC) if k < len(times) else None
+            s = sup.get(i)
+            out.append(
+                LoggedRecord(
+                    i,
+                    record,
+                    raw,
+                    s if s is not None and s < n else None,
+                    tuple(d for d in dis.get(i, ()) if d < n),
+                    logged,
+                )
+            )
+        return out
 
     def record(self, index: int) -> LoggedRecord:
         """The record at ``index``; :class:`InputError` if there is none."""
-        if not 0 <= index < len(self._links):
-            raise InputError(f"no record {index} in the ledger (it holds {len(self._links)})")
-        logged = next((t for size, t in self._clock_times() if size > index), None)
-        return self._record(index, None if logged is None else datetime.fromtimestamp(logged, UTC))
+        return self.records_at([index])[0]
 
-    def _record(self, index: int, logged_at: datetime | None) -> LoggedRecord:
-        if index >= len(self._parsed):
-            self._parse_all()
-        record, raw = self._parsed[index]
-        return LoggedRecord(
-            index,
-            record,
-            raw,
-            self._superseded_by.get(index),
-            tuple(self._disputed_by.get(index, ())),
-            logged_at,
-        )
+    def iter_records(self, size: int | None = None) -> Iterator[LoggedRecord]:
+        """Every record below ``size`` (default: all), in log order, a page at a time."""
+        n = self.size if size is None else size
+        for lo in range(0, n, READ_STEP):
+            yield from self.records_at(range(lo, min(n, lo + READ_STEP)), n)
 
-    def records(self) -> list[LoggedRecord]:
-        """Every record, in log order, with its marks and logged time."""
-        self._parse_all()
-        times = self.logged_times()
-        return [self._record(i, t) for i, t in enumerate(times)]
+    def records(self, size: int | None = None) -> list[LoggedRecord]:
+        """Every record below ``size`` (default: all), in log order, with marks and times."""
+        return list(self.iter_records(size))
+
+    def query(self, q: RecordQuery) -> list[LoggedRecord]:
+        """The records matching ``q``, by log index (see :class:`RecordQuery`)."""
+        with self.driver.read() as tx:
+            indices = ledgerdb.select(tx, q)
+        return self.records_at(indices)
+
+    def iter_query(self, q: RecordQuery) -> Iterator[LoggedRecord]:
+        """Every record matching ``q`` (its ``limit`` ignored), a page at a time."""
+        after = q.after
+        while True:
+            page = self.query(replace(q, after=after, limit=ledgerdb.MAX_LIMIT))
+            yield from page
+            if len(page) < ledgerdb.MAX_LIMIT:
+                return
+            after = page[-1].index
 
     def receipt(self, index: int) -> Receipt:
-        """A ``tlog-proof`` receipt for record ``index`` (signs a checkpoint if needed)."""
+        """A ``tlog-proof`` receipt for record ``index`` against the latest checkpoint."""
         return self.log.receipt(index)
 
-
-def _sha256(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
-
-
-def _read_meta(directory: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads((directory / META).read_text())
-    except OSError:
-        raise InputError(
-            f"{directory}: no ledger here (missing {META}); see `cvid ledger init`"
-        ) from None
-    except ValueError as exc:
-        raise StoreError(f"{directory / META}: not valid JSON: {exc}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise StoreError(f"{directory / META}: not a {FORMAT} ledger")
-    return meta
+    def latest_checkpoint(self) -> SignedCheckpoint | None:
+        """The latest signed (and clock-cosigned) checkpoint, verified with the log key."""
+        return self.log.latest_checkpoint()
 
 
-def _write_meta(directory: Path, meta: Mapping[str, Any]) -> None:
-    """Write ``ledger.json`` atomically (a reader sees the old file or the new one)."""
-    tmp = directory / f".{META}.tmp{os.getpid()}"
-    tmp.write_text(json.dumps(meta, indent=2) + "\n")
-    os.replace(tmp, directory / META)
-
-
-def _clock_mode(meta: Mapping[str, Any], directory: Path) -> ClockMode:
-    """The ledger's clock mode; ``log`` for ledgers made before the field existed."""
+def _clock_mode(meta: Mapping[str, str], where: str) -> ClockMode:
     mode = meta.get("clock", "log")
     if mode not in CLOCK_MODES:
-        raise StoreError(
-            f"{directory / META}: clock {mode!r} is not one of {', '.join(CLOCK_MODES)}"
-        )
-    return cast(ClockMode, mode)
+        raise StoreError(f"{where}: clock {mode!r} is not one of {', '.join(CLOCK_MODES)}")
+    return "log" if mode == "log" else "reported"
 
 
 def _parse_entry(index: int, entry: bytes) -> tuple[Record, dict[str, Any]]:
@@ -560,4 +676,8 @@ def _parse_entry(index: int, entry: bytes) -> tuple[Record, dict[str, Any]]:
         raise StoreError(f"log entry {index} is not an evidence record: {exc}") from None
     if record.signature is None:
         raise StoreError(f"log entry {index} is not a signed evidence record")
+    try:
+        without_signature(entry, record.signature)
+    except InputError as exc:
+        raise StoreError(f"log entry {index}: {exc}") from None
     return record, raw

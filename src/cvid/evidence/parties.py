@@ -16,7 +16,7 @@ needs and ignores every other top-level key (the agreements engine reads ``terms
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -124,6 +124,59 @@ def _package_files(package_dir: Path) -> Iterator[Path]:
             continue
         if path.is_file():
             yield path
+
+
+#: The most bytes a package's files may hold together (a package is text and small tables).
+MAX_PACKAGE_BYTES = 64 * 1024 * 1024
+
+
+def read_package_files(package_dir: Path) -> dict[str, bytes]:
+    """Every file of a package folder by relative POSIX path (hidden files skipped).
+
+    Refuses (:class:`InputError`) a symbolic link anywhere in the package — a package never
+    reaches outside its folder — and a package over :data:`MAX_PACKAGE_BYTES`.
+    """
+    if not package_dir.is_dir():
+        raise InputError(f"{package_dir}: not an agreement package folder")
+    out: dict[str, bytes] = {}
+    total = 0
+    for path in sorted(package_dir.rglob("*")):
+        rel = path.relative_to(package_dir)
+        if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+            continue
+        if path.is_symlink():
+            raise InputError(f"{path}: a symbolic link; a package's files must be in its folder")
+        if not path.is_file():
+            continue
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror}") from None
+        total += len(data)
+        if total > MAX_PACKAGE_BYTES:
+            raise InputError(f"{package_dir}: the package is over {MAX_PACKAGE_BYTES:,} bytes")
+        out[rel.as_posix()] = data
+    return out
+
+
+def files_sha256(files: Mapping[str, bytes]) -> str:
+    """:func:`package_sha256` of a package given as its files (relative POSIX path -> bytes)."""
+    lines = [f"{hashlib.sha256(data).hexdigest()}  {name}\n" for name, data in files.items()]
+    lines.sort(key=lambda line: line[66:])
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def parties_from_files(files: Mapping[str, bytes], where: str) -> AgreementParties:
+    """:func:`load_parties` of a package given as its files; ``where`` names it in messages."""
+    name = f"{where}/{AGREEMENT_FILE}"
+    data = files.get(AGREEMENT_FILE)
+    if data is None:
+        raise InputError(f"{where}: the package has no {AGREEMENT_FILE}")
+    try:
+        parsed = yaml.safe_load(data.decode("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InputError(f"{name}: not valid YAML: {exc}".replace("\n", " ")) from None
+    return parse_parties(parsed, name)
 
 
 def package_sha256(package_dir: Path) -> str:

@@ -23,17 +23,17 @@ from pathlib import Path
 from cvid.agreements.engine import Instant
 from cvid.agreements.index import View
 from cvid.agreements.package import load_package
-from cvid.agreements.sources import from_ledger, ledger_meta
 from cvid.agreements.verdict import checkpoint_json
 from cvid.errors import InputError
 from cvid.report.model import Section, build_section
 from cvid.report.render import render_report
+from cvid.sources import from_ledger
 
 __all__ = ["Section", "build_section", "render_report", "section_for_ledger", "write_report"]
 
 
 def section_for_ledger(
-    directory: Path,
+    directory: str | Path,
     as_of: Instant,
     view: View | str = View.NOW,
     *,
@@ -42,20 +42,20 @@ def section_for_ledger(
     tiles: str | None = None,
     notes: Sequence[str] = (),
 ) -> Section:
-    """The report section of the ledger in ``directory`` at ``as_of`` in ``view``.
+    """The report section of the ledger at ``location`` at ``as_of`` in ``view``.
 
-    Reads every record the latest checkpoint covers (signing one if the ledger holds its key
-    and none covers them yet, as ``cvid status`` does) and the ledger's package copy, or
-    ``package``. :class:`InputError` if there is no ledger there.
+    Reads the records the latest checkpoint covers that the package's terms and steps read,
+    with the ledger's package copy, or ``package``. :class:`InputError` if there is no ledger
+    there. Writes nothing.
     """
-    source = from_ledger(directory)
-    pkg_dir = package or source.package_dir
-    if pkg_dir is None:
+    pkg = load_package(package) if package is not None else None
+    source = from_ledger(directory, package=pkg)
+    pkg = pkg or source.package
+    if pkg is None:
         raise InputError(f"{directory}: no agreement package; give --package")
-    meta = ledger_meta(directory)
-    vkey = meta.get("log_vkey")
+    vkey = source.meta.get("log_vkey")
     return build_section(
-        load_package(pkg_dir),
+        pkg,
         source.records,
         as_of,
         view,

@@ -73,15 +73,25 @@ def log_verifier(driver: LogDriver, where: str = "the store") -> Verifier:
         raise StoreError(f"{where}: the log key in its metadata: {exc.diagnostics()}") from None
 
 
+#: The database of a ledger (:mod:`cvid.evidence.ledger`), which holds a log too.
+LEDGER_DB_NAME = "ledger.db"
+
+
+def store_path(directory: Path) -> Path:
+    """The database of the log in ``directory``: ``log.db``, or a ledger's ``ledger.db``."""
+    for name in (DB_NAME, LEDGER_DB_NAME):
+        if (directory / name).is_file():
+            return directory / name
+    raise InputError(f"{directory}: no log here (missing {DB_NAME}); see `cvid log init`")
+
+
 def open_store(directory: Path) -> tuple[SQLiteDriver, Verifier]:
     """Open the database of the log in ``directory`` and read its key, touching nothing else.
 
     Creates nothing and reads neither the private key nor the tree: what ``cvid log verify``
-    needs to examine a log whatever state it is in.
+    needs to examine a log whatever state it is in. A ledger's directory opens its log.
     """
-    db = directory / DB_NAME
-    if not db.is_file():
-        raise InputError(f"{directory}: no log here (missing {DB_NAME}); see `cvid log init`")
+    db = store_path(directory)
     driver = SQLiteDriver(db)
     try:
         return driver, log_verifier(driver, str(db))
@@ -336,6 +346,33 @@ class Log:
                     continue
                 self._edge = edge
                 return first
+
+    def stage(self, entries: Sequence[bytes]) -> tuple[TreeEdge, list[tuple[int, int, bytes]]]:
+        """The tree after appending ``entries`` to the current one, and the full tiles that
+        completes; the tiles' interior nodes are the returned edge's ``completed_nodes``.
+
+        Changes nothing: a writer that holds the store's lock stores the rows itself, then
+        :meth:`adopt` s the edge once its transaction committed.
+        """
+        if entries and max(map(len, entries)) > MAX_ENTRY_SIZE:
+            for i, e in enumerate(entries):
+                check_entry(e, f"entry {i}")
+        sha256 = hashlib.sha256
+        with self._lock:
+            edge = self._edge.copy()
+        tiles = edge.extend([sha256(b"\x00" + e).digest() for e in entries])
+        return edge, tiles
+
+    def adopt(self, edge: TreeEdge) -> None:
+        """Take ``edge`` (from :meth:`stage`) as the tree, once its rows are durable."""
+        with self._lock:
+            self._edge = edge
+
+    def reload(self) -> int:
+        """Rebuild the tree's edge from storage (after another writer appended); the size."""
+        with self._lock:
+            self._edge = self._load_edge()
+            return self._edge.size
 
     # -- checkpoints -----------------------------------------------------------------------
 

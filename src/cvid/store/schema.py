@@ -159,10 +159,20 @@ CREATE TABLE IF NOT EXISTS checkpoint_times (size BIGINT PRIMARY KEY, time BIGIN
 """
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "the log: entries, tiles, interior nodes, checkpoints", LOG_TABLES,
-              _LOG_SQLITE, _LOG_POSTGRESQL),
-    Migration(2, "the ledger: metadata, package copy, keys, record index, clock times",
-              LEDGER_TABLES, _LEDGER_SQLITE, _LEDGER_POSTGRESQL),
+    Migration(
+        1,
+        "the log: entries, tiles, interior nodes, checkpoints",
+        LOG_TABLES,
+        _LOG_SQLITE,
+        _LOG_POSTGRESQL,
+    ),
+    Migration(
+        2,
+        "the ledger: metadata, package copy, keys, record index, clock times",
+        LEDGER_TABLES,
+        _LEDGER_SQLITE,
+        _LEDGER_POSTGRESQL,
+    ),
 )
 
 #: The schema version this code writes and reads.

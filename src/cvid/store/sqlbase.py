@@ -68,9 +68,7 @@ def append_in(
     full = n - n % ROWS_PER_STATEMENT
     if full:
         # Many rows a statement: the per-statement overhead, not the rows, dominates.
-        sql = "INSERT INTO entries (idx, data) VALUES " + ",".join(
-            ["(?, ?)"] * ROWS_PER_STATEMENT
-        )
+        sql = "INSERT INTO entries (idx, data) VALUES " + ",".join(["(?, ?)"] * ROWS_PER_STATEMENT)
         tx.executemany(
             sql,
             (
@@ -115,9 +113,7 @@ def read_entries_in(tx: SqlTx, start: int, end: int) -> list[bytes]:
     return [bytes(r[0]) for r in rows]
 
 
-def read_tile_with_nodes_in(
-    tx: SqlTx, level: int, index: int
-) -> tuple[bytes | None, bytes | None]:
+def read_tile_with_nodes_in(tx: SqlTx, level: int, index: int) -> tuple[bytes | None, bytes | None]:
     """A full tile's hashes and interior nodes, read inside ``tx``."""
     rows = tx.execute(
         "SELECT t.hashes, n.nodes FROM tiles t LEFT JOIN tile_nodes n "

@@ -1,0 +1,246 @@
+"""The ledger's tables in a cvid store: what is written beside each entry, and how it is queried.
+
+These are the ledger's derived rows (see :mod:`cvid.store.schema`): written by the ledger in
+the same transaction as the entries they describe, read back so that opening a ledger and
+answering a query never replay the log. A verifier never trusts them: ``cvid ledger verify``
+and ``cvid verdict verify`` recompute from the signed entries.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cvid.errors import InputError, StoreError
+from cvid.evidence.checks import Link
+from cvid.evidence.record import Quantity, Record
+from cvid.store.sqlbase import SqlTx
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US = dt.timedelta(microseconds=1)
+
+#: Parameters per ``IN (...)`` list (SQLite's default limit is 32,766; keep statements small).
+CHUNK = 500
+
+KEY_KIND_TEXT = ("key_registration", "key_revocation")
+
+
+def to_us(t: dt.datetime) -> int:
+    """Microseconds since the epoch of an aware instant (exact, negative before 1970)."""
+    return (t - _EPOCH) // _US
+
+
+def from_us(us: int) -> dt.datetime:
+    """The aware UTC instant ``us`` microseconds from the epoch."""
+    return _EPOCH + dt.timedelta(microseconds=us)
+
+
+def record_row(index: int, digest: bytes, r: Record) -> tuple[object, ...]:
+    """The ``records`` row of record ``r`` at log ``index``."""
+    speaker = r.source.speaker if r.source is not None else None
+    return (
+        index,
+        digest,
+        r.kind.value,
+        r.agreement,
+        r.party,
+        r.subject,
+        r.submitter,
+        r.signer,
+        speaker,
+        to_us(r.observed_at),
+        to_us(r.reported_at),
+        r.supersedes,
+        r.disputes,
+    )
+
+
+def value_rows(index: int, r: Record) -> list[tuple[object, ...]]:
+    """The ``record_values`` rows of record ``r`` at log ``index``."""
+    out: list[tuple[object, ...]] = []
+    for name, v in r.values.items():
+        if isinstance(v, Quantity):
+            out.append((index, name, float(v.value), v.unit))
+        else:
+            out.append((index, name, None, None))
+    return out
+
+
+def insert_rows(
+    tx: SqlTx, rows: Sequence[tuple[object, ...]], values: Sequence[tuple[object, ...]]
+) -> None:
+    """Insert the rows of newly appended records (inside the append's transaction)."""
+    if rows:
+        tx.executemany(
+            "INSERT INTO records (idx, digest, kind, agreement, party, subject, submitter, "
+            "signer, speaker, observed_at, reported_at, supersedes, disputes) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+    if values:
+        tx.executemany(
+            "INSERT INTO record_values (idx, name, number, unit) VALUES (?, ?, ?, ?)", values
+        )
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), CHUNK):
+        yield items[i : i + CHUNK]
+
+
+def _marks(n: int) -> str:
+    return ",".join("?" * n)
+
+
+def digests_present(tx: SqlTx, digests: Sequence[bytes]) -> dict[bytes, int]:
+    """Which of ``digests`` are already logged, and at which index."""
+    out: dict[bytes, int] = {}
+    for part in _chunks(list(dict.fromkeys(digests))):
+        for d, i in tx.execute(
+            f"SELECT digest, idx FROM records WHERE digest IN ({_marks(len(part))})", part
+        ):
+            out[bytes(d)] = int(i)
+    return out
+
+
+def links(tx: SqlTx, indices: Sequence[int]) -> dict[int, Link]:
+    """The reference-check facts of the records at ``indices``."""
+    out: dict[int, Link] = {}
+    for part in _chunks(sorted(set(indices))):
+        for i, kind, submitter, agreement in tx.execute(
+            f"SELECT idx, kind, submitter, agreement FROM records WHERE idx IN "
+            f"({_marks(len(part))})",
+            part,
+        ):
+            out[int(i)] = Link(str(kind), str(submitter), str(agreement))
+    return out
+
+
+def superseded_by(tx: SqlTx, indices: Sequence[int]) -> dict[int, int]:
+    """For each of ``indices`` that a logged record corrects, the correcting record's index."""
+    out: dict[int, int] = {}
+    for part in _chunks(sorted(set(indices))):
+        for target, i in tx.execute(
+            f"SELECT supersedes, idx FROM records WHERE supersedes IN ({_marks(len(part))})",
+            part,
+        ):
+            out[int(target)] = int(i)
+    return out
+
+
+def marks(tx: SqlTx, indices: Sequence[int]) -> tuple[dict[int, int], dict[int, list[int]]]:
+    """Who corrects and who disputes each of ``indices``: ``(superseded_by, disputed_by)``."""
+    disputed: dict[int, list[int]] = {}
+    for part in _chunks(sorted(set(indices))):
+        for target, i in tx.execute(
+            f"SELECT disputes, idx FROM records WHERE disputes IN ({_marks(len(part))}) "
+            "ORDER BY idx",
+            part,
+        ):
+            disputed.setdefault(int(target), []).append(int(i))
+    return superseded_by(tx, indices), disputed
+
+
+def key_entries(tx: SqlTx, start: int, end: int) -> list[tuple[int, bytes]]:
+    """The logged key records with index in ``[start, end)``, as ``(index, entry)``."""
+    rows = tx.execute(
+        "SELECT e.idx, e.data FROM records r JOIN entries e ON e.idx = r.idx "
+        "WHERE r.kind IN (?, ?) AND r.idx >= ? AND r.idx < ? ORDER BY r.idx",
+        (*KEY_KIND_TEXT, start, end),
+    )
+    return [(int(i), bytes(d)) for i, d in rows]
+
+
+def indexed_size(tx: SqlTx) -> int:
+    """One more than the largest indexed record (0 when none)."""
+    row = tx.execute("SELECT MAX(idx) FROM records")[0]
+    return 0 if row[0] is None else int(row[0]) + 1
+
+
+@dataclass(frozen=True)
+class RecordQuery:
+    """A filter over the ledger's records; every field given must match.
+
+    ``since``/``until`` bound ``observed_at`` (inclusive); ``after`` pages by log index (records
+    with a larger index); ``limit`` caps the count (at most :data:`MAX_LIMIT`); ``upto`` keeps
+    records with index below it (a checkpoint's size).
+    """
+
+    kind: str | None = None
+    party: str | None = None
+    submitter: str | None = None
+    subject: str | None = None
+    speaker: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    after: int | None = None
+    upto: int | None = None
+    limit: int | None = None
+
+
+#: The most records one query returns.
+MAX_LIMIT = 10_000
+
+
+def select(tx: SqlTx, q: RecordQuery) -> list[int]:
+    """The indices of the records matching ``q``, ascending."""
+    where: list[str] = []
+    params: list[object] = []
+    for column in ("kind", "party", "submitter", "subject", "speaker"):
+        value = getattr(q, column)
+        if value is not None:
+            where.append(f"{column} = ?")
+            params.append(value)
+    if q.since is not None:
+        where.append("observed_at >= ?")
+        params.append(to_us(q.since))
+    if q.until is not None:
+        where.append("observed_at <= ?")
+        params.append(to_us(q.until))
+    if q.after is not None:
+        where.append("idx > ?")
+        params.append(q.after)
+    if q.upto is not None:
+        where.append("idx < ?")
+        params.append(q.upto)
+    limit = MAX_LIMIT if q.limit is None else q.limit
+    if not 0 < limit <= MAX_LIMIT:
+        raise InputError(f"limit {limit} is not between 1 and {MAX_LIMIT:,}")
+    sql = "SELECT idx FROM records"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += f" ORDER BY idx LIMIT {int(limit)}"
+    return [int(r[0]) for r in tx.execute(sql, params)]
+
+
+def entries_at(tx: SqlTx, indices: Sequence[int]) -> dict[int, bytes]:
+    """The logged entries at ``indices``."""
+    out: dict[int, bytes] = {}
+    for part in _chunks(sorted(set(indices))):
+        for i, d in tx.execute(
+            f"SELECT idx, data FROM entries WHERE idx IN ({_marks(len(part))})", part
+        ):
+            out[int(i)] = bytes(d)
+    missing = set(indices) - out.keys()
+    if missing:
+        raise StoreError(f"the store has no entry at {min(missing)}, which its index names")
+    return out
+
+
+def checkpoint_times(tx: SqlTx, upto: int | None = None) -> list[tuple[int, int]]:
+    """``(size, clock time)`` of each clock-cosigned checkpoint (of at most ``upto`` entries)."""
+    if upto is None:
+        rows = tx.execute("SELECT size, time FROM checkpoint_times ORDER BY size")
+    else:
+        rows = tx.execute(
+            "SELECT size, time FROM checkpoint_times WHERE size <= ? ORDER BY size", (upto,)
+        )
+    return [(int(a), int(b)) for a, b in rows]
+
+
+def last_clock_time(tx: SqlTx) -> int:
+    """The latest clock time written (0 if none)."""
+    rows = tx.execute("SELECT time FROM checkpoint_times ORDER BY size DESC LIMIT 1")
+    return int(rows[0][0]) if rows else 0

@@ -1,0 +1,330 @@
+"""Where evidence comes from: ledgers and static tiles (the I/O side of the engine).
+
+The agreements engine is pure; this module reads. A *source* yields the records a checkpoint
+covers, the checkpoint itself and (for a ledger) the package the ledger was created for:
+
+- a ledger (a directory holding ``ledger.db``, or a PostgreSQL URL): :func:`from_ledger`. By
+  default it reads, through the ledger's index, only the records the package's terms and steps
+  read (and those that correct or dispute them); ``verify=True`` instead re-reads every entry,
+  checks every record's signature, recomputes the tree's root from the entries and the logged
+  times from the clock's signatures, trusting nothing derived;
+- a static ``tlog-tiles`` tree, a directory or an http(s) prefix, audited against the log's
+  key: :func:`from_tiles`.
+
+A source's ``records`` are a :class:`~cvid.agreements.index.LedgerRecords`: with the ledger's
+clock mode and, from a ledger, each record's logged time, so every evaluation built from them
+sees "then" as the ledger defines it. Tiles carry no cosigned checkpoints: their records have no
+logged times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cvid.agreements.index import ClockMode, Evidence, LedgerRecords, View
+from cvid.agreements.package import Package, package_from_files
+from cvid.audit import TileSource, audit, read_vkey
+from cvid.errors import Error, InputError, VerificationError
+from cvid.evidence import ledgerdb
+from cvid.evidence.importer import load_mapping, read_csv, table_records
+from cvid.evidence.ledger import Ledger, is_ledger, is_url
+from cvid.evidence.record import Record
+from cvid.evidence.signing import RecordError, parse_json, sign_record, verify_record
+from cvid.tlog import merkle
+from cvid.tlog.checkpoint import Checkpoint, open_checkpoint
+from cvid.tlog.note import Signer, Verifier
+from cvid.tlog.tiles import TILE_WIDTH, decode_bundle, tile_for_size
+
+__all__ = [
+    "Source",
+    "example_signer",
+    "from_ledger",
+    "from_tiles",
+    "import_declarations",
+    "is_ledger",
+    "record_of",
+    "verdict_source",
+]
+
+_EMPTY = hashlib.sha256(b"").digest()
+
+
+@dataclass(frozen=True)
+class Source:
+    """Records ``(index, record)`` for indices ``0..checkpoint.size-1`` (all of them, or those
+    an evaluation of ``package`` needs), and where from.
+
+    ``records`` is a :class:`LedgerRecords` (a list of pairs that also carries the clock mode
+    and the logged times); :meth:`evidence` indexes it. ``package`` is the ledger's own copy
+    of its agreement package (None for tiles). ``meta`` is the ledger's metadata (empty for
+    tiles).
+    """
+
+    records: list[tuple[int, Record]]
+    checkpoint: Checkpoint | None
+    package_files: Mapping[str, bytes] | None
+    name: str
+    meta: Mapping[str, str] = field(default_factory=dict)
+
+    @functools.cached_property
+    def package(self) -> Package | None:
+        """The ledger's copy of its package, compiled (None for tiles)."""
+        if self.package_files is None:
+            return None
+        return package_from_files(self.package_files, f"{self.name} (the ledger's package)")
+
+    @property
+    def clock(self) -> ClockMode:
+        """The ledger's clock mode (``reported`` for records that carry none)."""
+        r = self.records
+        return r.clock if isinstance(r, LedgerRecords) else ClockMode.REPORTED
+
+    def evidence(self) -> Evidence:
+        """The records indexed for the engine, with their clock and logged times."""
+        return Evidence(self.records)
+
+
+def _needed(ledger: Ledger, package: Package, n: int, until: dt.datetime | None) -> list[int]:
+    """The indices below ``n`` an evaluation of ``package`` reads: records with a party that
+    carry a value a term reads or are about a step's subject, and the records that correct or
+    dispute those (the engine hides and flags with them)."""
+    names = sorted({t.quantity for t in package.terms})
+    subjects = sorted({s.subject for s in package.steps})
+    with ledger.driver.read() as tx:
+        found: set[int] = set()
+        bound = [] if until is None else [ledgerdb.to_us(until)]
+        cond = "" if until is None else " AND r.observed_at <= ?"
+        for part in _chunks(names):
+            found.update(
+                int(r[0])
+                for r in tx.execute(
+                    "SELECT DISTINCT v.idx FROM record_values v JOIN records r ON r.idx = v.idx "
+                    f"WHERE v.name IN ({','.join('?' * len(part))}) AND r.party IS NOT NULL "
+                    f"AND r.idx < ?{cond}",
+                    [*part, n, *bound],
+                )
+            )
+        for part in _chunks(subjects):
+            found.update(
+                int(r[0])
+                for r in tx.execute(
+                    f"SELECT r.idx FROM records r WHERE r.subject IN ({','.join('?' * len(part))})"
+                    f" AND r.party IS NOT NULL AND r.idx < ?{cond}",
+                    [*part, n, *bound],
+                )
+            )
+        sup, dis = ledgerdb.marks(tx, sorted(found))
+    found.update(i for i in sup.values() if i < n)
+    found.update(i for ds in dis.values() for i in ds if i < n)
+    return sorted(found)
+
+
+def _chunks(items: list[str]) -> list[list[str]]:
+    return [items[i : i + ledgerdb.CHUNK] for i in range(0, len(items), ledgerdb.CHUNK)]
+
+
+def from_ledger(
+    location: str | Path,
+    size: int | None = None,
+    *,
+    package: Package | None = None,
+    until: dt.datetime | None = None,
+    verify: bool = False,
+) -> Source:
+    """The records of the ledger at ``location`` and a checkpoint covering them.
+
+    Without ``size``: the records the latest signed checkpoint covers. With ``size``: the
+    first ``size`` records and the checkpoint of that size recomputed from the stored tree (it
+    must exist: size ≤ the log's size). Reads never write: nothing is signed here.
+
+    Records: those an evaluation of ``package`` (default: the ledger's own) needs, observed
+    by ``until`` when given — or, with ``verify``, every entry re-read and re-checked (see the
+    module's docstring). They carry the ledger's clock mode and their logged times, counting
+    only the clock-cosigned checkpoints of at most the returned checkpoint's size.
+    """
+    with Ledger.open(location, readonly=True) as ledger:
+        log = ledger.log
+        total = ledger.size
+        cp: Checkpoint | None
+        if size is None:
+            latest = log.latest_checkpoint()
+            cp = latest.checkpoint if latest is not None else None
+            n = cp.size if cp is not None else 0
+        else:
+            if size > total:
+                raise VerificationError(
+                    f"{location}: the ledger holds {total} records, fewer than {size}"
+                )
+            n = size
+            cp = None
+        if verify:
+            pairs, root, times = _verified(ledger, n)
+            if cp is not None and cp.root != root:
+                raise VerificationError(
+                    f"{location}: the entries' root at size {n} is not the signed "
+                    "checkpoint's: the stored entries were changed"
+                )
+            logged: dict[int, dt.datetime | None] = dict(enumerate(times))
+        else:
+            if cp is None and size is not None:
+                root = merkle.tree_hash(n, log.reader()) if n else _EMPTY
+            pkg = package or package_from_files(
+                ledger.package_files, f"{location} (the ledger's package)"
+            )
+            got = ledger.records_at(_needed(ledger, pkg, n, until), n)
+            pairs = [(r.index, r.record) for r in got]
+            logged = {r.index: r.logged_at for r in got}
+        if cp is None and size is not None:
+            cp = Checkpoint(log.origin, n, root)
+        records = LedgerRecords(pairs, ledger.clock_mode, logged)
+        return Source(records, cp, ledger.package_files, str(location), dict(ledger.meta))
+
+
+def _verified(
+    ledger: Ledger, n: int
+) -> tuple[list[tuple[int, Record]], bytes, list[dt.datetime | None]]:
+    """Every record below ``n`` from the entries themselves, each signature checked; the root
+    recomputed from the entries; logged times from the stored checkpoints' verified clock
+    cosignatures (the index's times are not used)."""
+    pairs: list[tuple[int, Record]] = []
+    hashes: list[bytes] = []
+    for lo in range(0, n, 4096):
+        for i, entry in enumerate(ledger.log.read_entries(lo, min(n, lo + 4096)), lo):
+            hashes.append(merkle.leaf_hash(entry))
+            pairs.append((i, record_of(entry, f"{ledger.where} entry {i}")))
+    root = merkle.root_of(hashes) if hashes else _EMPTY
+    times: list[dt.datetime | None] = [None] * n
+    start, last = 0, 0
+    key = ledger.clock_key
+    for cp_size, data in ledger.driver.checkpoints():
+        if cp_size > n:
+            break
+        try:
+            signed = open_checkpoint(data, ledger.log.verifier)
+            t = key.verify(signed.note)
+        except Error as exc:
+            raise VerificationError(
+                f"{ledger.where}: checkpoint of size {cp_size}: {exc.diagnostics()}"
+            ) from None
+        last = max(last, t)
+        for i in range(start, cp_size):
+            times[i] = dt.datetime.fromtimestamp(last, dt.UTC)
+        start = max(start, cp_size)
+    return pairs, root, times
+
+
+def from_tiles(
+    location: str, verifier: Verifier, size: int, clock: ClockMode | str = ClockMode.REPORTED
+) -> Source:
+    """The first ``size`` records of a log served as tiles, checked end to end.
+
+    Audits the served tree against the log key (signature, every entry, every tile), then
+    recomputes the root of the first ``size`` entries and checks each record's own signature.
+    Raises :class:`VerificationError` if anything does not hold. Tiles do not say the ledger's
+    clock mode (``clock`` is taken as given) nor when records were logged: under clock ``log``
+    the records cannot be evaluated as known then.
+    """
+    src = TileSource(location)
+    try:
+        report = audit(src, verifier)
+        if not report.ok:
+            raise VerificationError(f"{location}: audit failed: {'; '.join(report.problems)}")
+        served = report.checkpoint
+        if size > served.size:
+            raise VerificationError(
+                f"{location}: the served log has {served.size} entries, fewer than {size}"
+            )
+        entries: list[bytes] = []
+        for n in range((size + TILE_WIDTH - 1) // TILE_WIDTH):
+            tile = tile_for_size(0, n, served.size)
+            entries.extend(decode_bundle(src.read(tile.entries_path()), tile.entries_path()))
+        entries = entries[:size]
+    finally:
+        src.close()
+    root = merkle.root_of([merkle.leaf_hash(e) for e in entries]) if entries else _EMPTY
+    pairs = [(i, record_of(e, f"{location} entry {i}")) for i, e in enumerate(entries)]
+    records = LedgerRecords(pairs, clock, None)
+    return Source(records, Checkpoint(served.origin, size, root), None, location, {})
+
+
+def record_of(entry: bytes, where: str) -> Record:
+    """The evidence record in a log entry, its own signature checked."""
+    try:
+        return verify_record(parse_json(entry), where)
+    except (ValueError, RecordError) as exc:
+        raise VerificationError(f"{where}: not a signed evidence record: {exc}") from None
+
+
+def example_signer(agreement: str, party: str) -> Signer:
+    """The example key of ``party`` in an example package: derived from a PUBLIC seed.
+
+    Anyone can compute it, so it proves nothing; examples use it so that each party's
+    declarations are signed by a key registered for that party (see examples/new-start).
+    """
+    seed = hashlib.sha256(f"cvid example key: {agreement}/{party}".encode()).digest()
+    return Signer(f"{agreement}-{party.lower()}-example", seed)
+
+
+def import_declarations(
+    ledger: Ledger, csv_path: Path, mapping_path: Path, keys: Mapping[str, Signer]
+) -> list[int]:
+    """Admit each row of a CSV as a record signed by the key of the row's ``party``.
+
+    ``cvid import csv`` signs a whole table with one key; a table of several parties' own
+    declarations needs each row signed by its party. One batch, all or nothing.
+    """
+    try:
+        data = csv_path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {csv_path}: {exc.strerror}") from None
+    mapping = load_mapping(mapping_path)
+    batch = []
+    for where, obj in table_records(mapping, read_csv(data, str(csv_path)), ledger.clock()):
+        party = obj.get("party")
+        key = keys.get(str(party))
+        if key is None:
+            raise InputError(f"{where}: no key for party {party!r}")
+        obj.setdefault("submitter", party)
+        batch.append(sign_record(obj, key))
+    return ledger.submit(batch)
+
+
+def verdict_source(
+    log: str,
+    size: int,
+    vkey: str | None,
+    *,
+    clock: str | None = None,
+    view: str | None = None,
+) -> Source:
+    """The source a verdict names: a ledger (re-checked from its entries), or tiles checked
+    with ``vkey``.
+
+    ``clock`` and ``view`` are the verdict's (``clock`` absent: ``reported``). A ledger gives
+    its own clock mode and logged times, recomputed from the clock's signatures (a verdict
+    claiming another clock then does not re-derive). Tiles give neither: they are read under
+    the verdict's clock, and a verdict *as known then* under clock ``log`` is refused with
+    :class:`InputError` before anything is read — its logged times are in the ledger's
+    cosigned checkpoints, not in tiles.
+    """
+    if not log.startswith(("http://", "https://")) and is_ledger(log if is_url(log) else Path(log)):
+        return from_ledger(log if is_url(log) else Path(log), size, verify=True)
+    if vkey is None:
+        raise InputError(f"{log}: not a ledger; for tiles give the log's --vkey")
+    try:
+        mode = ClockMode(clock if clock is not None else ClockMode.REPORTED)
+    except ValueError:
+        raise InputError(f"the verdict names an unknown clock {clock!r}") from None
+    if mode is ClockMode.LOG and view == View.THEN.value:
+        raise InputError(
+            f"{log}: cannot re-derive this verdict from tiles: it is as known then under the "
+            "ledger's clock 'log', which rests on when each record was logged; those times are "
+            "in the ledger's clock-cosigned checkpoints, which tlog-tiles do not carry. Verify "
+            "it against the ledger (--log DIR)"
+        )
+    return from_tiles(log, read_vkey(vkey), size, mode)
