@@ -45,9 +45,11 @@ __all__ = [
     "example_signer",
     "from_ledger",
     "from_tiles",
+    "source_of",
     "import_declarations",
     "is_ledger",
     "record_of",
+    "source_of",
     "verdict_source",
 ]
 
@@ -138,6 +140,22 @@ def from_ledger(
 ) -> Source:
     """The records of the ledger at ``location`` and a checkpoint covering them.
 
+    Opens the ledger read-only for :func:`source_of` (see there).
+    """
+    with Ledger.open(location, readonly=True) as ledger:
+        return source_of(ledger, size, package=package, until=until, verify=verify)
+
+
+def source_of(
+    ledger: Ledger,
+    size: int | None = None,
+    *,
+    package: Package | None = None,
+    until: dt.datetime | None = None,
+    verify: bool = False,
+) -> Source:
+    """The records of an open ``ledger`` and a checkpoint covering them.
+
     Without ``size``: the records the latest signed checkpoint covers. With ``size``: the
     first ``size`` records and the checkpoint of that size recomputed from the stored tree (it
     must exist: size ≤ the log's size). Reads never write: nothing is signed here.
@@ -147,42 +165,42 @@ def from_ledger(
     module's docstring). They carry the ledger's clock mode and their logged times, counting
     only the clock-cosigned checkpoints of at most the returned checkpoint's size.
     """
-    with Ledger.open(location, readonly=True) as ledger:
-        log = ledger.log
-        total = ledger.size
-        cp: Checkpoint | None
-        if size is None:
-            latest = log.latest_checkpoint()
-            cp = latest.checkpoint if latest is not None else None
-            n = cp.size if cp is not None else 0
-        else:
-            if size > total:
-                raise VerificationError(
-                    f"{location}: the ledger holds {total} records, fewer than {size}"
-                )
-            n = size
-            cp = None
-        if verify:
-            pairs, root, times = _verified(ledger, n)
-            if cp is not None and cp.root != root:
-                raise VerificationError(
-                    f"{location}: the entries' root at size {n} is not the signed "
-                    "checkpoint's: the stored entries were changed"
-                )
-            logged: dict[int, dt.datetime | None] = dict(enumerate(times))
-        else:
-            if cp is None and size is not None:
-                root = merkle.tree_hash(n, log.reader()) if n else _EMPTY
-            pkg = package or package_from_files(
-                ledger.package_files, f"{location} (the ledger's package)"
+    location = ledger.where
+    log = ledger.log
+    total = ledger.size
+    cp: Checkpoint | None
+    if size is None:
+        latest = log.latest_checkpoint()
+        cp = latest.checkpoint if latest is not None else None
+        n = cp.size if cp is not None else 0
+    else:
+        if size > total:
+            raise VerificationError(
+                f"{location}: the ledger holds {total} records, fewer than {size}"
             )
-            got = ledger.records_at(_needed(ledger, pkg, n, until), n)
-            pairs = [(r.index, r.record) for r in got]
-            logged = {r.index: r.logged_at for r in got}
+        n = size
+        cp = None
+    if verify:
+        pairs, root, times = _verified(ledger, n)
+        if cp is not None and cp.root != root:
+            raise VerificationError(
+                f"{location}: the entries' root at size {n} is not the signed "
+                "checkpoint's: the stored entries were changed"
+            )
+        logged: dict[int, dt.datetime | None] = dict(enumerate(times))
+    else:
         if cp is None and size is not None:
-            cp = Checkpoint(log.origin, n, root)
-        records = LedgerRecords(pairs, ledger.clock_mode, logged)
-        return Source(records, cp, ledger.package_files, str(location), dict(ledger.meta))
+            root = merkle.tree_hash(n, log.reader()) if n else _EMPTY
+        pkg = package or package_from_files(
+            ledger.package_files, f"{location} (the ledger's package)"
+        )
+        got = ledger.records_at(_needed(ledger, pkg, n, until), n)
+        pairs = [(r.index, r.record) for r in got]
+        logged = {r.index: r.logged_at for r in got}
+    if cp is None and size is not None:
+        cp = Checkpoint(log.origin, n, root)
+    records = LedgerRecords(pairs, ledger.clock_mode, logged)
+    return Source(records, cp, ledger.package_files, str(location), dict(ledger.meta))
 
 
 def _verified(
