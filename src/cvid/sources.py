@@ -45,7 +45,6 @@ __all__ = [
     "example_signer",
     "from_ledger",
     "from_tiles",
-    "source_of",
     "import_declarations",
     "is_ledger",
     "record_of",
