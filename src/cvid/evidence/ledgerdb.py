@@ -68,21 +68,34 @@ def value_rows(index: int, r: Record) -> list[tuple[object, ...]]:
     return out
 
 
+_RECORD_COLUMNS = (
+    "idx, digest, kind, agreement, party, subject, submitter, signer, speaker, observed_at, "
+    "reported_at, supersedes, disputes"
+)
+
+
+def _insert_many(
+    tx: SqlTx, table: str, columns: str, width: int, rows: Sequence[tuple[object, ...]]
+) -> None:
+    """Insert ``rows`` many to a statement: per-statement overhead, not rows, dominates."""
+    per = max(1, 600 // width)  # parameters a statement stay far below every backend's limit
+    one = "(" + ",".join("?" * width) + ")"
+    full = len(rows) - len(rows) % per
+    if full:
+        tx.executemany(
+            f"INSERT INTO {table} ({columns}) VALUES " + ",".join([one] * per),
+            ([v for row in rows[k : k + per] for v in row] for k in range(0, full, per)),
+        )
+    if full < len(rows):
+        tx.executemany(f"INSERT INTO {table} ({columns}) VALUES {one}", rows[full:])
+
+
 def insert_rows(
     tx: SqlTx, rows: Sequence[tuple[object, ...]], values: Sequence[tuple[object, ...]]
 ) -> None:
     """Insert the rows of newly appended records (inside the append's transaction)."""
-    if rows:
-        tx.executemany(
-            "INSERT INTO records (idx, digest, kind, agreement, party, subject, submitter, "
-            "signer, speaker, observed_at, reported_at, supersedes, disputes) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows,
-        )
-    if values:
-        tx.executemany(
-            "INSERT INTO record_values (idx, name, number, unit) VALUES (?, ?, ?, ?)", values
-        )
+    _insert_many(tx, "records", _RECORD_COLUMNS, 13, rows)
+    _insert_many(tx, "record_values", "idx, name, number, unit", 4, values)
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
