@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from cvid.errors import Error, FormatError, InputError, VerificationError
+from cvid.keyfiles import read_vkey
 from cvid.tlog.checkpoint import Checkpoint, open_checkpoint
 from cvid.tlog.edge import TreeEdge
 from cvid.tlog.merkle import (
@@ -34,16 +35,7 @@ from cvid.tlog.tiles import (
     tile_for_size,
 )
 
-
-def read_vkey(value: str) -> Verifier:
-    """A log's verifier from vkey text, or from a file holding it (``--vkey`` takes either)."""
-    path = Path(value)
-    if "+" not in value or path.is_file():
-        try:
-            value = path.read_text().strip()
-        except OSError as exc:
-            raise InputError(f"cannot read verifier key file {value}: {exc.strerror}") from None
-    return Verifier.from_vkey(value)
+__all__ = ["AuditReport", "TileSource", "audit", "read_vkey"]
 
 
 class TileSource:

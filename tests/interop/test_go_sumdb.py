@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from cvid.errors import VerificationError
+from cvid.keyfiles import write_signer
 from cvid.store import Log, export_tiles
 from cvid.tlog import note
 from cvid.tlog.checkpoint import Checkpoint, open_checkpoint, sign_checkpoint
@@ -609,7 +610,7 @@ def test_python_opens_note_signed_by_go_key(gocheck: Path, tmp_path: Path) -> No
 def test_go_signs_with_python_key(gocheck: Path, tmp_path: Path) -> None:
     """Python generates a key; Go parses its skey, derives the same vkey, signs identically."""
     signer = note.Signer.generate("example.org/py")
-    signer.write(tmp_path / "skey")
+    write_signer(signer, tmp_path / "skey")
     text = "example.org/py\n7\n" + b64(hashlib.sha256(b"py").digest()) + "\n"
     (tmp_path / "text").write_text(text)
     got = go_ok(

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
@@ -126,15 +125,6 @@ def test_private_key_text_errors() -> None:
     for text in ("PRIVATE+KEY+x", wrong_id, GO_VKEY):
         with pytest.raises(FormatError):
             note.Signer.from_skey(text)
-
-
-def test_private_key_file_is_owner_only(tmp_path: Path) -> None:
-    path = tmp_path / "k"
-    SIGNER.write(path)
-    assert path.stat().st_mode & 0o777 == 0o600
-    assert note.Signer.read(path) == SIGNER
-    with pytest.raises(FileExistsError):
-        SIGNER.write(path)
 
 
 # -- notes ----------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from cvid.evidence.ledgerdb import RecordQuery
 from cvid.evidence.listing import format_values, select, summary
 from cvid.evidence.signing import parse_json
 from cvid.evidence.templates import template
+from cvid.keyfiles import read_signer, write_signer
 from cvid.tlog.note import Signer
 
 key_app = typer.Typer(help="Make signing keys for evidence.", no_args_is_help=True)
@@ -100,12 +101,7 @@ def key_new(
 ) -> None:
     """Write a new Ed25519 private key to KEYFILE (mode 0600) and print its vkey."""
     signer = Signer.generate(name)
-    try:
-        signer.write(out_file)
-    except FileExistsError:
-        raise InputError(f"{out_file} exists; refusing to overwrite a key") from None
-    except OSError as exc:
-        raise InputError(f"cannot write {out_file}: {exc.strerror}") from None
+    write_signer(signer, out_file)
     if as_json:
         emit_json({"name": name, "vkey": signer.verifier.vkey, "key_file": str(out_file)})
     else:
@@ -140,7 +136,7 @@ def evidence_sign(
 
     Sets ``signer`` from the key when absent; refuses if it names another key.
     """
-    signer = Signer.read(key)
+    signer = read_signer(key)
     data, name = read_input(None if str(file) == "-" else file)
     batch = read_records(data, name)
     signed = []
@@ -340,7 +336,7 @@ def import_csv(
     refused row leaves the ledger untouched.
     """
     spec = load_mapping(mapping)
-    signer = Signer.read(key)
+    signer = read_signer(key)
     data, name = read_input(file)
     rows = read_csv(data, name)
     with Ledger.open(directory) as ledger:

@@ -11,9 +11,10 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from cvid.audit import TileSource, audit, read_vkey
+from cvid.audit import TileSource, audit
 from cvid.cli._common import emit_json, err_console, reports_errors
 from cvid.errors import InputError
+from cvid.keyfiles import read_vkey
 from cvid.store.export import export_tiles
 from cvid.store.fsck import verify_store
 from cvid.store.log import LEDGER_DB_NAME, Log, check_entry, open_store

@@ -5,9 +5,9 @@ signature; a ledger admits batches of records, all or nothing, into an agreement
 
     from pathlib import Path
     from cvid.evidence import Ledger, sign_record
-    from cvid.tlog.note import Signer
+    from cvid.keyfiles import read_signer
 
-    key = Signer.read(Path("us.key"))
+    key = read_signer(Path("us.key"))
     with Ledger.open(Path("ledger")) as ledger:
         [index] = ledger.submit([sign_record(obj, key)])
         receipt = ledger.receipt(index).encode()

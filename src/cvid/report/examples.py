@@ -29,6 +29,7 @@ from cvid.evidence.importer import load_mapping, read_csv, table_records
 from cvid.evidence.ledger import Ledger
 from cvid.evidence.parties import load_parties, package_sha256
 from cvid.evidence.signing import parse_json, sign_record
+from cvid.keyfiles import write_signer
 from cvid.tlog.note import Signer
 
 Progress = Callable[[int, int], None]
@@ -195,7 +196,7 @@ def make_keys(agreement: str, parties: Sequence[str], directory: Path) -> dict[s
     out = {}
     for party in parties:
         signer = Signer.generate(f"{agreement}-{party.lower()}-demo")
-        signer.write(directory / f"{party}.key")
+        write_signer(signer, directory / f"{party}.key")
         (directory / f"{party}.vkey").write_text(signer.verifier.vkey + "\n")
         out[party] = signer
     return out

@@ -12,15 +12,17 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from cvid.errors import FormatError, InputError, VerificationError
+from cvid.errors import FormatError, VerificationError
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 ALG_ED25519 = 0x01
 SIG_PREFIX = "— "
@@ -156,20 +158,21 @@ class Signer:
         """Return the 64-byte Ed25519 signature on ``message``."""
         return self._key.sign(message)
 
+    # Key files are I/O, kept out of this pure module: these two only forward to
+    # cvid.keyfiles for the callers not yet moved to it (cvid.store.log).
+
     def write(self, path: Path) -> None:
-        """Write the private key text to a new file readable by its owner only (mode 0600)."""
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(self.skey + "\n")
+        """:func:`cvid.keyfiles.write_signer` (a new file, mode 0600); use that instead."""
+        from cvid.keyfiles import write_signer
+
+        write_signer(self, path)
 
     @classmethod
     def read(cls, path: Path) -> Signer:
-        """Read a private key file written by :meth:`write` (or by Go's ``note``)."""
-        try:
-            text = path.read_text()
-        except OSError as exc:
-            raise InputError(f"cannot read private key {path}: {exc.strerror}") from None
-        return cls.from_skey(text)
+        """:func:`cvid.keyfiles.read_signer`; use that instead."""
+        from cvid.keyfiles import read_signer
+
+        return read_signer(path)
 
 
 @dataclass(frozen=True)
