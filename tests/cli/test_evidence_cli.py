@@ -15,7 +15,7 @@ from cvid.cli.main import app
 from cvid.evidence import Kind, Ledger, record_schema, verify_record
 from cvid.store.log import Log
 from cvid.tlog.receipt import Receipt, verify_receipt
-from kit import NEW_START_CSV
+from kit import NEW_START_CSV, cvid, ok
 
 ROOT = Path(__file__).resolve().parents[2]
 MAPPING = ROOT / "tests" / "evidence" / "data" / "new-start-mapping.yaml"
@@ -269,3 +269,16 @@ def test_ledger_keys_and_signing_json_lines(run: Run, setup: dict[str, Path]) ->
     signed_file.write_text(out)
     code, out, err = run("submit", setup["ledger"], signed_file, "--json")
     assert code == 0 and json.loads(out)["indexes"] == [0, 1]
+
+
+def test_ledger_info_prints_the_keys_and_writes_the_package_copy(tmp_path: Path) -> None:
+    ledger = tmp_path / "ledger"
+    package = ROOT / "examples" / "new-start"
+    made = json.loads(ok(cvid("ledger", "init", ledger, "--agreement", package, "--json")).stdout)
+    out = tmp_path / "published"
+    info = json.loads(ok(cvid("ledger", "info", ledger, "--package-out", out, "--json")).stdout)
+    assert info["log_vkey"] == made["log_vkey"] and info["size"] == 0
+    assert info["checkpoint"] is None
+    assert (out / "agreement.yaml").read_bytes() == (package / "agreement.yaml").read_bytes()
+    again = cvid("ledger", "info", ledger, "--package-out", out)
+    assert again.exit_code == 2 and "needs a new directory" in again.output

@@ -36,7 +36,7 @@ class View(StrEnum):
 class ClockMode(StrEnum):
     """What stands for the instant a record became known, in the ``then`` view.
 
-    Chosen when a ledger is created and recorded in its ``ledger.json`` (``"clock"``).
+    Chosen when a ledger is created and recorded in its store (``ledger_meta``, ``"clock"``).
     """
 
     #: The record's logged time: the timestamp of the first checkpoint cosigned by the ledger's

@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from cvid.cli._common import emit_json, reports_errors
 from cvid.cli.log import progress_bar, read_input
@@ -271,6 +272,58 @@ def ledger_init(
         out.print(f"log key: {meta['log_vkey']}")
         out.print(f"clock: {meta['clock']} (key {meta['clock_vkey']})")
         out.print(f"package sha256: {meta['package_sha256']}")
+
+
+@ledger_app.command("info")
+@reports_errors
+def ledger_info(
+    directory: LedgerArg,
+    package_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--package-out",
+            help="Also write the ledger's package copy into this new "
+            "directory (to publish it beside the log's tiles).",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Print the ledger's metadata (agreement, log and clock keys, package SHA-256), its size
+    and its latest checkpoint."""
+    with Ledger.open(directory, readonly=True) as ledger:
+        meta = dict(ledger.meta)
+        size = ledger.size
+        latest = ledger.latest_checkpoint()
+        files = dict(ledger.package_files)
+    if package_out is not None:
+        if package_out.exists():
+            raise InputError(f"{package_out}: exists; --package-out needs a new directory")
+        for name, data in sorted(files.items()):
+            target = package_out / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    doc = {
+        "ledger": directory,
+        **meta,
+        "size": size,
+        "checkpoint": latest.encode().decode() if latest is not None else None,
+    }
+    if as_json:
+        emit_json(doc)
+        return
+    for key in (
+        "agreement",
+        "title",
+        "origin",
+        "log_vkey",
+        "clock",
+        "clock_vkey",
+        "package_sha256",
+        "size",
+    ):
+        out.print(f"{key:15} {escape(str(doc.get(key)))}")
+    if package_out is not None:
+        out.print(f"package copy written to {escape(str(package_out))}")
 
 
 @ledger_app.command("keys")
