@@ -1,6 +1,8 @@
 """Audit a log served as ``tlog-tiles``, trusting nothing but the log's verifier key.
 
-The source is a directory or an ``http(s)://`` prefix. The audit verifies the checkpoint's
+The source is a directory or an ``http(s)://`` prefix, read through a
+:class:`~cvid.transport.Transport` (any other, such as an in-memory one, can be given to
+:class:`TileSource`). The audit verifies the checkpoint's
 signature, reads every entry bundle, recomputes every leaf and every hash tile and the root, and
 compares each with what is served; given an older checkpoint it also proves, with a consistency
 proof built from the served tiles, that the new tree extends the old one.
@@ -11,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 
-import httpx
-
-from cvid.errors import Error, FormatError, InputError, VerificationError
+from cvid.errors import Error, FormatError, VerificationError
 from cvid.keyfiles import read_vkey
 from cvid.tlog.checkpoint import Checkpoint, open_checkpoint
 from cvid.tlog.edge import TreeEdge
@@ -34,17 +35,27 @@ from cvid.tlog.tiles import (
     split_hashes,
     tile_for_size,
 )
+from cvid.transport import DirectoryTransport, HttpTransport, Transport, transport_for
 
 __all__ = ["AuditReport", "TileSource", "audit", "read_vkey"]
 
 
 class TileSource:
-    """Reads files of a tiles tree from a directory or an http(s) prefix."""
+    """The files of a tiles tree at ``location``: a directory or an ``http(s)://`` prefix.
 
-    def __init__(self, location: str, timeout: float = 30.0) -> None:
+    Without ``transport`` the one :func:`~cvid.transport.transport_for` picks for
+    ``location`` is made, and closed by :meth:`close`; a ``transport`` given is used as is and
+    left to its owner (``location`` then only names files in messages). Usable as a context
+    manager.
+    """
+
+    def __init__(self, location: str, transport: Transport | None = None) -> None:
         self.location = location
         self._http = location.startswith(("http://", "https://"))
-        self._client = httpx.Client(timeout=timeout) if self._http else None
+        self._owned: DirectoryTransport | HttpTransport | None = None
+        if transport is None:
+            transport = self._owned = transport_for(location)
+        self.transport: Transport = transport
 
     def name(self, rel: str) -> str:
         """How messages name the file ``rel``: its URL or its path."""
@@ -53,26 +64,25 @@ class TileSource:
         return str(Path(self.location) / rel)
 
     def read(self, rel: str) -> bytes:
-        """The bytes of ``rel``; :class:`InputError` naming the file if it cannot be read."""
-        if self._client is not None:
-            url = self.name(rel)
-            try:
-                resp = self._client.get(url)
-            except httpx.HTTPError as exc:
-                raise InputError(f"{url}: {exc}") from None
-            if resp.status_code != 200:
-                raise InputError(f"{url}: HTTP {resp.status_code}")
-            return resp.content
-        path = Path(self.location) / rel
-        try:
-            return path.read_bytes()
-        except OSError as exc:
-            raise InputError(f"{path}: {exc.strerror}") from None
+        """The bytes of ``rel``; :class:`~cvid.errors.InputError` naming the file if it cannot
+        be had (missing, unreadable, too big, too slow)."""
+        return self.transport.get(rel)
 
     def close(self) -> None:
-        """Close the HTTP client, if any."""
-        if self._client is not None:
-            self._client.close()
+        """Close the transport this source made, if any."""
+        if self._owned is not None:
+            self._owned.close()
+
+    def __enter__(self) -> TileSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
 
 
 @dataclass

@@ -207,6 +207,9 @@ def audit_command(
 ) -> None:
     """Audit a served log: checkpoint signature, every entry and tile, consistency.
 
+    Over HTTP each file is one GET, refused past 16 MiB (a full entry bundle, the largest
+    file a tiles tree holds, inflated size if gzip) or 60 s from start to last byte.
+
     Exit 0 when the log is intact, 1 with what is wrong and where (a checkpoint, served or
     given with --since, not signed by VKEY included), 2 when the audit cannot be run: a source
     or checkpoint that cannot be read or parsed, a bad --vkey or --since file.
