@@ -173,7 +173,9 @@ def parties_from_files(files: Mapping[str, bytes], where: str) -> AgreementParti
     if data is None:
         raise InputError(f"{where}: the package has no {AGREEMENT_FILE}")
     try:
-        parsed = yaml.safe_load(data.decode("utf-8"))
+        # libyaml's loader when present: a ledger parses its package on every open.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        parsed = yaml.load(data.decode("utf-8"), Loader=loader)
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InputError(f"{name}: not valid YAML: {exc}".replace("\n", " ")) from None
     return parse_parties(parsed, name)
