@@ -4,14 +4,21 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Go's own sumdb packages check our log formats independently (tests/interop).
+# Go's own sumdb packages check our log formats independently (tests/interop); PostgreSQL's
+# server binaries run the store's conformance suite on a throw-away cluster (tests/pg.py).
 need_apt=()
 command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
 [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb ] || need_apt+=(golang-golang-x-mod-dev)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=""; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+# As root the tests run the server as the postgres OS user (it refuses to run as root); the
+# Debian package creates that user, but a machine may have the binaries without it.
+if [ "$(id -u)" -eq 0 ] && ! id -u postgres >/dev/null 2>&1; then
+  useradd --system --user-group --home-dir /var/lib/postgresql --shell /bin/sh postgres
 fi
 
 bash scripts/setup.sh --dev
@@ -21,5 +28,6 @@ echo "== ruff" >&2
 echo "== mypy --strict src" >&2
 .venv/bin/mypy --strict src
 echo "== pytest" >&2
-# The interoperability tests must run here, not skip: CVID_REQUIRE_GO makes a missing Go a failure.
-CVID_REQUIRE_GO=1 .venv/bin/pytest "$@"
+# The interoperability and PostgreSQL tests must run here, not skip: CVID_REQUIRE_GO and
+# CVID_REQUIRE_POSTGRES make a missing Go or PostgreSQL a failure.
+CVID_REQUIRE_GO=1 CVID_REQUIRE_POSTGRES=1 .venv/bin/pytest "$@"

@@ -8,6 +8,10 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+# The session's PostgreSQL cluster and a new database per test (tests/pg.py); the cluster
+# starts only when a test asks for it.
+from pg import postgres_cluster, postgres_url  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 

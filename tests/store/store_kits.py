@@ -2,7 +2,7 @@
 
 A :class:`DriverKit` opens drivers on one store (again after closing, as a restarted process
 would) and can tamper with the store behind the log's back, as someone with write access to the
-database would. A new backend (PostgreSQL) is one more class and one more entry in ``KITS``.
+database would. A new backend is one more class and one more entry in ``KITS``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from cvid.store import LogDriver, MemoryDriver, SQLiteDriver
+import psycopg
+
+import pg
+from cvid.store import LogDriver, MemoryDriver, PostgresDriver, SQLiteDriver
 
 
 class DriverKit(Protocol):
@@ -115,4 +118,60 @@ class SQLiteKit:
             driver.close()
 
 
-KITS: dict[str, Callable[[Path], DriverKit]] = {"memory": MemoryKit, "sqlite": SQLiteKit}
+class PostgresKit:
+    """The PostgreSQL driver on a new database of the tests' cluster (tests/pg.py).
+
+    Tampering is what an attacker holding the owner role can do: disable the table's
+    append-only trigger, rewrite the row, and enable the trigger again to hide it.
+    """
+
+    name = "postgresql"
+
+    def __init__(self, tmp_path: Path) -> None:
+        self._cluster = pg.cluster()
+        self.url = self._cluster.new_database()
+        self._created = False
+        self._opened: list[PostgresDriver] = []
+
+    def open(self) -> LogDriver:
+        # The first open creates the tables, as `Log.create` does; later ones open them.
+        driver = PostgresDriver(self.url, create=not self._created)
+        self._created = True
+        self._opened.append(driver)
+        return driver
+
+    def _update(self, table: str, sql: str, args: tuple[object, ...]) -> None:
+        with psycopg.connect(self.url) as db:  # one transaction, committed on exit
+            db.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+            changed = db.execute(sql, args).rowcount
+            db.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")
+        assert changed == 1, f"tampering changed {changed} rows"
+
+    def tamper_entry(self, index: int, data: bytes) -> None:
+        self._update("entries", "UPDATE entries SET data = %s WHERE idx = %s", (data, index))
+
+    def tamper_tile(self, level: int, index: int, data: bytes) -> None:
+        self._update(
+            "tiles",
+            "UPDATE tiles SET hashes = %s WHERE level = %s AND idx = %s",
+            (data, level, index),
+        )
+
+    def tamper_tile_nodes(self, level: int, index: int, data: bytes) -> None:
+        self._update(
+            "tile_nodes",
+            "UPDATE tile_nodes SET nodes = %s WHERE level = %s AND idx = %s",
+            (data, level, index),
+        )
+
+    def close(self) -> None:
+        for driver in self._opened:
+            driver.close()
+        self._cluster.drop_database(self.url)
+
+
+KITS: dict[str, Callable[[Path], DriverKit]] = {
+    "memory": MemoryKit,
+    "postgresql": PostgresKit,
+    "sqlite": SQLiteKit,
+}
