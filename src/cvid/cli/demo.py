@@ -42,10 +42,11 @@ from cvid.agreements.verdict import checkpoint_json, make_verdict, verdict_bytes
 from cvid.audit import TileSource, audit
 from cvid.cli._common import emit_json, fail, reports_errors
 from cvid.cli.agreements import COLORS
+from cvid.cli.example_ledgers import Built, build
 from cvid.errors import InputError, VerificationError
 from cvid.evidence.ledger import Ledger
 from cvid.report import Section, build_section, write_report
-from cvid.report.examples import EXAMPLES, Built, build
+from cvid.report.examples import EXAMPLES
 from cvid.sources import from_ledger
 from cvid.store.export import export_tiles
 from cvid.tlog.receipt import verify_receipt

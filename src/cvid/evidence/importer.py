@@ -97,21 +97,30 @@ class TableMapping(_Spec):
 def load_mapping(path: Path) -> TableMapping:
     """Read and validate a mapping file; :class:`InputError` names the problem."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read mapping {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text") from None
+    return parse_mapping(text, str(path))
+
+
+def parse_mapping(text: str, where: str) -> TableMapping:
+    """Validate a mapping's YAML text; :class:`InputError` names ``where`` and the problem."""
+    try:
+        data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from None
+        raise InputError(f"{where}: not valid YAML: {exc}".replace("\n", " ")) from None
     try:
         mapping = TableMapping.model_validate(data)
     except ValidationError as exc:
-        raise InputError(f"{path}: {flatten_errors(exc)}") from None
+        raise InputError(f"{where}: {flatten_errors(exc)}") from None
     for name, spec in mapping.values.items():
         if spec.unit is not None:
             try:
                 parse_unit(spec.unit)
             except InputError as exc:
-                raise InputError(f"{path}: values.{name}: {exc}") from None
+                raise InputError(f"{where}: values.{name}: {exc}") from None
     return mapping
 
 

@@ -1,78 +1,95 @@
-"""The shipped examples as ledgers, with keys made on the spot (what ``cvid demo`` builds).
+"""The shipped examples as the records ``cvid demo`` builds ledgers of, and the package copy
+that registers keys made on the spot. Pure: the caller reads the files and writes the results
+(``cvid.cli.example_ledgers``).
 
-For each example the parties that submit evidence get fresh Ed25519 keys (written mode 0600);
-a copy of the package registers those keys in its ``keys:`` instead of the shipped ones (the
-rest of ``agreement.yaml`` is kept byte for byte, comments included), so the ledger's package
-hash differs from the shipped package's in that block only; then every record is signed by
-its submitter's key and admitted in one batch, all or nothing.
+For each example the parties that submit evidence get fresh keys; a copy of the package
+registers those keys in its ``keys:`` instead of the shipped ones (the rest of
+``agreement.yaml`` is kept byte for byte, comments included, :func:`with_keys`), so the
+ledger's package hash differs from the shipped package's in that block only; every record is
+then signed by its submitter's key.
 
-- ``new-start``: one declaration per row of the example's ``data/aggregates.csv`` through its
+- ``new-start``: one declaration per row of the package's ``data/aggregates.csv`` through its
   ``mapping.yaml``, signed by the row's party;
-- ``singapore-2018``: the records of ``evidence.jsonl``, each signed by its submitter.
+- ``singapore-2018``: the records of the package's ``evidence.jsonl``, each signed by its
+  submitter.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 import yaml
 
 from cvid.errors import InputError
-from cvid.evidence.importer import load_mapping, read_csv, table_records
-from cvid.evidence.ledger import Ledger
-from cvid.evidence.parties import load_parties, package_sha256
-from cvid.evidence.signing import parse_json, sign_record
-from cvid.keyfiles import write_signer
+from cvid.evidence.importer import parse_mapping, read_csv, table_records
+from cvid.evidence.parties import AGREEMENT_FILE
+from cvid.evidence.signing import parse_json
 from cvid.tlog.note import Signer
 
-Progress = Callable[[int, int], None]
-Loader = Callable[[Path, Path | None], list[dict[str, Any]]]
+Files = Mapping[str, bytes]
+"""A package's files by relative POSIX path (``data/aggregates.csv``), as read from disk."""
 
 
-def _new_start(package: Path, data: Path | None) -> list[dict[str, Any]]:
-    csv = (package / "data" if data is None else data) / "aggregates.csv"
+def _text(files: Files, name: str, where: str) -> str:
     try:
-        table = csv.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {csv}: {exc.strerror} (give --data)") from None
-    mapping = load_mapping(package / "mapping.yaml")
-    now = datetime.now(UTC)
-    return [obj for _, obj in table_records(mapping, read_csv(table, str(csv)), now)]
+        return files[name].decode("utf-8")
+    except KeyError:
+        raise InputError(f"{where}/{name}: missing from the example") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{where}/{name}: not UTF-8 text") from None
 
 
-def _singapore(package: Path, data: Path | None) -> list[dict[str, Any]]:
-    path = package / "evidence.jsonl"
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+def new_start_records(files: Files, where: str, now: datetime) -> list[dict[str, Any]]:
+    """One unsigned declaration per row of ``data/aggregates.csv`` through ``mapping.yaml``.
+
+    ``where`` names the package in messages, ``now`` is the import time the mapping may use.
+    :class:`InputError` naming the file (and row) for a missing or malformed one.
+    """
+    csv = "data/aggregates.csv"
+    if csv not in files:
+        raise InputError(f"{where}/{csv}: missing from the example")
+    mapping = parse_mapping(_text(files, "mapping.yaml", where), f"{where}/mapping.yaml")
+    rows = read_csv(files[csv], f"{where}/{csv}")
+    return [obj for _, obj in table_records(mapping, rows, now)]
+
+
+def singapore_records(files: Files, where: str, now: datetime) -> list[dict[str, Any]]:
+    """The unsigned records of ``evidence.jsonl``, one a line (blank lines skipped).
+
+    :class:`InputError` naming the file and line of one that is not a JSON object.
+    """
     out = []
-    for n, line in enumerate(lines, 1):
+    for n, line in enumerate(_text(files, "evidence.jsonl", where).splitlines(), 1):
         if line.strip():
             try:
                 out.append(parse_json(line))
             except ValueError as exc:
-                raise InputError(f"{path} line {n}: not valid JSON: {exc}") from None
+                raise InputError(
+                    f"{where}/evidence.jsonl line {n}: not valid JSON: {exc}"
+                ) from None
     return out
+
+
+Records = Callable[[Files, str, datetime], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
 class Example:
-    """A shipped example: where its records come from, the date to judge it at, and which
-    record gets a receipt (``proves``: the first record it accepts, else the last)."""
+    """A shipped example: how its records come from its files (``records``), the data files
+    ``cvid demo --data DIR`` may replace (``data``), the date to judge it at, and which record
+    gets a receipt (``proves``: the first record it accepts, else the last)."""
 
     name: str
     as_of: str
     records_from: str
-    load: Loader
+    records: Records
     proves: Callable[[Mapping[str, Any]], bool]
+    data: tuple[str, ...] = ()
 
 
 EXAMPLES: tuple[Example, ...] = (
@@ -81,14 +98,15 @@ EXAMPLES: tuple[Example, ...] = (
         "2018-02-05",
         "the rows of examples/new-start/data/aggregates.csv through examples/new-start/"
         "mapping.yaml, each signed by its party's key",
-        _new_start,
+        new_start_records,
         lambda r: r.get("party") == "RU" and str(r.get("observed_at", "")).startswith("2017-09-01"),
+        data=("data/aggregates.csv",),
     ),
     Example(
         "singapore-2018",
         "2019-12-31",
         "examples/singapore-2018/evidence.jsonl, each record signed by its submitter's key",
-        _singapore,
+        singapore_records,
         lambda r: (
             r.get("subject") == "sohae"
             and r.get("values", {}).get("structures_taken_down") is False
@@ -97,20 +115,16 @@ EXAMPLES: tuple[Example, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Built:
-    """A ledger built from an example; ``keys`` maps each party to (vkey, key file)."""
+def proved_index(example: Example, records: Sequence[Mapping[str, Any]]) -> int:
+    """The index of the record ``example`` proves: the first it accepts, else the last."""
+    return next((i for i, r in enumerate(records) if example.proves(r)), len(records) - 1)
 
-    example: Example
-    agreement: str
-    ledger: Path
-    package: Path
-    keys: dict[str, tuple[str, Path]]
-    records: int
-    proved: int
-    shipped_sha256: str
-    ledger_sha256: str
-    log_vkey: str
+
+def shipped_keys(files: Files, where: str) -> list[dict[str, Any]]:
+    """The ``keys:`` entries of the package's ``agreement.yaml`` (none: an empty list)."""
+    doc = yaml.safe_load(_text(files, AGREEMENT_FILE, where))
+    keys = doc.get("keys") if isinstance(doc, dict) else None
+    return [dict(k) for k in keys] if isinstance(keys, list) else []
 
 
 def grants(
@@ -190,73 +204,18 @@ def with_keys(text: str, entries: Sequence[Mapping[str, Any]], comment: Sequence
     return out
 
 
-def make_keys(agreement: str, parties: Sequence[str], directory: Path) -> dict[str, Signer]:
-    """A new key per party, written to ``directory/<party>.key`` (mode 0600) and ``.vkey``."""
-    directory.mkdir(parents=True, exist_ok=True)
-    out = {}
-    for party in parties:
-        signer = Signer.generate(f"{agreement}-{party.lower()}-demo")
-        write_signer(signer, directory / f"{party}.key")
-        (directory / f"{party}.vkey").write_text(signer.verifier.vkey + "\n")
-        out[party] = signer
-    return out
-
-
-def build(
-    example: Example,
-    examples: Path,
-    data: Path | None,
-    directory: Path,
-    progress: Progress | None = None,
-) -> Built:
-    """Build ``example``'s ledger in ``directory`` (``keys/``, ``package/``, ``ledger/``).
-
-    ``data`` is a folder to read the example's data files from instead of its own ``data/``
-    (``None``: the package's). ``progress(done, total)`` is called as records are signed.
-    Raises :class:`InputError` for a missing example or data file, or a record the ledger
-    refuses (nothing is logged).
-    """
-    shipped = examples / example.name
-    if not (shipped / "agreement.yaml").is_file():
-        raise InputError(f"{shipped}: no agreement package there (give --examples)")
-    records = example.load(shipped, data)
-    parties = load_parties(shipped)
-    order = [p.id for p in parties.parties]
-    submitters = {str(r.get("submitter")) for r in records}
-    unknown = submitters - set(order)
-    if unknown:
-        raise InputError(f"{shipped}: records submitted by {sorted(unknown)}, not parties")
-    keys = make_keys(parties.id, [p for p in order if p in submitters], directory / "keys")
-    shipped_keys = yaml.safe_load((shipped / "agreement.yaml").read_text("utf-8")).get("keys")
-    entries = grants(records, shipped_keys or [], keys)
-    package = directory / "package"
-    shutil.copytree(shipped, package, ignore=shutil.ignore_patterns(".*", "__pycache__"))
+def ledger_package(
+    files: Files, entries: Sequence[Mapping[str, Any]], where: str
+) -> dict[str, bytes]:
+    """The package's files with ``agreement.yaml``'s ``keys:`` replaced by ``entries``
+    (:func:`with_keys`, under a comment saying so); every other file is unchanged."""
     comment = [
-        f"Keys made on the spot by `cvid demo` for {', '.join(keys)} (private keys in ../keys/,",
+        f"Keys made on the spot by `cvid demo` for {', '.join(str(g['party']) for g in entries)}"
+        " (private keys in ../keys/,",
         "mode 0600). They replace the shipped keys: this copy's package hash differs from the",
         "shipped package's in this block only.",
     ]
-    text = (package / "agreement.yaml").read_text("utf-8")
-    (package / "agreement.yaml").write_text(with_keys(text, entries, comment), "utf-8")
-    signed = []
-    for n, r in enumerate(records, 1):
-        signed.append(sign_record(r, keys[str(r["submitter"])]))
-        if progress is not None:
-            progress(n, len(records))
-    with Ledger.create(directory / "ledger", package, clock_mode="reported") as ledger:
-        ledger.submit(signed)
-        vkey = ledger.log.verifier.vkey
-        digest = str(ledger.meta["package_sha256"])
-    proved = next((i for i, r in enumerate(records) if example.proves(r)), len(records) - 1)
-    return Built(
-        example=example,
-        agreement=parties.id,
-        ledger=directory / "ledger",
-        package=package,
-        keys={p: (s.verifier.vkey, directory / "keys" / f"{p}.key") for p, s in keys.items()},
-        records=len(records),
-        proved=proved,
-        shipped_sha256=package_sha256(shipped),
-        ledger_sha256=digest,
-        log_vkey=vkey,
-    )
+    out = dict(files)
+    text = with_keys(_text(files, AGREEMENT_FILE, where), entries, comment)
+    out[AGREEMENT_FILE] = text.encode("utf-8")
+    return out

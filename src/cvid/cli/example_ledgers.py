@@ -1,0 +1,140 @@
+"""The shipped examples as ledgers on disk: the reading and writing half of ``cvid demo``.
+
+What the records are and how the package copy registers the new keys is decided by the pure
+:mod:`cvid.report.examples`; this module reads each example package (and ``--data``), makes
+the keys (``keys/<party>.key``, mode 0600, and ``.vkey``), writes the package copy
+(``package/``) and creates the ledger (``ledger/``), admitting every record in one batch, all
+or nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cvid.errors import InputError
+from cvid.evidence.ledger import Ledger
+from cvid.evidence.parties import files_sha256, parties_from_files, read_package_files
+from cvid.evidence.signing import sign_record
+from cvid.keyfiles import write_signer
+from cvid.report.examples import (
+    Example,
+    Files,
+    grants,
+    ledger_package,
+    proved_index,
+    shipped_keys,
+)
+from cvid.tlog.note import Signer
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Built:
+    """A ledger built from an example; ``keys`` maps each party to (vkey, key file)."""
+
+    example: Example
+    agreement: str
+    ledger: Path
+    package: Path
+    keys: dict[str, tuple[str, Path]]
+    records: int
+    proved: int
+    shipped_sha256: str
+    ledger_sha256: str
+    log_vkey: str
+
+
+def read_example(example: Example, examples: Path, data: Path | None) -> tuple[Files, Files]:
+    """The files of the package ``examples/<name>`` as shipped, and the files its records are
+    read from: the same, each of the example's data files replaced by the file of that name
+    in ``data`` when given.
+
+    :class:`InputError` naming the folder or file that is missing or unreadable.
+    """
+    folder = examples / example.name
+    if not (folder / "agreement.yaml").is_file():
+        raise InputError(f"{folder}: no agreement package there (give --examples)")
+    shipped = read_package_files(folder)
+    inputs = dict(shipped)
+    if data is not None:
+        for name in example.data:
+            path = data / Path(name).name
+            try:
+                inputs[name] = path.read_bytes()
+            except OSError as exc:
+                raise InputError(f"cannot read {path}: {exc.strerror} (give --data)") from None
+    return shipped, inputs
+
+
+def make_keys(agreement: str, parties: Sequence[str], directory: Path) -> dict[str, Signer]:
+    """A new key per party, written to ``directory/<party>.key`` (mode 0600) and ``.vkey``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    out = {}
+    for party in parties:
+        signer = Signer.generate(f"{agreement}-{party.lower()}-demo")
+        write_signer(signer, directory / f"{party}.key")
+        (directory / f"{party}.vkey").write_text(signer.verifier.vkey + "\n")
+        out[party] = signer
+    return out
+
+
+def write_files(files: Mapping[str, bytes], directory: Path) -> None:
+    """Write ``files`` (relative POSIX path -> bytes) under ``directory``."""
+    for name, content in files.items():
+        path = directory / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+
+
+def build(
+    example: Example,
+    examples: Path,
+    data: Path | None,
+    directory: Path,
+    progress: Progress | None = None,
+) -> Built:
+    """Build ``example``'s ledger in ``directory`` (``keys/``, ``package/``, ``ledger/``).
+
+    ``data`` is a folder to read the example's data files from instead of its own ``data/``
+    (``None``: the package's). ``progress(done, total)`` is called as records are signed.
+    Raises :class:`InputError` for a missing example or data file, or a record the ledger
+    refuses (nothing is logged).
+    """
+    where = str(examples / example.name)
+    shipped, inputs = read_example(example, examples, data)
+    records = example.records(inputs, where, datetime.now(UTC))
+    parties = parties_from_files(shipped, where)
+    order = [p.id for p in parties.parties]
+    submitters = {str(r.get("submitter")) for r in records}
+    unknown = submitters - set(order)
+    if unknown:
+        raise InputError(f"{where}: records submitted by {sorted(unknown)}, not parties")
+    keys = make_keys(parties.id, [p for p in order if p in submitters], directory / "keys")
+    entries = grants(records, shipped_keys(shipped, where), keys)
+    package = directory / "package"
+    write_files(ledger_package(shipped, entries, where), package)
+    signed = []
+    for n, r in enumerate(records, 1):
+        signed.append(sign_record(r, keys[str(r["submitter"])]))
+        if progress is not None:
+            progress(n, len(records))
+    with Ledger.create(directory / "ledger", package, clock_mode="reported") as ledger:
+        ledger.submit(signed)
+        vkey = ledger.log.verifier.vkey
+        digest = str(ledger.meta["package_sha256"])
+    return Built(
+        example=example,
+        agreement=parties.id,
+        ledger=directory / "ledger",
+        package=package,
+        keys={p: (s.verifier.vkey, directory / "keys" / f"{p}.key") for p, s in keys.items()},
+        records=len(records),
+        proved=proved_index(example, records),
+        shipped_sha256=files_sha256(shipped),
+        ledger_sha256=digest,
+        log_vkey=vkey,
+    )
