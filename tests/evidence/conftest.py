@@ -22,14 +22,29 @@ def world(tmp_path: Path) -> World:
     return World(write_package(tmp_path / "package", keys, extra), keys)
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Ledger tests run on every backend; ``@pytest.mark.sqlite_only`` ones (they open the
+    SQLite file behind the ledger's back) on SQLite alone."""
+    if "backend" in metafunc.fixturenames:
+        only = metafunc.definition.get_closest_marker("sqlite_only") is not None
+        metafunc.parametrize("backend", ["sqlite"] if only else ["sqlite", "postgresql"])
+
+
 @pytest.fixture
-def new_ledger(world: World, tmp_path: Path) -> Iterator[Callable[[], Ledger]]:
-    """Makes ledgers for ``world``'s package, clocked at :data:`NOW`; closes them after."""
+def new_ledger(
+    world: World, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[[], Ledger]]:
+    """Makes ledgers for ``world``'s package on the test's backend (a directory for SQLite, a
+    new database for PostgreSQL), clocked at :data:`NOW`; closes them after."""
     made: list[Ledger] = []
     count = iter(range(1000))
 
     def make() -> Ledger:
-        ledger = Ledger.create(tmp_path / f"ledger{next(count)}", world.package, clock=lambda: NOW)
+        if backend == "sqlite":
+            location: str | Path = tmp_path / f"ledger{next(count)}"
+        else:
+            location = request.getfixturevalue("postgres_cluster").new_database()
+        ledger = Ledger.create(location, world.package, clock=lambda: NOW)
         made.append(ledger)
         return ledger
 

@@ -126,6 +126,7 @@ def test_receipts_prove_inclusion(world: World, ledger: Ledger) -> None:
     assert json.loads(entry)["signature"] == ledger.record(0).raw["signature"]
 
 
+@pytest.mark.sqlite_only
 def test_the_ledger_keeps_a_copy_of_its_package(world: World, ledger: Ledger) -> None:
     meta = ledger.meta
     assert meta["package_sha256"] == package_sha256(world.package)
@@ -136,6 +137,7 @@ def test_the_ledger_keeps_a_copy_of_its_package(world: World, ledger: Ledger) ->
     assert "ledger.db" in names and all(n.startswith("ledger.db") for n in names), names
 
 
+@pytest.mark.sqlite_only
 def test_a_changed_package_copy_is_detected(ledger: Ledger) -> None:
     db = Path(ledger.where) / "ledger.db"
     where = ledger.where

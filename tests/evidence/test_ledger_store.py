@@ -11,7 +11,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,22 @@ from cvid.store import verify_log
 from cvid.store.sqlite import SQLiteDriver
 
 KEYS = ("us-admin", "us-decl", "ru-decl", "us-new", "stranger")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a new ledger goes: a directory (SQLite) or an empty PostgreSQL database."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger")
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+def store_ledger(world: World, location: str) -> Iterator[Ledger]:
+    """An empty ledger on each backend, clocked at NOW."""
+    with Ledger.create(location, world.package, clock=lambda: NOW) as made:
+        yield made
 
 
 def _digest(obj: dict[str, Any]) -> str:
@@ -47,9 +63,8 @@ def _writer(location: str, package: str, who: int, batches: int, out: Any) -> No
 
 
 def test_writers_in_several_processes_each_get_exactly_the_indices_they_wrote(
-    world: World, tmp_path: Path
+    world: World, location: str
 ) -> None:
-    location = tmp_path / "ledger"
     Ledger.create(location, world.package, clock=lambda: NOW).close()
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
@@ -72,17 +87,19 @@ def test_writers_in_several_processes_each_get_exactly_the_indices_they_wrote(
             assert _digest(ledger.record(index).raw) == digest  # the record it was told
         assert verify_log(ledger.log) == []
         # The index was written with the entries: one row per entry, naming its record.
-        db = sqlite3.connect(location / "ledger.db")
-        rows = dict(db.execute("SELECT idx, hex(digest) FROM records"))
-        assert {i: d.lower() for i, d in rows.items()} == dict(claimed)
+        with ledger.driver.read() as tx:
+            rows = {
+                int(i): bytes(d).hex() for i, d in tx.execute("SELECT idx, digest FROM records")
+            }
+        assert rows == dict(claimed)
         # Every commit signed a clock-cosigned checkpoint covering it.
         assert ledger.logged_times() == [NOW] * len(claimed)
 
 
 def test_a_second_ledger_object_catches_up_on_keys_registered_elsewhere(
-    world: World, new_ledger: Callable[[], Ledger]
+    world: World, store_ledger: Ledger
 ) -> None:
-    first = new_ledger()
+    first = store_ledger
     with Ledger.open(first.where, clock=lambda: NOW) as second:
         assert second.size == 0
         grant = {
@@ -108,8 +125,9 @@ def test_a_second_ledger_object_catches_up_on_keys_registered_elsewhere(
 
 
 def test_group_commit_admits_the_good_batches_and_refuses_the_bad_alone(
-    world: World, ledger: Ledger
+    world: World, store_ledger: Ledger
 ) -> None:
+    ledger = store_ledger
     good_a = [world.signed(summary="a1"), world.signed(summary="a2")]
     bad = [world.signed(summary="b1"), world.forged(summary="b2", agreement="other")]
     good_c = [world.signed(summary="c1")]
@@ -127,7 +145,8 @@ def test_group_commit_admits_the_good_batches_and_refuses_the_bad_alone(
     assert isinstance(again[1], RecordError) and again[1].check == "replay"
 
 
-def test_index_of_finds_a_logged_record_by_its_digest(world: World, ledger: Ledger) -> None:
+def test_index_of_finds_a_logged_record_by_its_digest(world: World, store_ledger: Ledger) -> None:
+    ledger = store_ledger
     rec = world.signed()
     [index] = ledger.submit([rec])
     digest = hashlib.sha256(canonical({k: v for k, v in rec.items() if k != "signature"}))
@@ -135,7 +154,8 @@ def test_index_of_finds_a_logged_record_by_its_digest(world: World, ledger: Ledg
     assert ledger.index_of(b"\0" * 32) is None
 
 
-def test_queries_filter_by_indexed_fields_and_page(world: World, ledger: Ledger) -> None:
+def test_queries_filter_by_indexed_fields_and_page(world: World, store_ledger: Ledger) -> None:
+    ledger = store_ledger
     ledger.submit([world.signed(summary=f"us {i}") for i in range(5)])
     ledger.submit(
         [
@@ -184,6 +204,7 @@ class _CountingDriver(SQLiteDriver):
         return Tx()
 
 
+@pytest.mark.sqlite_only
 def test_opening_reads_no_records_beyond_the_trees_edge_and_the_keys(
     world: World, ledger: Ledger
 ) -> None:
@@ -220,3 +241,31 @@ def test_the_package_and_keys_of_a_ledger_come_from_its_store(world: World, tmp_
         fresh = World(write_package(tmp_path / "again", keys, {}), keys)
         assert ledger.submit([fresh.signed()]) == [0]
         assert json.loads(ledger.log.read_entries(0, 1)[0])["agreement"] == "new-start"
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE records SET kind = 'notice'",
+        "DELETE FROM records",
+        "INSERT OR REPLACE INTO records SELECT * FROM records",
+        "UPDATE record_values SET number = 0",
+        "DELETE FROM record_values",
+        "UPDATE ledger_meta SET value = 'x'",
+        "DELETE FROM ledger_files",
+        "UPDATE ledger_secrets SET value = 'x'",
+        "DELETE FROM checkpoint_times",
+    ],
+)
+def test_the_ledgers_tables_are_append_only_in_sqlite(
+    world: World, ledger: Ledger, sql: str
+) -> None:
+    ledger.submit([world.signed(summary=str(i)) for i in range(3)])
+    db = sqlite3.connect(Path(ledger.where) / "ledger.db")
+    try:
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            db.execute(sql)
+    finally:
+        db.close()
+    assert [r.record.summary for r in ledger.records()] == ["0", "1", "2"]
