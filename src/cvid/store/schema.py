@@ -7,7 +7,8 @@ it is a ledger, the ledger's own state beside it, written in the same transactio
   mode, the package's SHA-256), written once at creation;
 - ``ledger_files``: the ledger's copy of the agreement package, file by file;
 - ``ledger_secrets``: the private keys the ledger signs with (log and clock), in the Go
-  ``PRIVATE+KEY+...`` text; a PostgreSQL service role can read them only through the owner;
+  ``PRIVATE+KEY+...`` text. Whoever writes to the ledger signs its checkpoints, so a writing
+  service reads them; a role that only serves reads needs no SELECT on this table;
 - ``records``: one row per logged record, the fields admission checks and queries need (its
   SHA-256 for replays, kind, party, subject, submitter, signing key, speaker, times in
   microseconds since the epoch, supersedes, disputes);
