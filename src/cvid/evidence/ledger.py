@@ -603,12 +603,12 @@ class Ledger:
         with self.driver.read() as tx:
             entries = ledgerdb.entries_at(tx, wanted)
             sup, dis = ledgerdb.marks(tx, wanted)
-        times = self._clock_times(n)
+            stamps = ledgerdb.logged_stamps(tx, wanted, n)
         out = []
         for i in wanted:
             record, raw = _parse_entry(i, entries[i])
-            k = bisect.bisect_right(times, (i, math.inf))
-            logged = datetime.fromtimestamp(times[k][1], UTC) if k < len(times) else None
+            t = stamps.get(i)
+            logged = None if t is None else datetime.fromtimestamp(t, UTC)
             s = sup.get(i)
             out.append(
                 LoggedRecord(

@@ -253,6 +253,29 @@ def checkpoint_times(tx: SqlTx, upto: int | None = None) -> list[tuple[int, int]
     return [(int(a), int(b)) for a, b in rows]
 
 
+def logged_stamps(tx: SqlTx, indices: Sequence[int], upto: int) -> dict[int, int]:
+    """Each of ``indices``' logged time: the clock time of the first clock-cosigned checkpoint
+    of at most ``upto`` entries that covers it (absent when none does).
+
+    One lookup per checkpoint, not per record: indices the last found checkpoint covers reuse
+    it, so a ledger of many small commits is never read whole.
+    """
+    out: dict[int, int] = {}
+    covered, stamp = -1, 0
+    for i in sorted(indices):
+        if i >= covered:
+            rows = tx.execute(
+                "SELECT size, time FROM checkpoint_times WHERE size > ? AND size <= ? "
+                "ORDER BY size LIMIT 1",
+                (i, upto),
+            )
+            if not rows:
+                break
+            covered, stamp = int(rows[0][0]), int(rows[0][1])
+        out[i] = stamp
+    return out
+
+
 def last_clock_time(tx: SqlTx) -> int:
     """The latest clock time written (0 if none)."""
     rows = tx.execute("SELECT time FROM checkpoint_times ORDER BY size DESC LIMIT 1")
