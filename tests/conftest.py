@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from kit import missing
+
 # The session's PostgreSQL cluster and a new database per test (tests/pg.py); the cluster
 # starts only when a test asks for it.
 from pg import postgres_cluster, postgres_url  # noqa: F401
@@ -18,14 +20,15 @@ SHARED = ROOT.parent / "shared"
 
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """The ``../shared`` folder beside the checkout (golden vectors and the origin document).
+    """The ``../shared`` folder beside the checkout (the origin document).
 
     Only tests read it; the package, its examples and ``cvid demo`` need nothing outside the
     repository (the New START figures are copied into ``examples/new-start/data/``).
     """
     if not SHARED.is_dir():
-        pytest.fail(f"{SHARED} is missing: the tests read golden vectors from it")
+        missing(f"{SHARED} is missing")
     return SHARED
+
 
 
 # In CI, property tests draw the same examples every run (a failure there is reproducible, and a

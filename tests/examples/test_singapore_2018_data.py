@@ -25,6 +25,7 @@ import yaml
 from cvid.evidence.parties import load_parties
 from cvid.evidence.record import Kind, Record, format_utc
 from cvid.evidence.units import parse_unit
+from kit import missing
 
 HERE = Path(__file__).resolve()
 PACKAGE = HERE.parents[2] / "examples" / "singapore-2018"
@@ -59,7 +60,7 @@ def records(objects: list[dict[str, Any]]) -> list[Record]:
 @pytest.fixture(scope="module")
 def origin() -> str:
     if not ORIGIN.is_file():
-        pytest.fail(f"{ORIGIN} is missing: the briefing's quotes are checked against it")
+        missing(f"{ORIGIN} is missing: the briefing's quotes are checked against it")
     return ORIGIN.read_text(encoding="utf-8")
 
 

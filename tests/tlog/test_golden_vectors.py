@@ -1,4 +1,4 @@
-"""RFC 9162 proofs against the 196 golden vectors in ../shared/testdata/merkle."""
+"""RFC 9162 proofs against the 196 golden vectors of transparency-dev/merkle (in vectors/)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ from cvid.tlog.merkle import (
     verify_inclusion,
 )
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "testdata" / "merkle" / "testdata"
+# Copied into the repository (vectors/README.md) from the shared golden vectors.
+VECTORS = Path(__file__).resolve().parent / "vectors"
 LEAVES = [
     bytes.fromhex(h)
     for h in (
