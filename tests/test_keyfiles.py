@@ -45,12 +45,9 @@ def test_unreadable_or_wrong_private_key_files_are_named(tmp_path: Path) -> None
         read_signer(vkey_file)
 
 
-def test_the_signer_methods_forward_to_the_key_files(tmp_path: Path) -> None:
-    # Kept for callers not yet moved (cvid.store.log): the same file, the same refusal.
-    SIGNER.write(tmp_path / "k")
-    assert Signer.read(tmp_path / "k") == read_signer(tmp_path / "k") == SIGNER
-    with pytest.raises(InputError):
-        SIGNER.write(tmp_path / "k")
+def test_the_pure_signer_has_no_file_methods() -> None:
+    # Key files are cvid.keyfiles' business; the tlog package touches no disk.
+    assert not hasattr(SIGNER, "write") and not hasattr(type(SIGNER), "read")
 
 
 def test_read_vkey_takes_text_or_a_file(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cvid.errors import Error, InputError, StoreError
+from cvid.keyfiles import read_signer, write_signer
 from cvid.store.driver import ConflictError, LogDriver
 from cvid.store.sqlite import SQLiteDriver
 from cvid.tlog import merkle
@@ -137,7 +138,7 @@ class Log:
         directory.mkdir(parents=True, exist_ok=True)
         if (directory / DB_NAME).exists() or (directory / KEY_NAME).exists():
             raise InputError(f"{directory}: a log already exists there")
-        signer.write(directory / KEY_NAME)
+        write_signer(signer, directory / KEY_NAME)
         return cls.create_in(SQLiteDriver(directory / DB_NAME, create=True), signer)
 
     @classmethod
@@ -181,7 +182,7 @@ class Log:
         path = self._key_path
         if self._signer is None and path is not None and path.exists():
             try:
-                signer = Signer.read(path)
+                signer = read_signer(path)
             except Error as exc:
                 raise InputError(
                     f"{path}: cannot use the log's private key to sign a checkpoint: "

@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cvid.errors import FormatError, VerificationError
 
 if TYPE_CHECKING:
-    from pathlib import Path
+    pass
 
 ALG_ED25519 = 0x01
 SIG_PREFIX = "— "
@@ -160,19 +160,6 @@ class Signer:
 
     # Key files are I/O, kept out of this pure module: these two only forward to
     # cvid.keyfiles for the callers not yet moved to it (cvid.store.log).
-
-    def write(self, path: Path) -> None:
-        """:func:`cvid.keyfiles.write_signer` (a new file, mode 0600); use that instead."""
-        from cvid.keyfiles import write_signer
-
-        write_signer(self, path)
-
-    @classmethod
-    def read(cls, path: Path) -> Signer:
-        """:func:`cvid.keyfiles.read_signer`; use that instead."""
-        from cvid.keyfiles import read_signer
-
-        return read_signer(path)
 
 
 @dataclass(frozen=True)
