@@ -22,14 +22,21 @@ from pathlib import Path
 
 from cvid.agreements.engine import Instant
 from cvid.agreements.index import View
-from cvid.agreements.package import load_package
+from cvid.agreements.package import Package, load_package
 from cvid.agreements.verdict import checkpoint_json
 from cvid.errors import InputError
 from cvid.report.model import Section, build_section
 from cvid.report.render import render_report
-from cvid.sources import from_ledger
+from cvid.sources import Source, from_ledger
 
-__all__ = ["Section", "build_section", "render_report", "section_for_ledger", "write_report"]
+__all__ = [
+    "Section",
+    "build_section",
+    "render_report",
+    "section_for_ledger",
+    "section_for_source",
+    "write_report",
+]
 
 
 def section_for_ledger(
@@ -50,9 +57,37 @@ def section_for_ledger(
     """
     pkg = load_package(package) if package is not None else None
     source = from_ledger(directory, package=pkg)
-    pkg = pkg or source.package
+    return section_for_source(
+        source,
+        as_of,
+        view,
+        package=pkg,
+        compare=compare,
+        ledger=str(directory),
+        tiles=tiles,
+        notes=notes,
+    )
+
+
+def section_for_source(
+    source: Source,
+    as_of: Instant,
+    view: View | str = View.NOW,
+    *,
+    package: Package | None = None,
+    compare: View | str | None = None,
+    ledger: str | None = None,
+    tiles: str | None = None,
+    notes: Sequence[str] = (),
+) -> Section:
+    """The report section of the records of ``source`` (a ledger's, read already).
+
+    ``package`` defaults to the source's own (the ledger's copy); ``ledger`` and ``tiles`` are
+    how the report names where the ledger and its tiles are (shown as given).
+    """
+    pkg = package or source.package
     if pkg is None:
-        raise InputError(f"{directory}: no agreement package; give --package")
+        raise InputError(f"{source.name}: no agreement package; give --package")
     vkey = source.meta.get("log_vkey")
     return build_section(
         pkg,
@@ -62,7 +97,7 @@ def section_for_ledger(
         checkpoint=checkpoint_json(source.checkpoint) if source.checkpoint else None,
         compare=compare,
         log_vkey=vkey if isinstance(vkey, str) else None,
-        ledger=str(directory),
+        ledger=ledger,
         tiles=tiles,
         notes=notes,
     )

@@ -1,0 +1,105 @@
+"""The JSON documents cvid prints and serves, built in one place.
+
+``cvid status --json``, ``cvid timeline --json``, ``cvid evidence show --json`` and ``cvid
+ledger keys --json`` print these, and ``cvid serve`` answers with the very same documents
+(docs/status.md, docs/ledger.md, docs/service.md), so a script reads one format whether it
+runs against a ledger directory or a served ledger. Every function here is pure: it reads the
+source or records it is given and writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from cvid.agreements.engine import evaluate
+from cvid.agreements.index import View
+from cvid.agreements.instants import rfc3339
+from cvid.agreements.package import Package
+from cvid.agreements.scenarios import parse_as_of
+from cvid.agreements.timeline import timeline
+from cvid.agreements.verdict import checkpoint_json
+from cvid.errors import InputError
+from cvid.evidence.ledger import LoggedRecord
+from cvid.evidence.listing import summary
+from cvid.evidence.registry import KeyState
+from cvid.sources import Source
+
+
+def source_checkpoint(source: Source) -> dict[str, Any] | None:
+    """The ``checkpoint`` member of a document built from ``source`` (None without one)."""
+    return checkpoint_json(source.checkpoint) if source.checkpoint is not None else None
+
+
+def status_document(source: Source, package: Package, as_of: int, view: View) -> dict[str, Any]:
+    """The ``cvid-status/1`` document (docs/status.md) of ``source`` at ``as_of`` (µs)."""
+    return evaluate(package, source.records, as_of, view).to_json(source_checkpoint(source))
+
+
+def is_violated(status: dict[str, Any]) -> bool:
+    """Whether a status document has a violated term (``cvid status`` then exits 1)."""
+    return any(t.get("status") == "violated" for t in status.get("terms", []))
+
+
+def timeline_document(
+    source: Source,
+    package: Package,
+    start: str | None,
+    end: str | None,
+    view: View,
+    *,
+    where: str,
+    names: tuple[str, str] = ("--from", "--to"),
+) -> dict[str, Any]:
+    """The ``cvid-timeline/1`` document (docs/status.md) between two instants.
+
+    ``start``/``end`` are dates or RFC 3339 instants; each defaults to the first or last
+    record's instant in ``view``. :class:`InputError` naming ``where`` and the options
+    ``names`` (how the caller spells *from* and *to*) when a bound is missing and there are
+    no records, or when *to* is before *from*.
+    """
+    times = [
+        r.observed_at if view is View.NOW else max(r.observed_at, r.reported_at)
+        for _, r in source.records
+    ]
+    if (start is None or end is None) and not times:
+        raise InputError(f"{where}: no records; give {names[0]} and {names[1]}")
+    lo = parse_as_of(start) if start else parse_as_of(min(times).isoformat())
+    hi = parse_as_of(end) if end else parse_as_of(max(times).isoformat())
+    if hi < lo:
+        raise InputError(f"{names[1]} is before {names[0]}")
+    changes = timeline(package, source.records, lo, hi, view)
+    return {
+        "format": "cvid-timeline/1",
+        "agreement": package.id,
+        "package_sha256": package.sha256,
+        "checkpoint": source_checkpoint(source),
+        "view": view.value,
+        "from": rfc3339(lo),
+        "to": rfc3339(hi),
+        "changes": [c.to_json() for c in changes],
+    }
+
+
+def record_document(logged: LoggedRecord) -> dict[str, Any]:
+    """``cvid evidence show --json``: the record as signed, its marks and its logged time."""
+    return {
+        "index": logged.index,
+        "status": "superseded" if logged.superseded_by is not None else "current",
+        "superseded_by": logged.superseded_by,
+        "disputed_by": list(logged.disputed_by),
+        "logged_at": summary(logged)["logged_at"],
+        "record": logged.raw,
+    }
+
+
+def keys_document(states: Iterable[KeyState]) -> list[dict[str, Any]]:
+    """``cvid ledger keys --json``: every key's grant, where it was registered and revoked."""
+    return [
+        {
+            **s.grant.model_dump(mode="json"),
+            "registered_at": s.registered_at,
+            "revoked_at": s.revoked_at,
+        }
+        for s in states
+    ]

@@ -1,0 +1,94 @@
+"""What one service process holds open: the ledger (twice) and its writer.
+
+The ledger is opened twice: once read-write for the :class:`~cvid.web.writer.Writer` thread,
+and once read-only for every read. Reads then never wait on a commit's locks in this process
+(SQLite's WAL, like PostgreSQL's MVCC, gives each read its own snapshot), and a read cannot
+write even by mistake: its store connection refuses.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from cvid.agreements.package import Package, package_from_files
+from cvid.evidence.ledger import Ledger, is_url
+from cvid.web.writer import Writer
+
+
+def public_name(location: str | Path) -> str:
+    """How the service names its ledger to people: a URL without its password, or a path."""
+    text = str(location)
+    if not is_url(text):
+        return text
+    parts = urlsplit(text)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}@{host}" if user else host
+    query = "&".join(
+        p for p in parts.query.split("&") if p and p.partition("=")[0].lower() != "password"
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+class Service:
+    """The ledger at ``location`` opened for serving; :meth:`close` when done.
+
+    ``max_pending``, ``max_group`` and ``max_records`` bound the writer (see
+    :class:`~cvid.web.writer.Writer`).
+    """
+
+    def __init__(
+        self,
+        location: str | Path,
+        *,
+        max_pending: int = 1024,
+        max_group: int = 256,
+        max_records: int = 20_000,
+    ) -> None:
+        self.location = location
+        self.reader = Ledger.open(location, readonly=True)
+        try:
+            self.ledger = Ledger.open(location)
+        except BaseException:
+            self.reader.close()
+            raise
+        self.writer = Writer(
+            self.ledger, max_pending=max_pending, max_group=max_group, max_records=max_records
+        )
+        # The registry of the read-only ledger is brought up to date under this lock, then
+        # read (GET /v1/keys): two requests must not interleave the two.
+        self.keys_lock = threading.Lock()
+        self._closed = False
+        # Server-side names that must not reach a client (a password in a URL, the machine's
+        # paths): longest first, so that a path inside another is replaced as a whole. A bare
+        # relative name ("ledger") says nothing and is too likely a word of a message.
+        secret = {str(location), self.ledger.where, self.reader.where}
+        secret |= {str(getattr(lg.driver, "where", "")) for lg in (self.ledger, self.reader)}
+        self._hidden = sorted((s for s in secret if "/" in s or "\\" in s), key=len, reverse=True)
+
+    @functools.cached_property
+    def package(self) -> Package:
+        """The ledger's own agreement package, compiled once (it never changes)."""
+        return package_from_files(self.reader.package_files, "the ledger's package")
+
+    def redact(self, text: str) -> str:
+        """``text`` with the ledger's location and store paths replaced by "the ledger"."""
+        for s in self._hidden:
+            text = text.replace(s, "the ledger")
+        return text
+
+    def close(self) -> None:
+        """Commit every queued batch, stop the writer, and close both ledgers (once)."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.writer.close()
+        finally:
+            self.ledger.close()
+            self.reader.close()

@@ -1,0 +1,90 @@
+"""The log as C2SP ``tlog-tiles`` under ``/v1/log/``: what ``cvid log export`` writes, served.
+
+``checkpoint`` is the latest signed (and clock-cosigned) checkpoint; ``tile/<L>/<N>`` and
+``tile/entries/<N>``, full or partial (``.p/<W>``), are those of the tree that checkpoint
+covers, built by the same functions as the static export (:mod:`cvid.tlog.tiles`), so a served
+tree and an exported one are byte for byte the same and either passes ``cvid audit``.
+
+A tile of width ``W`` is served whenever the checkpoint's tree has at least ``W`` hashes in
+that tile: a client holding an older checkpoint still finds the partial tiles of its size.
+Full tiles and bundles never change (``immutable``); a partial one's bytes never change either,
+but it may stop being served by a static host once its tile is full, so it is cached briefly.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter
+from fastapi import Path as PathParam
+from fastapi.responses import Response
+
+from cvid.errors import FormatError, StoreError
+from cvid.tlog.tiles import TILE_HEIGHT, TILE_WIDTH, encode_bundle, parse_path
+from cvid.web.common import ServiceDep, StrictRoute, not_found
+
+router = APIRouter(route_class=StrictRoute, tags=["tiles"])
+
+OCTETS = "application/octet-stream"
+#: Public data, the same for everyone: any page may read it (browsers checking proofs).
+CORS = {"Access-Control-Allow-Origin": "*"}
+IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable", **CORS}
+PARTIAL = {"Cache-Control": "public, max-age=60", **CORS}
+
+
+@router.get(
+    "/v1/log/checkpoint",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "The latest signed checkpoint"},
+        404: {"description": "No checkpoint yet"},
+    },
+)
+def checkpoint(svc: ServiceDep) -> Response:
+    """The latest signed checkpoint (C2SP signed note; the clock's cosignature included)."""
+    cp = svc.reader.latest_checkpoint()
+    if cp is None:
+        raise not_found("the ledger has no signed checkpoint yet")
+    return Response(
+        cp.encode(),
+        media_type="text/plain; charset=utf-8",
+        headers={"Cache-Control": "no-cache", **CORS},
+    )
+
+
+@router.get(
+    "/v1/log/tile/{path:path}",
+    response_class=Response,
+    responses={
+        200: {"content": {OCTETS: {}}, "description": "A hash tile or an entry bundle"},
+        404: {"description": "No such tile in the tree (or not a tlog-tiles path)"},
+    },
+)
+def tile(
+    svc: ServiceDep,
+    path: Annotated[
+        str, PathParam(description="`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`, N as x001/234")
+    ],
+) -> Response:
+    """A hash tile `tile/<L>/<N>[.p/<W>]` or an entry bundle `tile/entries/<N>[.p/<W>]`."""
+    try:
+        is_entries, t = parse_path("tile/" + path)
+    except FormatError:
+        raise not_found(f"tile/{path[:200]} is not a tlog-tiles path") from None
+    ledger = svc.reader
+    cp = ledger.latest_checkpoint()
+    size = cp.checkpoint.size if cp is not None else 0
+    # How many hashes the tile holds in the checkpoint's tree (<= 0: none at all).
+    have = min(TILE_WIDTH, (size >> (TILE_HEIGHT * t.level)) - t.n * TILE_WIDTH)
+    if t.width > have:
+        raise not_found(f"tile/{path} is not in the tree of size {size}")
+    if is_entries:
+        start = t.n * TILE_WIDTH
+        entries = ledger.log.read_entries(start, start + t.width)
+        if len(entries) != t.width:
+            raise StoreError(f"tile/{path}: the store holds {len(entries)} of its entries")
+        data = encode_bundle(entries)
+    else:
+        hashes = ledger.log.reader(size).tile(t.level, t.n)
+        data = b"".join(hashes[: t.width])
+    return Response(data, media_type=OCTETS, headers=PARTIAL if t.is_partial else IMMUTABLE)
