@@ -17,12 +17,18 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from cvid.cli import remote
 from cvid.cli._common import emit_json, reports_errors
 from cvid.cli.log import progress_bar, read_input
+from cvid.documents import keys_document, record_document
 from cvid.errors import InputError
 from cvid.evidence import (
+    KeyGrant,
+    KeyState,
     Kind,
     Ledger,
+    LoggedRecord,
+    Record,
     RecordError,
     read_files,
     read_records,
@@ -33,7 +39,7 @@ from cvid.evidence.admission import Candidate
 from cvid.evidence.importer import load_mapping, read_csv, table_records
 from cvid.evidence.ledger import ClockMode
 from cvid.evidence.ledgerdb import RecordQuery
-from cvid.evidence.listing import format_values, select, summary
+from cvid.evidence.listing import format_values, parse_instant, select, summary
 from cvid.evidence.signing import parse_json
 from cvid.evidence.templates import template
 from cvid.keyfiles import read_signer, write_signer
@@ -47,7 +53,10 @@ ledger_app = typer.Typer(help="Create and inspect an agreement's ledger.", no_ar
 import_app = typer.Typer(help="Turn tables into signed records.", no_args_is_help=True)
 
 LedgerArg = Annotated[
-    str, typer.Argument(help="The ledger: its directory, or a postgresql:// URL.")
+    str,
+    typer.Argument(
+        help="The ledger: its directory, a postgresql:// URL, or a served ledger's http(s):// URL."
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 KeyOpt = Annotated[Path, typer.Option("--key", help="The private key file (cvid key new).")]
@@ -61,33 +70,80 @@ def _admit(ledger: Ledger, batch: list[Candidate]) -> list[int]:
         raise InputError(f"{exc.diagnostics()}; nothing was written") from None
 
 
-def _receipts(ledger: Ledger, indexes: list[int], directory: Path | None) -> dict[str, str]:
+def _receipt_texts(ledger: Ledger, indexes: list[int]) -> dict[str, str]:
+    """Each record's tlog-proof receipt, as text, by index."""
+    return {str(i): ledger.receipt(i).encode().decode() for i in indexes}
+
+
+def _receipts(texts: dict[str, str], directory: Path | None) -> dict[str, str]:
     """Receipts by index: written to ``directory`` (paths returned) or as text."""
-    if directory is not None:
-        directory.mkdir(parents=True, exist_ok=True)
+    if directory is None:
+        return texts
+    directory.mkdir(parents=True, exist_ok=True)
     got: dict[str, str] = {}
-    for i in indexes:
-        text = ledger.receipt(i).encode().decode()
-        if directory is None:
-            got[str(i)] = text
-        else:
-            path = directory / f"{i}.tlog-proof"
-            path.write_text(text)
-            got[str(i)] = str(path)
+    for i, text in texts.items():
+        path = directory / f"{i}.tlog-proof"
+        path.write_text(text)
+        got[i] = str(path)
     return got
 
 
 def _report_admission(
-    ledger: Ledger, indexes: list[int], receipts: Path | None, as_json: bool, extra: dict[str, Any]
+    indexes: list[int],
+    texts: dict[str, str],
+    size: int,
+    receipts: Path | None,
+    as_json: bool,
+    extra: dict[str, Any],
 ) -> None:
-    got = _receipts(ledger, indexes, receipts)
+    got = _receipts(texts, receipts)
     if as_json or receipts is None:
         key = "receipt_files" if receipts is not None else "receipts"
-        emit_json({**extra, "indexes": indexes, "size": ledger.size, key: got})
+        emit_json({**extra, "indexes": indexes, "size": size, key: got})
         return
     for i in indexes:
         out.print(f"admitted record {i}  receipt {got[str(i)]}")
-    out.print(f"{len(indexes)} record(s) admitted; the ledger holds {ledger.size}")
+    out.print(f"{len(indexes)} record(s) admitted; the ledger holds {size}")
+
+
+def summary_values(values: dict[str, Any]) -> str:
+    """A listing row's values in one short line, as :func:`format_values` words a record's."""
+    parts = []
+    for name, value in values.items():
+        if isinstance(value, dict):
+            parts.append(f"{name}={value['value']:g} {value['unit']}")
+        else:
+            parts.append(f"{name}={value}")
+    return ", ".join(parts)
+
+
+def _logged_from(doc: dict[str, Any]) -> LoggedRecord:
+    """The record a service showed (``cvid evidence show --json``), as a :class:`LoggedRecord`."""
+    try:
+        record = Record.model_validate(doc["record"])
+        logged_at = doc["logged_at"]
+        return LoggedRecord(
+            int(doc["index"]),
+            record,
+            doc["record"],
+            doc["superseded_by"],
+            tuple(doc["disputed_by"]),
+            None if logged_at is None else parse_instant(logged_at),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"the service's record is not one cvid shows: {exc}") from None
+
+
+def _key_state(doc: dict[str, Any]) -> KeyState:
+    """A key as a service listed it (``cvid ledger keys --json``), as a :class:`KeyState`."""
+    try:
+        grant = KeyGrant.model_validate({k: v for k, v in doc.items() if k not in _KEY_MARKS})
+        return KeyState(grant, doc["registered_at"], doc["revoked_at"])
+    except (KeyError, ValueError) as exc:
+        raise InputError(f"the service's key list is not one cvid shows: {exc}") from None
+
+
+_KEY_MARKS = ("registered_at", "revoked_at")
 
 
 # -- keys ------------------------------------------------------------------------------------
@@ -167,31 +223,31 @@ def evidence_show(
     as_json: JsonOpt = False,
 ) -> None:
     """Show record INDEX as signed, with its marks and logged time (null until cosigned)."""
-    with Ledger.open(directory, readonly=True) as ledger:
-        logged = ledger.record(index)
-    doc = {
-        "index": logged.index,
-        "status": "superseded" if logged.superseded_by is not None else "current",
-        "superseded_by": logged.superseded_by,
-        "disputed_by": list(logged.disputed_by),
-        "logged_at": summary(logged)["logged_at"],
-        "record": logged.raw,
-    }
+    if remote.is_service(directory):
+        with remote.service(directory) as svc:
+            doc = svc.record(index)
+        doc.pop("receipt", None)
+        logged = _logged_from(doc)
+    else:
+        with Ledger.open(directory, readonly=True) as ledger:
+            logged = ledger.record(index)
+        doc = record_document(logged)
     if as_json:
         emit_json(doc)
         return
     r = logged.record
     mark = f"  superseded by {logged.superseded_by}" if logged.superseded_by is not None else ""
+    # A record's text is data: escaped, never read as console markup.
     out.print(f"[bold]record {logged.index}[/]  {r.kind.value}{mark}")
     for label, value in summary(logged).items():
         if value not in (None, [], {}) and label not in ("index", "kind", "values"):
-            out.print(f"  {label:14} {value}")
-    out.print(f"  {'values':14} {format_values(logged)}")
+            out.print(f"  {label:14} {escape(str(value))}")
+    out.print(f"  {'values':14} {escape(format_values(logged))}")
     if r.source is not None:
         for label, value in r.source.model_dump(exclude_none=True).items():
-            out.print(f"  source.{label:7} {value}")
+            out.print(f"  source.{label:7} {escape(str(value))}")
     if r.summary:
-        out.print(f"  {'summary':14} {r.summary}")
+        out.print(f"  {'summary':14} {escape(r.summary)}")
 
 
 @evidence_app.command("list")
@@ -208,33 +264,47 @@ def evidence_list(
     as_json: JsonOpt = False,
 ) -> None:
     """List records (superseded ones marked, with the index that corrects them)."""
-    query = RecordQuery(
-        kind=kind.value if kind is not None else None,
-        subject=subject,
-        submitter=submitter,
-        speaker=speaker,
-    )
-    with Ledger.open(directory, readonly=True) as ledger:
-        chosen = select(ledger.iter_query(query), kind, party, subject, since, until)
-    if as_json:
-        emit_json([summary(r) for r in chosen])
-        return
-    for logged in chosen:
-        r = logged.record
-        status = "[green]current[/]"
-        if logged.superseded_by is not None:
-            status = f"[yellow]superseded by {logged.superseded_by}[/]"
-        if logged.disputed_by:
-            status += f", [red]disputed by {', '.join(map(str, logged.disputed_by))}[/]"
-        about = f"{r.party} (by {r.submitter})" if r.party else f"by {r.submitter}"
-        observed = summary(logged)["observed_at"].removesuffix("T00:00:00Z")
-        out.print(
-            f"[bold]{logged.index:>4}[/]  {r.kind.value}  {r.subject}  {about}  "
-            f"{observed}  {status}"
+    if remote.is_service(directory):
+        with remote.service(directory) as svc:
+            rows = svc.records(
+                kind=kind.value if kind is not None else None,
+                party=party,
+                subject=subject,
+                since=since,
+                until=until,
+                submitter=submitter,
+                speaker=speaker,
+            )
+    else:
+        query = RecordQuery(
+            kind=kind.value if kind is not None else None,
+            subject=subject,
+            submitter=submitter,
+            speaker=speaker,
         )
-        if r.values:
-            out.print(f"      [dim]{format_values(logged)}[/]")
-    if not chosen:
+        with Ledger.open(directory, readonly=True) as ledger:
+            chosen = select(ledger.iter_query(query), kind, party, subject, since, until)
+        rows = [summary(r) for r in chosen]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        status = "[green]current[/]"
+        if row["superseded_by"] is not None:
+            status = f"[yellow]superseded by {row['superseded_by']}[/]"
+        if row["disputed_by"]:
+            status += f", [red]disputed by {', '.join(map(str, row['disputed_by']))}[/]"
+        # A record's text is data: escaped, never read as console markup.
+        by = row["submitter"]
+        about = f"{row['party']} (by {by})" if row["party"] else f"by {by}"
+        observed = row["observed_at"].removesuffix("T00:00:00Z")
+        out.print(
+            f"[bold]{row['index']:>4}[/]  {escape(row['kind'])}  {escape(row['subject'])}  "
+            f"{escape(about)}  {escape(observed)}  {status}"
+        )
+        if row["values"]:
+            out.print(f"      [dim]{escape(summary_values(row['values']))}[/]")
+    if not rows:
         out.print("no records match")
 
 
@@ -326,28 +396,47 @@ def ledger_info(
         out.print(f"package copy written to {escape(str(package_out))}")
 
 
+@ledger_app.command("grant")
+@reports_errors
+def ledger_grant(
+    url: Annotated[str, typer.Argument(help="The ledger's postgresql:// URL, as its owner.")],
+    role: Annotated[str, typer.Argument(help="The login role services connect as.")],
+) -> None:
+    """Let ROLE read and append to the PostgreSQL ledger at URL, and nothing more.
+
+    SELECT and INSERT on every table, no UPDATE, DELETE or TRUNCATE: a service connecting as
+    ROLE cannot rewrite history even if the append-only triggers were dropped. Run it as the
+    owner of the ledger's tables, again after an upgrade of cvid. Refuses a superuser or a
+    member of the owner role (exit 2, nothing changed).
+    """
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise InputError(f"{url}: not a postgresql:// URL; SQLite ledgers have no roles")
+    from cvid.store.postgres import grant_service_role
+
+    tables = grant_service_role(url, role)
+    out.print(f"{escape(role)} may read and append to {len(tables)} tables, nothing more")
+
+
 @ledger_app.command("keys")
 @reports_errors
 def ledger_keys(directory: LedgerArg, as_json: JsonOpt = False) -> None:
     """List every key the ledger knows: party, kinds, where registered, when revoked."""
-    with Ledger.open(directory, readonly=True) as ledger:
-        states = ledger.registry.states()
+    if remote.is_service(directory):
+        with remote.service(directory) as svc:
+            docs = svc.keys()
+        states = [_key_state(d) for d in docs]
+    else:
+        with Ledger.open(directory, readonly=True) as ledger:
+            states = ledger.registry.states()
+        docs = keys_document(states)
     if as_json:
-        emit_json(
-            [
-                {
-                    **s.grant.model_dump(mode="json"),
-                    "registered_at": s.registered_at,
-                    "revoked_at": s.revoked_at,
-                }
-                for s in states
-            ]
-        )
+        emit_json(docs)
         return
     for s in states:
         revoked = "" if s.revoked_at is None else f"  [red]revoked by record {s.revoked_at}[/]"
         manages = ", manages keys" if s.grant.may_manage_keys else ""
-        out.print(f"[bold]{s.name}[/]  {s.grant.party}  registered by {s.origin()}{revoked}")
+        name, party = escape(s.name), escape(s.grant.party)  # from records: data, not markup
+        out.print(f"[bold]{name}[/]  {party}  registered by {s.origin()}{revoked}")
         out.print(f"    [dim]signs {', '.join(k.value for k in s.grant.kinds)}{manages}[/]")
 
 
@@ -366,9 +455,16 @@ def submit_command(
     record and the check it failed, and nothing is written.
     """
     batch = read_files(files)
+    if remote.is_service(directory):
+        with remote.service(directory) as svc:
+            answer = svc.submit(batch)
+        indexes = answer["indices"]
+        _report_admission(indexes, answer["receipts"], answer["size"], receipts, as_json, {})
+        return
     with Ledger.open(directory) as ledger:
         indexes = _admit(ledger, batch)
-        _report_admission(ledger, indexes, receipts, as_json, {})
+        texts = _receipt_texts(ledger, indexes)
+        _report_admission(indexes, texts, ledger.size, receipts, as_json, {})
 
 
 @import_app.command("csv")
@@ -409,7 +505,8 @@ def import_csv(
                     raise InputError(f"{where}: {exc.check}: {exc.detail}") from None
         indexes = _admit(ledger, batch)
         extra = {"rows": len(rows), "skipped": len(rows) - len(batch)}
-        _report_admission(ledger, indexes, receipts, as_json, extra)
+        texts = _receipt_texts(ledger, indexes)
+        _report_admission(indexes, texts, ledger.size, receipts, as_json, extra)
 
 
 def register(app: typer.Typer) -> None:

@@ -24,7 +24,9 @@ from cvid.report import section_for_ledger, write_report
 
 @reports_errors
 def report_command(
-    directory: Annotated[Path, typer.Argument(help="The ledger's directory.")],
+    directory: Annotated[
+        str, typer.Argument(help="The ledger: its directory, or a postgresql:// URL.")
+    ],
     as_of: Annotated[str, typer.Option("--as-of", help="A date (00:00Z) or an instant.")],
     out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")],
     view: Annotated[
