@@ -71,17 +71,17 @@ def _check(parties: AgreementParties, where: str) -> None:
     dup = {i for i in ids if ids.count(i) > 1}
     if dup:
         raise InputError(f"{where}: party ids appear twice: {', '.join(sorted(dup))}")
-    seen: set[str] = set()
+    seen: set[bytes] = set()  # public keys: a key's identity, whatever its vkey spelling
     for n, grant in enumerate(parties.keys, 1):
         if grant.party not in ids:
             raise InputError(f"{where}: keys[{n}] is for unknown party {grant.party!r}")
         try:
-            Verifier.from_vkey(grant.vkey)
+            identity = Verifier.from_vkey(grant.vkey).public_key
         except FormatError as exc:
             raise InputError(f"{where}: keys[{n}]: {exc}") from None
-        if grant.vkey in seen:
-            raise InputError(f"{where}: keys[{n}] lists a key twice")
-        seen.add(grant.vkey)
+        if identity in seen:
+            raise InputError(f"{where}: keys[{n}] lists a key twice (the same public key)")
+        seen.add(identity)
 
 
 def parse_parties(data: Any, where: str = AGREEMENT_FILE) -> AgreementParties:

@@ -17,11 +17,21 @@ with ``observed_at`` ≤ T.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_serializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_serializer,
+    model_validator,
+)
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -46,7 +56,36 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-UTCDateTime = Annotated[datetime, AfterValidator(_utc)]
+#: An RFC 3339 instant with seconds, at most microseconds, and a zone: the only text a time
+#: may be (the published schema says the same pattern, so the two cannot disagree).
+RFC3339_PATTERN = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,6})?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})$"
+)
+_RFC3339 = re.compile(RFC3339_PATTERN)
+
+
+def _rfc3339_text(value: object) -> object:
+    # Pydantic would otherwise read a number, a numeric string or a date alone as an instant.
+    if isinstance(value, datetime):
+        return value  # a model built in Python (sign_record's callers, tests)
+    if isinstance(value, str) and _RFC3339.match(value + "Z"):
+        raise ValueError("must carry a time zone (UTC, e.g. 2018-02-05T00:00:00Z)")
+    if not isinstance(value, str) or not _RFC3339.match(value):
+        raise ValueError(
+            "must be an RFC 3339 instant as text, with seconds and a zone "
+            "(e.g. 2018-02-05T00:00:00Z)"
+        )
+    return value
+
+
+UTCDateTime = Annotated[
+    datetime,
+    Field(strict=False),
+    BeforeValidator(_rfc3339_text),
+    AfterValidator(_utc),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": RFC3339_PATTERN}),
+]
 
 
 def format_utc(value: datetime) -> str:
@@ -56,8 +95,22 @@ def format_utc(value: datetime) -> str:
     return value.strftime(spec)
 
 
+def _json_integer(value: object) -> object:
+    # JSON has one number type: 1.0 is the integer 1 (the JSON Schema says so, and JCS writes
+    # both as "1"), so the canonical bytes, and what was signed, are the same.
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return value
+
+
+#: A non-negative JSON integer (a log index, a size in bytes).
+Index = Annotated[int, BeforeValidator(_json_integer), Field(ge=0)]
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Strict: what docs/evidence.schema.json accepts and nothing more. No text read as a
+    # number (" 1700 ", "nan"), no bool as a number, no NaN or infinity (1e400 parses to one).
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Quantity(_Strict):
@@ -87,7 +140,7 @@ class Attachment(_Strict):
     """A document kept outside the log, named by its SHA-256 and size."""
 
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
-    size: int = Field(ge=0)
+    size: Index
     name: str | None = Field(default=None, max_length=300)
     media_type: str | None = Field(default=None, max_length=100)
 
@@ -97,7 +150,9 @@ class KeyGrant(_Strict):
 
     vkey: str = Field(description="Verifier key text: name+hexid+base64(0x01‖key).")
     party: str = Field(min_length=1, max_length=64)
-    kinds: list[Kind] = Field(min_length=1, description="Record kinds the key may sign.")
+    kinds: list[Annotated[Kind, Field(strict=False)]] = Field(
+        min_length=1, description="Record kinds the key may sign."
+    )
     may_manage_keys: bool = Field(
         default=False, description="Whether the key may register and revoke keys of its party."
     )
@@ -106,9 +161,9 @@ class KeyGrant(_Strict):
 class Record(_Strict):
     """An evidence record (unsigned when ``signature`` is None)."""
 
-    v: Literal[1] = SCHEMA_VERSION
+    v: Annotated[Literal[1], BeforeValidator(_json_integer)] = SCHEMA_VERSION
     agreement: str = Field(min_length=1, max_length=100, description="The agreement's id.")
-    kind: Kind
+    kind: Annotated[Kind, Field(strict=False)]  # a kind is its text in JSON
     subject: str = Field(
         min_length=1,
         max_length=200,
@@ -123,8 +178,8 @@ class Record(_Strict):
     summary: str | None = Field(default=None, max_length=4000)
     source: Source | None = None
     attachments: list[Attachment] = Field(default_factory=list)
-    supersedes: int | None = Field(default=None, ge=0, description="Log index corrected.")
-    disputes: int | None = Field(default=None, ge=0, description="Log index contested.")
+    supersedes: Index | None = Field(default=None, description="Log index corrected.")
+    disputes: Index | None = Field(default=None, description="Log index contested.")
     key: KeyGrant | None = Field(default=None, description="For key_registration.")
     revokes: str | None = Field(default=None, description="For key_revocation: a vkey.")
     submitter: str = Field(min_length=1, max_length=64, description="Submitting party or body.")

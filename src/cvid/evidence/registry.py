@@ -9,6 +9,11 @@ Both must be signed by an unrevoked key of the same party with ``may_manage_keys
 not ``kinds``, is what allows a key to sign key records. A key can revoke itself. A revoked key
 stays revoked (it cannot be registered again); the records it signed before its revocation stay
 valid, later ones are refused. Replaying the log from index 0 rebuilds the same registry.
+
+A key's identity is its Ed25519 public key, not its vkey text: the same key under another name,
+with its key ID spelled in upper case, or with surrounding blanks is the same key. So a revoked
+key can never sign or be registered again under any spelling, and ``revokes`` names a key by
+any of its spellings.
 """
 
 from __future__ import annotations
@@ -20,6 +25,16 @@ from cvid.evidence.parties import AgreementParties
 from cvid.evidence.record import KeyGrant, Kind, Record
 from cvid.evidence.signing import RecordError
 from cvid.tlog.note import Verifier
+
+
+def key_identity(vkey: str) -> bytes | None:
+    """The 32-byte Ed25519 public key that vkey text names (its identity), or None if the
+    text is not a valid Ed25519 verifier key."""
+    try:
+        return Verifier.from_vkey(vkey).public_key
+    except FormatError:
+        return None
+
 
 KEY_KINDS = frozenset({Kind.KEY_REGISTRATION, Kind.KEY_REVOCATION})
 
@@ -45,11 +60,16 @@ class KeyState:
 
 
 class KeyRegistry:
-    """Keys by vkey text, as of some log prefix; mutate only through :meth:`apply`."""
+    """Keys by public key (see the module's docstring), as of some log prefix; mutate only
+    through :meth:`apply`."""
 
     def __init__(self, parties: AgreementParties) -> None:
         self.parties = parties
-        self._keys = {g.vkey: KeyState(g, None) for g in parties.keys}
+        self._keys: dict[bytes, KeyState] = {}
+        for g in parties.keys:
+            identity = key_identity(g.vkey)
+            if identity is not None:  # the package loader has refused malformed vkeys
+                self._keys.setdefault(identity, KeyState(g, None))
 
     def copy(self) -> KeyRegistry:
         """An independent copy (to check a batch without touching this one)."""
@@ -59,8 +79,17 @@ class KeyRegistry:
         return other
 
     def get(self, vkey: str) -> KeyState | None:
-        """The state of the key with this vkey text, or None if it was never registered."""
-        return self._keys.get(vkey)
+        """The state of the key this vkey text names (under any spelling), or None if it was
+        never registered or the text is not a vkey."""
+        identity = key_identity(vkey)
+        return None if identity is None else self._keys.get(identity)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, KeyRegistry):
+            return NotImplemented
+        return self.parties == other.parties and self._keys == other._keys
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
 
     def states(self) -> list[KeyState]:
         """Every key ever known, in registration order (package keys first)."""
@@ -72,7 +101,7 @@ class KeyRegistry:
         Raises :class:`RecordError` with check ``key-unknown``, ``key-revoked``, ``key-party``,
         ``key-kind``, ``key-registration`` or ``key-revocation``.
         """
-        state = self._keys.get(record.signer)
+        state = self.get(record.signer)
         name = record.signer.split("+", 1)[0]
         if state is None:
             raise RecordError(
@@ -124,19 +153,24 @@ class KeyRegistry:
                     f"not for {grant.party!r}",
                 )
             try:
-                Verifier.from_vkey(grant.vkey)
+                identity = Verifier.from_vkey(grant.vkey).public_key
             except FormatError as exc:
                 raise RecordError("key-registration", where, str(exc)) from None
-            old = self._keys.get(grant.vkey)
+            old = self._keys.get(identity)
             if old is not None:
                 raise RecordError(
                     "key-registration",
                     where,
                     f"key {old.name!r} is already registered (by {old.origin()})"
-                    + ("" if old.revoked_at is None else " and revoked; use a new key"),
+                    + ("" if old.revoked_at is None else " and revoked; use a new key")
+                    + (
+                        ""
+                        if old.grant.vkey == grant.vkey
+                        else "; the same public key under another name or spelling is the same key"
+                    ),
                 )
         if record.revokes is not None:
-            target = self._keys.get(record.revokes)
+            target = self.get(record.revokes)
             if target is None:
                 raise RecordError(
                     "key-revocation", where, f"revokes a key never registered: {record.revokes!r}"
@@ -158,8 +192,11 @@ class KeyRegistry:
     def apply(self, index: int, record: Record) -> None:
         """Take an admitted record at log ``index`` into account (key records change state)."""
         if record.key is not None and record.kind is Kind.KEY_REGISTRATION:
-            self._keys.setdefault(record.key.vkey, KeyState(record.key, index))
+            identity = key_identity(record.key.vkey)
+            if identity is not None:
+                self._keys.setdefault(identity, KeyState(record.key, index))
         elif record.revokes is not None and record.kind is Kind.KEY_REVOCATION:
-            state = self._keys.get(record.revokes)
-            if state is not None and state.revoked_at is None:
-                self._keys[record.revokes] = replace(state, revoked_at=index)
+            identity = key_identity(record.revokes)
+            state = None if identity is None else self._keys.get(identity)
+            if identity is not None and state is not None and state.revoked_at is None:
+                self._keys[identity] = replace(state, revoked_at=index)

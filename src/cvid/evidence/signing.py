@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import math
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -240,12 +241,23 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
-_DECODER = json.JSONDecoder(object_pairs_hook=_unique_members, parse_constant=_no_constant)
+def _finite(text: str) -> float:
+    # 1e400 is valid JSON text but no float: Python would read it as infinity.
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text[:40]} is beyond a double's range (it would be infinite)")
+    return value
+
+
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_members, parse_constant=_no_constant, parse_float=_finite
+)
 
 
 def parse_json(text: str | bytes) -> Any:
-    """Parse strict JSON (UTF-8 when bytes): duplicate member names and NaN/Infinity are
-    refused. Raises ``ValueError`` (``json.JSONDecodeError`` with a position for syntax)."""
+    """Parse strict JSON (UTF-8 when bytes): duplicate member names, NaN/Infinity and numbers
+    beyond a double's range are refused. Raises ``ValueError`` (``json.JSONDecodeError`` with a
+    position for syntax)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8")
     return _DECODER.decode(text)
