@@ -19,24 +19,24 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from cvid.agreements.engine import Evaluation, evaluate
 from cvid.agreements.index import View
-from cvid.agreements.instants import from_us, rfc3339, show
+from cvid.agreements.instants import from_us, show
 from cvid.agreements.model import agreement_schema
 from cvid.agreements.package import Package, load_package
 from cvid.agreements.scenarios import parse_as_of, run_scenarios
-from cvid.agreements.timeline import timeline
 from cvid.agreements.verdict import (
-    checkpoint_json,
     compare,
     make_verdict,
     read_verdict,
     verdict_bytes,
 )
+from cvid.cli import remote
 from cvid.cli._common import emit_json, reports_errors
+from cvid.documents import is_violated, status_document, timeline_document
 from cvid.errors import InputError, VerificationError
 from cvid.sources import Source, from_ledger, verdict_source
 from cvid.tlog.note import b64
@@ -61,7 +61,10 @@ agreement_app = typer.Typer(
 )
 
 LedgerArg = Annotated[
-    str, typer.Argument(help="The ledger: its directory, or a postgresql:// URL.")
+    str,
+    typer.Argument(
+        help="The ledger: its directory, a postgresql:// URL, or a served ledger's http(s):// URL."
+    ),
 ]
 PackageOpt = Annotated[
     Path | None,
@@ -92,12 +95,13 @@ def _source_and_package(
     return source, pkg
 
 
-def _cp(source: Source) -> dict[str, Any] | None:
-    return checkpoint_json(source.checkpoint) if source.checkpoint is not None else None
-
-
 def _styled(value: str) -> str:
-    return f"[{COLORS.get(value, '')}]{value}[/]"
+    return f"[{COLORS.get(value, '')}]{escape(value)}[/]"
+
+
+def _cells(*values: object) -> list[str]:
+    """Table cells of text that may come from records: escaped, never console markup."""
+    return [escape(str(v)) for v in values]
 
 
 class _Console(Console):
@@ -141,25 +145,28 @@ def _columns(table: Table, names: tuple[str, ...]) -> None:
         table.add_column(name, overflow="fold", no_wrap=not wrap, ratio=1 if wrap else None)
 
 
-def _print_status(ev: Evaluation, cp: dict[str, Any] | None) -> None:
+def _print_status(doc: dict[str, Any]) -> None:
+    """The status table of a status document (local or from a served ledger: the same)."""
     console = _console()
+    cp = doc["checkpoint"]
     where = f"log {cp['origin']} size {cp['size']}" if cp else "no checkpoint"
-    table = Table(
-        title=f"{ev.agreement} as of {show(ev.as_of)} (as known {ev.view.value}; {where})"
-    )
+    as_of = show(parse_as_of(doc["as_of"]))
+    table = Table(title=f"{doc['agreement']} as of {as_of} (as known {doc['view']}; {where})")
     _columns(table, ("term", "party", "status", "evidence", "explanation"))
-    for t in ev.terms:
-        table.add_row(
-            t.term, t.party, _styled(t.status.value), " ".join(map(str, t.evidence)), t.explanation
+    for t in doc["terms"]:
+        term, party, evidence, why = _cells(
+            t["term"], t["party"], " ".join(map(str, t["evidence"])), t["explanation"]
         )
+        table.add_row(term, party, _styled(t["status"]), evidence, why)
     console.print(table)
-    if ev.steps:
+    if doc["steps"]:
         steps = Table(title="reciprocal steps")
         _columns(steps, ("step", "by", "state", "evidence", "explanation"))
-        for s in ev.steps:
-            steps.add_row(
-                s.step, s.by, _styled(s.state.value), " ".join(map(str, s.evidence)), s.explanation
+        for s in doc["steps"]:
+            step, by, evidence, why = _cells(
+                s["step"], s["by"], " ".join(map(str, s["evidence"])), s["explanation"]
             )
+            steps.add_row(step, by, _styled(s["state"]), evidence, why)
         console.print(steps)
 
 
@@ -176,13 +183,17 @@ def status_command(
     Exit 0, or 1 when a term is violated.
     """
     t = parse_as_of(as_of)
-    source, pkg = _source_and_package(directory, package, until=from_us(t))
-    ev = evaluate(pkg, source.records, t, view)
-    if as_json:
-        emit_json(ev.to_json(_cp(source)))
+    if remote.is_service(directory):
+        with remote.service(directory, package) as svc:
+            doc = svc.status(as_of, view)
     else:
-        _print_status(ev, _cp(source))
-    if ev.violated:
+        source, pkg = _source_and_package(directory, package, until=from_us(t))
+        doc = status_document(source, pkg, t, view)
+    if as_json:
+        emit_json(doc)
+    else:
+        _print_status(doc)
+    if is_violated(doc):
         raise typer.Exit(1)
 
 
@@ -200,44 +211,24 @@ def timeline_command(
     as_json: JsonOpt = False,
 ) -> None:
     """Every change of status of every term and step between two dates."""
-    source, pkg = _source_and_package(directory, package)
-    times = [
-        r.observed_at if view is View.NOW else max(r.observed_at, r.reported_at)
-        for _, r in source.records
-    ]
-    if (start is None or end is None) and not times:
-        raise InputError(f"{directory}: no records; give --from and --to")
-    lo = parse_as_of(start) if start else parse_as_of(min(times).isoformat())
-    hi = parse_as_of(end) if end else parse_as_of(max(times).isoformat())
-    if hi < lo:
-        raise InputError("--to is before --from")
-    changes = timeline(pkg, source.records, lo, hi, view)
+    if remote.is_service(directory):
+        with remote.service(directory, package) as svc:
+            doc = svc.timeline(start, end, view)
+    else:
+        source, pkg = _source_and_package(directory, package)
+        doc = timeline_document(source, pkg, start, end, view, where=directory)
     if as_json:
-        emit_json(
-            {
-                "format": "cvid-timeline/1",
-                "agreement": pkg.id,
-                "package_sha256": pkg.sha256,
-                "checkpoint": _cp(source),
-                "view": view.value,
-                "from": rfc3339(lo),
-                "to": rfc3339(hi),
-                "changes": [c.to_json() for c in changes],
-            }
-        )
+        emit_json(doc)
         return
-    table = Table(title=f"{pkg.id}: changes from {show(lo)} to {show(hi)} (as known {view.value})")
+    lo, hi = show(parse_as_of(doc["from"])), show(parse_as_of(doc["to"]))
+    table = Table(title=f"{doc['agreement']}: changes from {lo} to {hi} (as known {doc['view']})")
     _columns(table, ("at", "term or step", "party", "from", "to", "evidence", "explanation"))
-    for c in changes:
-        table.add_row(
-            show(c.at),
-            c.id,
-            c.party or "",
-            c.before or "",
-            _styled(c.after),
-            " ".join(map(str, c.evidence)),
-            c.explanation,
+    for c in doc["changes"]:
+        at, what, party, before = _cells(
+            show(parse_as_of(c["at"])), c["id"], c["party"] or "", c["from"] or ""
         )
+        evidence, why = _cells(" ".join(map(str, c["evidence"])), c["explanation"])
+        table.add_row(at, what, party, before, _styled(c["to"]), evidence, why)
     _console().print(table)
 
 
@@ -314,12 +305,17 @@ def verdict_create(
 ) -> None:
     """Evaluate the ledger as of a date and write the verdict (RFC 8785 JSON) to OUT."""
     t = parse_as_of(as_of)
-    # A verdict rests on every entry its checkpoint covers, each re-checked.
-    source, pkg = _source_and_package(directory, package, verify=True)
-    if source.checkpoint is None:
-        raise InputError(f"{directory}: no signed checkpoint to bind the verdict to")
-    doc = make_verdict(pkg, source.records, t, view, source.checkpoint)
-    data = verdict_bytes(doc)
+    if remote.is_service(directory):
+        with remote.service(directory, package) as svc:
+            data = svc.verdict(as_of, view)
+        doc = read_verdict(data, directory)
+    else:
+        # A verdict rests on every entry its checkpoint covers, each re-checked.
+        source, pkg = _source_and_package(directory, package, verify=True)
+        if source.checkpoint is None:
+            raise InputError(f"{directory}: no signed checkpoint to bind the verdict to")
+        doc = make_verdict(pkg, source.records, t, view, source.checkpoint)
+        data = verdict_bytes(doc)
     out.write_bytes(data)
     emit_json(
         {
@@ -336,7 +332,10 @@ def verdict_create(
 @reports_errors
 def verdict_verify(
     verdict: Annotated[Path, typer.Argument(help="The verdict file.")],
-    log: Annotated[str, typer.Option("--log", help="A ledger directory, or tiles (dir or URL).")],
+    log: Annotated[
+        str,
+        typer.Option("--log", help="A ledger directory, tiles (dir or URL), or a served ledger."),
+    ],
     vkey: Annotated[
         str | None, typer.Option(help="The log's verifier key (or a file), for tiles.")
     ] = None,
@@ -352,6 +351,15 @@ def verdict_verify(
         raise InputError(f"cannot read {verdict}: {exc.strerror}") from None
     doc = _checked_verdict(read_verdict(claimed, str(verdict)), str(verdict))
     cp = doc["checkpoint"]
+    served_pkg = None
+    served = remote.served_ledger(log)
+    if served is not None:
+        # A served ledger is read as its tiles, like a ledger directory's copy is trusted for
+        # its log key and package unless --vkey and --package say otherwise (docs/service.md).
+        with served:
+            vkey = vkey or str(served.info().get("log_vkey"))
+            served_pkg = served.package() if package is None else None
+        log = served.base + "/v1/log"
     source = verdict_source(
         log, int(cp["size"]), vkey, clock=doc.get("clock"), view=str(doc.get("view"))
     )
@@ -367,7 +375,7 @@ def verdict_verify(
             f"{log}: the log's origin is {source.checkpoint.origin!r}, the verdict names "
             f"{cp['origin']!r}"
         )
-    pkg = load_package(package) if package is not None else source.package
+    pkg = load_package(package) if package is not None else served_pkg or source.package
     if pkg is None:
         raise InputError("give --package: tiles carry no agreement package")
     if pkg.sha256 != doc.get("package_sha256"):
