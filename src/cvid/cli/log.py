@@ -13,20 +13,33 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cvid.audit import TileSource, audit
 from cvid.cli._common import emit_json, err_console, reports_errors
+from cvid.cli.witness import compare_checkpoints, log_witness, receipt_checks, served_checks
 from cvid.errors import InputError
 from cvid.keyfiles import read_vkey
-from cvid.store.export import export_tiles
 from cvid.store.fsck import verify_store
 from cvid.store.log import LEDGER_DB_NAME, Log, check_entry, open_store
 from cvid.tlog.note import b64
 from cvid.tlog.receipt import Receipt, verify_receipt
+from cvid.witness.publish import cosigned_receipt, export_cosigned
 
 log_app = typer.Typer(
     help="Create, append to, prove, export and verify a log.", no_args_is_help=True
 )
 receipt_app = typer.Typer(help="Check tlog-proof receipts offline.", no_args_is_help=True)
+log_app.command("witness")(log_witness)
 
 DirArg = Annotated[Path, typer.Argument(help="The log's directory.")]
+PolicyOpt = Annotated[
+    Path | None,
+    typer.Option(help="A tlog-policy file: refuse (exit 1) a checkpoint without its quorum."),
+]
+StateDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Where the latest accepted checkpoint of each log is kept (default "
+        "$XDG_STATE_HOME/cvid or ~/.local/state/cvid)."
+    ),
+]
 
 
 @contextmanager
@@ -125,13 +138,17 @@ def log_export(
 ) -> None:
     """Write OUT/checkpoint and OUT/tile/..., a static tlog-tiles tree (only what is new).
 
+    OUT/checkpoint carries every witness cosignature stored for it (`cvid log witness`), and
+    OUT/checkpoints/<size> every checkpoint the log signed, cosigned (OUT/checkpoints/index
+    lists the sizes): see docs/witness.md.
+
     Signs a new checkpoint first (it needs the log's key) if the latest does not cover every
     entry. An OUT that already holds an export must hold one of this log that this one extends:
     another log's or a fork's is refused (exit 2) and left as it was.
     """
     with Log.open(directory) as log, progress_bar("exporting tiles") as bar:
         task = bar.add_task("export", total=None)
-        counts = export_tiles(log, out, lambda n, t: bar.update(task, completed=n, total=t))
+        counts = export_cosigned(log, out, lambda n, t: bar.update(task, completed=n, total=t))
     emit_json({"out": str(out), **counts})
 
 
@@ -144,11 +161,12 @@ def log_prove(
     """Print a tlog-proof receipt for entry INDEX against the latest checkpoint.
 
     Signs a new checkpoint first (it needs the log's key) if the latest does not cover INDEX.
-    The receipt is checked before it is printed; a log whose storage cannot prove the entry is an
-    error (exit 2) pointing to `cvid log verify`.
+    Its checkpoint carries the witness cosignatures stored for it. The receipt is checked
+    before it is printed; a log whose storage cannot prove the entry is an error (exit 2)
+    pointing to `cvid log verify`.
     """
     with Log.open(directory) as log:
-        sys.stdout.write(log.receipt(index).encode().decode())
+        sys.stdout.write(cosigned_receipt(log, index).encode().decode())
 
 
 @log_app.command("verify")
@@ -182,16 +200,21 @@ def receipt_verify(
     receipt: Annotated[Path, typer.Argument(help="The tlog-proof receipt file.")],
     vkey: Annotated[str, typer.Option(help="The log's verifier key, or a file holding it.")],
     entry: Annotated[Path, typer.Option(help="A file holding exactly the entry's bytes.")],
+    policy: PolicyOpt = None,
+    state_dir: StateDirOpt = None,
 ) -> None:
     """Check a receipt offline: the checkpoint signature and the entry's inclusion.
 
-    Exit 0 when the entry is proven, 1 when it is not.
+    With --policy, the checkpoint must carry its quorum of witness cosignatures. A checkpoint
+    with another root at the size of the one this verifier last accepted (`cvid audit`) is a
+    split view. Exit 0 when the entry is proven, 1 when it is not.
     """
     verifier = read_vkey(vkey)
     data, _ = read_input(receipt)
     entry_bytes, _ = read_input(entry)
     rec = Receipt.parse(data)
     cp = verify_receipt(rec, entry_bytes, verifier)
+    receipt_checks(rec.checkpoint, verifier, policy, state_dir)
     emit_json(
         {"ok": True, "index": rec.index, "origin": cp.origin, "size": cp.size, "root": b64(cp.root)}
     )
@@ -199,10 +222,18 @@ def receipt_verify(
 
 @reports_errors
 def audit_command(
-    source: Annotated[str, typer.Argument(help="A tiles directory or an http(s) prefix.")],
     vkey: Annotated[str, typer.Option(help="The log's verifier key, or a file holding it.")],
+    source: Annotated[
+        str | None, typer.Argument(help="A tiles directory or an http(s) prefix.")
+    ] = None,
     since: Annotated[
         Path | None, typer.Option(help="An older signed checkpoint to prove consistency with.")
+    ] = None,
+    policy: PolicyOpt = None,
+    state_dir: StateDirOpt = None,
+    compare: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option(help="Two checkpoint files A B: exit 1 printing both if inconsistent."),
     ] = None,
 ) -> None:
     """Audit a served log: checkpoint signature, every entry and tile, consistency.
@@ -210,11 +241,20 @@ def audit_command(
     Over HTTP each file is one GET, refused past 16 MiB (a full entry bundle, the largest
     file a tiles tree holds, inflated size if gzip) or 60 s from start to last byte.
 
+    The served checkpoint must meet a --policy's quorum, and extend the one this verifier last
+    accepted of the log (kept in --state-dir, updated after a clean audit). --compare A B
+    checks two checkpoints instead (with SOURCE, of different sizes too).
+
     Exit 0 when the log is intact, 1 with what is wrong and where (a checkpoint, served or
     given with --since, not signed by VKEY included), 2 when the audit cannot be run: a source
     or checkpoint that cannot be read or parsed, a bad --vkey or --since file.
     """
     verifier = read_vkey(vkey)
+    if compare is not None:
+        compare_checkpoints(compare, verifier, source)
+        return
+    if source is None:
+        raise InputError("give the SOURCE to audit (or --compare A B)")
     old = None
     if since is not None:
         try:
@@ -232,6 +272,9 @@ def audit_command(
                 lambda n, t: bar.update(task, completed=n, total=t),
                 since_name=f"--since {since}",
             )
+        report.problems += served_checks(
+            src, report.checkpoint, verifier, policy, state_dir, report.ok
+        )
     finally:
         src.close()
     emit_json(

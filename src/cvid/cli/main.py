@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "receipt": "cvid.cli.log",
     "report": "cvid.cli.report",
     "serve": "cvid.cli.serve",
+    "witness": "cvid.cli.witness",
 }
 
 HELP = (

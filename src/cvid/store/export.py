@@ -22,7 +22,7 @@ from pathlib import Path
 
 from cvid.errors import Error, InputError
 from cvid.store.log import Log
-from cvid.tlog.checkpoint import Checkpoint, open_checkpoint
+from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
 from cvid.tlog.merkle import HASH_SIZE, tree_hash
 from cvid.tlog.tiles import TILE_HEIGHT, TILE_WIDTH, Tile, encode_bundle, tiles_for_size
 
@@ -66,9 +66,15 @@ def _in_tree(tile: Tile, size: int) -> bool:
 
 
 def export_tiles(
-    log: Log, out: Path, progress: Callable[[int, int], None] | None = None
+    log: Log,
+    out: Path,
+    progress: Callable[[int, int], None] | None = None,
+    note: Callable[[SignedCheckpoint], bytes] | None = None,
 ) -> dict[str, int]:
     """Export ``log`` into ``out``; return counts of files written and kept, and the size.
+
+    ``note`` gives the bytes of ``OUT/checkpoint`` for the signed checkpoint (default: its note
+    as stored; :mod:`cvid.witness.publish` adds the witnesses' cosignatures).
 
     Signs a new checkpoint first if the latest does not cover every entry. Raises
     :class:`InputError`, leaving ``out``'s checkpoint as it was, if ``out`` holds an export this
@@ -123,5 +129,5 @@ def export_tiles(
             written += 1
         if progress is not None:
             progress(n, len(tiles))
-    _write_atomic(out / "checkpoint", signed.encode())
+    _write_atomic(out / "checkpoint", signed.encode() if note is None else note(signed))
     return {"size": size, "written": written + 1, "kept": kept}

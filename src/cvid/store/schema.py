@@ -15,6 +15,9 @@ it is a ledger, the ledger's own state beside it, written in the same transactio
 - ``record_values``: one row per value a record carries (the number and unit of a quantity);
 - ``checkpoint_times``: the verified clock time of each clock-cosigned checkpoint, by size.
 
+Any store (log or ledger) also keeps ``witness_cosignatures``: each witness's verified
+cosignature line on a checkpoint, by size and witness vkey (:mod:`cvid.witness.publish`).
+
 Every table is append-only: the database refuses UPDATE and DELETE (and TRUNCATE on
 PostgreSQL). ``schema_version`` says which migrations a store has; :data:`MIGRATIONS` are applied
 in order, each in one transaction, and a store newer than this code is refused.
@@ -37,6 +40,7 @@ KEYS: dict[str, str] = {
     "records": "idx",
     "record_values": "idx, name",
     "checkpoint_times": "size",
+    "witness_cosignatures": "size, witness",
 }
 
 LOG_TABLES = ("meta", "entries", "tiles", "checkpoints", "tile_nodes")
@@ -48,6 +52,8 @@ LEDGER_TABLES = (
     "record_values",
     "checkpoint_times",
 )
+#: Witnesses' cosignatures on the log's checkpoints (:mod:`cvid.witness.publish`).
+WITNESS_TABLES = ("witness_cosignatures",)
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         LEDGER_TABLES,
         _LEDGER_SQLITE,
         _LEDGER_POSTGRESQL,
+    ),
+    Migration(
+        3,
+        "witness cosignatures: one line per checkpoint size and witness vkey",
+        WITNESS_TABLES,
+        "CREATE TABLE IF NOT EXISTS witness_cosignatures (\n"
+        "    size INTEGER NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL,\n"
+        "    PRIMARY KEY (size, witness)\n) WITHOUT ROWID;\n",
+        "CREATE TABLE IF NOT EXISTS witness_cosignatures (\n"
+        "    size BIGINT NOT NULL, witness TEXT NOT NULL, line TEXT NOT NULL,\n"
+        "    PRIMARY KEY (size, witness)\n);\n",
     ),
 )
 
