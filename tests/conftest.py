@@ -30,6 +30,17 @@ def shared_dir() -> Path:
     return SHARED
 
 
+@pytest.fixture(autouse=True)
+def verifier_state(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Each test's own ``$XDG_STATE_HOME``: verifiers remember checkpoints there
+    (:mod:`cvid.witness.remember`), never in the user's home, never across tests."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    return state
+
+
 
 # In CI, property tests draw the same examples every run (a failure there is reproducible, and a
 # green run cannot hide a rare counterexample found locally: run them locally to explore).

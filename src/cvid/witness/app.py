@@ -27,7 +27,11 @@ NO_CACHE = {"Cache-Control": "no-store"}
 
 
 def _response(a: Answer) -> Response:
-    return Response(a.body, status_code=a.status, media_type=a.content_type, headers=NO_CACHE)
+    # The header is set as is: Starlette would append "; charset=utf-8" to a text/* media type,
+    # and clients compare a 409's Content-Type with "text/x.tlog.size" exactly.
+    return Response(
+        a.body, status_code=a.status, headers={**NO_CACHE, "Content-Type": a.content_type}
+    )
 
 
 async def _bounded_body(request: Request) -> bytes | None:
