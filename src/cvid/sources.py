@@ -6,10 +6,15 @@ covers, the checkpoint itself and (for a ledger) the package the ledger was crea
 - a ledger (a directory holding ``ledger.db``, or a PostgreSQL URL): :func:`from_ledger`. By
   default it reads, through the ledger's index, only the records the package's terms and steps
   read (and those that correct or dispute them); ``verify=True`` instead re-reads every entry,
-  checks every record's signature, recomputes the tree's root from the entries and the logged
-  times from the clock's signatures, trusting nothing derived;
+  recomputes the tree's root from the entries and the logged times from the clock's
+  signatures, and replays admission over the entries (:mod:`cvid.evidence.replay`), trusting
+  nothing derived;
 - a static ``tlog-tiles`` tree, a directory or an http(s) prefix, audited against the log's
-  key: :func:`from_tiles`.
+  key: :func:`from_tiles`, which replays admission too when given the agreement's package.
+
+A source that replays admission fails (:class:`VerificationError`, naming the first entry and
+check) when any entry it covers is not admissible: a verdict never rests on a log holding an
+entry the ledger would have refused, and such an entry is never evidence.
 
 A source's ``records`` are a :class:`~cvid.agreements.index.LedgerRecords`: with the ledger's
 clock mode and, from a ledger, each record's logged time, so every evaluation built from them
@@ -22,7 +27,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,9 +38,12 @@ from cvid.agreements.package import Package, package_from_files
 from cvid.audit import TileSource, audit, read_vkey
 from cvid.errors import Error, InputError, VerificationError
 from cvid.evidence import ledgerdb
+from cvid.evidence.admission import Prepared
 from cvid.evidence.importer import load_mapping, read_csv, table_records
 from cvid.evidence.ledger import Ledger, is_ledger, is_url
+from cvid.evidence.parties import AgreementParties, parse_parties
 from cvid.evidence.record import Record
+from cvid.evidence.replay import Replay
 from cvid.evidence.signing import RecordError, parse_json, sign_record, verify_record
 from cvid.tlog import merkle
 from cvid.tlog.checkpoint import Checkpoint, open_checkpoint
@@ -47,6 +57,7 @@ __all__ = [
     "from_tiles",
     "import_declarations",
     "is_ledger",
+    "parties_of",
     "record_of",
     "source_of",
     "verdict_source",
@@ -202,18 +213,50 @@ def source_of(
     return Source(records, cp, ledger.package_files, str(location), dict(ledger.meta))
 
 
+def parties_of(package: Package) -> AgreementParties:
+    """What admission needs from a compiled package: its id, parties and initial keys."""
+    return parse_parties(package.model.model_dump(mode="json"), package.file)
+
+
+def admitted_records(
+    parties: AgreementParties,
+    entries: Sequence[bytes],
+    logged_at: Sequence[dt.datetime | None] | None,
+    where: str,
+) -> list[tuple[int, Record]]:
+    """The records of ``entries`` (indices 0..n-1) admission admits when replayed; raise
+    :class:`VerificationError` naming the first inadmissible entry and its check."""
+    workers = max(1, min(os.cpu_count() or 1, 4))
+    state = Replay(parties)
+    pairs: list[tuple[int, Record]] = []
+    with ThreadPoolExecutor(workers, thread_name_prefix="cvid-verify") as pool:
+        for lo in range(0, len(entries), 4096):
+            hi = min(len(entries), lo + 4096)
+            times = None if logged_at is None else logged_at[lo:hi]
+            outcomes = state.feed(entries[lo:hi], times, pool=pool, workers=workers)
+            pairs.extend(
+                (i, o.record) for i, o in enumerate(outcomes, lo) if isinstance(o, Prepared)
+            )
+    if state.findings:
+        more = len(state.findings) - 1
+        raise VerificationError(
+            f"{where}: {state.findings[0]} (an entry admission refuses is never evidence"
+            + (f"; {more} more such entries" if more else "")
+            + "; see `cvid ledger verify`)"
+        )
+    return pairs
+
+
 def _verified(
     ledger: Ledger, n: int
 ) -> tuple[list[tuple[int, Record]], bytes, list[dt.datetime | None]]:
-    """Every record below ``n`` from the entries themselves, each signature checked; the root
-    recomputed from the entries; logged times from the stored checkpoints' verified clock
-    cosignatures (the index's times are not used)."""
-    pairs: list[tuple[int, Record]] = []
-    hashes: list[bytes] = []
+    """The records below ``n`` admission admits when replayed over the entries themselves
+    (:func:`admitted_records`); the root recomputed from the entries; logged times from the
+    stored checkpoints' verified clock cosignatures (the index's times are not used)."""
+    entries: list[bytes] = []
     for lo in range(0, n, 4096):
-        for i, entry in enumerate(ledger.log.read_entries(lo, min(n, lo + 4096)), lo):
-            hashes.append(merkle.leaf_hash(entry))
-            pairs.append((i, record_of(entry, f"{ledger.where} entry {i}")))
+        entries.extend(ledger.log.read_entries(lo, min(n, lo + 4096)))
+    hashes = [merkle.leaf_hash(e) for e in entries]
     root = merkle.root_of(hashes) if hashes else _EMPTY
     times: list[dt.datetime | None] = [None] * n
     start, last = 0, 0
@@ -232,19 +275,26 @@ def _verified(
         for i in range(start, cp_size):
             times[i] = dt.datetime.fromtimestamp(last, dt.UTC)
         start = max(start, cp_size)
+    pairs = admitted_records(ledger.parties, entries, times, ledger.where)
     return pairs, root, times
 
 
 def from_tiles(
-    location: str, verifier: Verifier, size: int, clock: ClockMode | str = ClockMode.REPORTED
+    location: str,
+    verifier: Verifier,
+    size: int,
+    clock: ClockMode | str = ClockMode.REPORTED,
+    parties: AgreementParties | None = None,
 ) -> Source:
     """The first ``size`` records of a log served as tiles, checked end to end.
 
     Audits the served tree against the log key (signature, every entry, every tile), then
-    recomputes the root of the first ``size`` entries and checks each record's own signature.
-    Raises :class:`VerificationError` if anything does not hold. Tiles do not say the ledger's
-    clock mode (``clock`` is taken as given) nor when records were logged: under clock ``log``
-    the records cannot be evaluated as known then.
+    recomputes the root of the first ``size`` entries and, given the agreement's ``parties``
+    (its package), replays admission over them (:func:`admitted_records`; without logged
+    times, so ``reported_at`` is checked only against ``observed_at``); without, checks each
+    record's own signature only. Raises :class:`VerificationError` if anything does not hold.
+    Tiles do not say the ledger's clock mode (``clock`` is taken as given) nor when records
+    were logged: under clock ``log`` the records cannot be evaluated as known then.
     """
     src = TileSource(location)
     try:
@@ -264,7 +314,10 @@ def from_tiles(
     finally:
         src.close()
     root = merkle.root_of([merkle.leaf_hash(e) for e in entries]) if entries else _EMPTY
-    pairs = [(i, record_of(e, f"{location} entry {i}")) for i, e in enumerate(entries)]
+    if parties is not None:
+        pairs = admitted_records(parties, entries, None, location)
+    else:
+        pairs = [(i, record_of(e, f"{location} entry {i}")) for i, e in enumerate(entries)]
     records = LedgerRecords(pairs, clock, None)
     return Source(records, Checkpoint(served.origin, size, root), None, location, {})
 
@@ -318,9 +371,11 @@ def verdict_source(
     *,
     clock: str | None = None,
     view: str | None = None,
+    package: Package | None = None,
 ) -> Source:
     """The source a verdict names: a ledger (re-checked from its entries), or tiles checked
-    with ``vkey``.
+    with ``vkey`` (admission replayed over them with ``package``'s parties and keys, when
+    given).
 
     ``clock`` and ``view`` are the verdict's (``clock`` absent: ``reported``). A ledger gives
     its own clock mode and logged times, recomputed from the clock's signatures (a verdict
@@ -344,4 +399,5 @@ def verdict_source(
             "in the ledger's clock-cosigned checkpoints, which tlog-tiles do not carry. Verify "
             "it against the ledger (--log DIR)"
         )
-    return from_tiles(log, read_vkey(vkey), size, mode)
+    parties = parties_of(package) if package is not None else None
+    return from_tiles(log, read_vkey(vkey), size, mode, parties)

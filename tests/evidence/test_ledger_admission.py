@@ -322,3 +322,53 @@ def test_submitting_restores_the_garbage_collector(world: World, ledger: Ledger)
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(
+    ("change", "check", "fragment"),
+    [
+        ({"value": "nan", "unit": "warhead"}, "schema", "values.deployed_warheads"),
+        ({"value": " 1700 ", "unit": "warhead"}, "schema", "values.deployed_warheads"),
+        ({"value": "1700", "unit": "warhead"}, "schema", "values.deployed_warheads"),
+        ({"value": 1700, "unit": "warhead", "uncertainty": "0.5"}, "schema", "uncertainty"),
+    ],
+    ids=["nan-text", "padded-number-text", "number-text", "uncertainty-text"],
+)
+def test_text_is_never_read_as_a_number(
+    world: World, ledger: Ledger, change: dict[str, Any], check: str, fragment: str
+) -> None:
+    values = {"deployed_warheads": change}
+    refused(ledger, [world.forged(values=values)], check, fragment)
+
+
+def test_a_bool_is_not_a_number(world: World, ledger: Ledger) -> None:
+    values = {"deployed_warheads": {"value": True, "unit": "warhead"}}
+    refused(ledger, [world.forged(values=values)], "schema", "values.deployed_warheads")
+    refused(ledger, [world.forged(supersedes=True)], "schema", "supersedes")
+
+
+@pytest.mark.parametrize("when", [1504224000, 1504224000.0, "1504224000", "2017-09-01"])
+def test_a_time_is_rfc3339_text_only(world: World, ledger: Ledger, when: object) -> None:
+    refused(ledger, [world.forged(observed_at=when)], "schema", "observed_at")
+
+
+@pytest.mark.parametrize(
+    "number", ["NaN", "Infinity", "-Infinity", "1e400", "-1e400"], ids=lambda n: f"json-{n}"
+)
+def test_no_nan_or_infinity_in_any_spelling(world: World, ledger: Ledger, number: str) -> None:
+    obj = world.signed()
+    line = json.dumps(obj).replace('"value": 1393', f'"value": {number}').encode()
+    assert number.encode() in line
+    refused(ledger, [Candidate("batch.jsonl line 1", text=line)], "json", "batch.jsonl line 1")
+
+
+def test_a_logged_entry_must_be_exactly_its_canonical_bytes(world: World) -> None:
+    """The replay refuses an entry that is not JCS of its record (``canonical``), which the
+    write path can never log: it logs the canonical bytes itself."""
+    from cvid.evidence import load_parties
+    from cvid.evidence.replay import replay
+
+    signed = json.dumps(world.signed()).encode()  # spaces after ':' and ','
+    out = replay(load_parties(world.package), [signed])
+    assert [(f.index, f.check) for f in out.findings] == [(0, "canonical")]
+    assert out.records == []

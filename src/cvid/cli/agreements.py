@@ -360,8 +360,10 @@ def verdict_verify(
             vkey = vkey or str(served.info().get("log_vkey"))
             served_pkg = served.package() if package is None else None
         log = served.base + "/v1/log"
+    # Tiles are replayed through admission with the package's parties and keys.
+    given = load_package(package) if package is not None else served_pkg
     source = verdict_source(
-        log, int(cp["size"]), vkey, clock=doc.get("clock"), view=str(doc.get("view"))
+        log, int(cp["size"]), vkey, clock=doc.get("clock"), view=str(doc.get("view")), package=given
     )
     assert source.checkpoint is not None
     got_root = b64(source.checkpoint.root)
@@ -375,7 +377,7 @@ def verdict_verify(
             f"{log}: the log's origin is {source.checkpoint.origin!r}, the verdict names "
             f"{cp['origin']!r}"
         )
-    pkg = load_package(package) if package is not None else served_pkg or source.package
+    pkg = given or source.package
     if pkg is None:
         raise InputError("give --package: tiles carry no agreement package")
     if pkg.sha256 != doc.get("package_sha256"):

@@ -19,6 +19,7 @@ from rich.markup import escape
 
 from cvid.cli import remote
 from cvid.cli._common import emit_json, reports_errors
+from cvid.cli.ledger_verify import ledger_verify
 from cvid.cli.log import progress_bar, read_input
 from cvid.documents import keys_document, record_document
 from cvid.errors import InputError
@@ -51,6 +52,7 @@ evidence_app = typer.Typer(
 )
 ledger_app = typer.Typer(help="Create and inspect an agreement's ledger.", no_args_is_help=True)
 import_app = typer.Typer(help="Turn tables into signed records.", no_args_is_help=True)
+ledger_app.command("verify")(ledger_verify)
 
 LedgerArg = Annotated[
     str,

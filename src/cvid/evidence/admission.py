@@ -4,7 +4,8 @@ A submission is a list of :class:`Candidate` records, each with where it came fr
 line) so that a refusal names it. :func:`prepare` runs the stateless checks on one candidate —
 well-formed JSON, schema, size, signature — and is safe to run in threads (signature
 verification releases the GIL). The ledger then runs the checks that depend on the log prefix
-(agreement, keys, replays, times, references) in order.
+(agreement, keys, replays, times, references) in order. :func:`prepare_batch` is the one way
+both the ledger's write path and a replay of the log (:mod:`cvid.evidence.replay`) run them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Executor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +44,7 @@ CHECKS = (
     "unit",
     "signer",
     "size",
+    "canonical",
     "signature",
     "agreement",
     "party",
@@ -117,10 +120,12 @@ def check_units(record: Record, where: str) -> None:
             raise RecordError("unit", where, f"values.{name}: {exc}") from None
 
 
-def prepare(c: Candidate, where: str, verify: bool = True) -> Prepared:
+def prepare(c: Candidate, where: str, verify: bool = True, logged: bool = False) -> Prepared:
     """Run the stateless checks on one candidate, in order: JSON, schema, units, signature
     presence, canonical form, size, then (if ``verify``) the signature.
 
+    ``logged`` says the candidate's text is a log entry: it must then be exactly the canonical
+    bytes of its signed record (check ``canonical``), as every entry the ledger writes is.
     Raises :class:`RecordError` naming the check.
     """
     obj = _parse(c, where)
@@ -145,6 +150,13 @@ def prepare(c: Candidate, where: str, verify: bool = True) -> Prepared:
             f"canonical record is {len(entry):,} bytes, over the {MAX_ENTRY_SIZE:,}-byte limit "
             "(store large documents as attachments, by SHA-256)",
         )
+    if logged and c.text != entry:
+        raise RecordError(
+            "canonical",
+            where,
+            "the entry is not the canonical (RFC 8785) bytes of its signed record, which is "
+            "what the ledger logs",
+        )
     prepared = Prepared(where, obj, record, unsigned, entry)
     if verify:
         verify_prepared(prepared)
@@ -158,16 +170,46 @@ def verify_prepared(p: Prepared) -> None:
 
 
 def prepare_all(
-    items: list[tuple[Candidate, str]], verify: bool = True
+    items: list[tuple[Candidate, str]], verify: bool = True, logged: bool = False
 ) -> list[Prepared | RecordError]:
     """:func:`prepare` each (candidate, name) pair, keeping refusals in place."""
     out: list[Prepared | RecordError] = []
     for c, where in items:
         try:
-            out.append(prepare(c, where, verify))
+            out.append(prepare(c, where, verify, logged))
         except RecordError as exc:
             out.append(exc)
     return out
+
+
+#: Batches at least this long have their signatures verified on a pool.
+PARALLEL_MIN = 256
+
+
+def prepare_batch(
+    items: list[tuple[Candidate, str]],
+    pool: Executor | None,
+    workers: int,
+    logged: bool = False,
+) -> list[Prepared | RecordError]:
+    """:func:`prepare_all` with the signatures of large batches verified on ``pool``.
+
+    The GIL-bound work (parsing, validation, canonical bytes) runs in the calling thread; only
+    the signature checks, which spend nearly all their time without the GIL, go to the
+    ``workers`` threads. Mixing the two in every thread makes threads wait on each other for
+    the GIL. The result is the same as :func:`prepare_all`'s, refusal for refusal.
+    """
+    if pool is None or len(items) < PARALLEL_MIN or workers < 2:
+        return prepare_all(items, logged=logged)
+    prepared = prepare_all(items, verify=False, logged=logged)
+    todo = [(i, p) for i, p in enumerate(prepared) if isinstance(p, Prepared)]
+    size = len(todo) // workers + 1
+    chunks = [[p for _, p in todo[i : i + size]] for i in range(0, len(todo), size)]
+    refusals = [r for part in pool.map(verify_all, chunks) for r in part]
+    for (i, _), refusal in zip(todo, refusals, strict=True):
+        if refusal is not None:
+            prepared[i] = refusal
+    return prepared
 
 
 def verify_all(batch: list[Prepared]) -> list[RecordError | None]:

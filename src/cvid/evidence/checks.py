@@ -4,10 +4,14 @@
 batch's own earlier records, so a key registered earlier in a batch can sign later records in
 it, and a record can correct one earlier in the same batch. It changes nothing in the ledger:
 the ledger takes its result only when every record passed and the log append succeeded.
+
+The same checks replay admission over a whole log (:mod:`cvid.evidence.replay`): there the
+"batch" is the log itself, from index 0, and each entry is checked against its logged time.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -39,20 +43,29 @@ class Link(NamedTuple):
     @classmethod
     def of(cls, record: Record) -> Link:
         """The link facts of ``record``."""
-        return cls(_KIND_TEXT[record.kind], record.submitter, record.agreement)
+        # Interned: a replay keeps a link per record, and most share a handful of texts.
+        return cls(
+            _KIND_TEXT[record.kind], sys.intern(record.submitter), sys.intern(record.agreement)
+        )
 
 
 @dataclass
 class BatchCheck:
-    """Stateful checks for one batch whose first record would get log index ``first``."""
+    """Stateful checks for one batch whose first record would get log index ``first``.
+
+    ``link`` gives the facts of a record logged before the batch, or None when the index holds
+    no admissible record (then a reference to it is refused). ``now`` is the time ``reported_at``
+    is checked against (the commit's clock time; in a replay each entry's logged time, given
+    to :meth:`check`); None skips that comparison (a log whose logged times are unknown).
+    """
 
     parties: AgreementParties
     registry: KeyRegistry
     first: int
     logged_digests: Set[bytes]
-    link: Callable[[int], Link]
+    link: Callable[[int], Link | None]
     superseded_by: Mapping[int, int]
-    now: datetime
+    now: datetime | None
     digests: set[bytes] = field(default_factory=set)
     party_ids: frozenset[str] = field(init=False)
     new_links: dict[int, Link] = field(default_factory=dict)
@@ -61,15 +74,16 @@ class BatchCheck:
     def __post_init__(self) -> None:
         self.party_ids = frozenset(p.id for p in self.parties.parties)
 
-    def _link(self, index: int) -> Link:
+    def _link(self, index: int) -> Link | None:
         got = self.new_links.get(index)
         return got if got is not None else self.link(index)
 
-    def check(self, position: int, p: Prepared) -> None:
+    def check(self, position: int, p: Prepared, now: datetime | None = None) -> None:
         """Check the batch's record at ``position`` (0-based) and take it into the batch state.
 
-        Raises :class:`RecordError` with check ``agreement``, ``party``, ``key-*``, ``replay``,
-        ``time``, ``supersedes`` or ``disputes``.
+        ``now``, when given, replaces the batch's ``now`` for this record (a replay's logged
+        time). Raises :class:`RecordError` with check ``agreement``, ``party``, ``key-*``,
+        ``replay``, ``time``, ``supersedes`` or ``disputes``; a refused record changes nothing.
         """
         index = self.first + position
         r, where = p.record, p.where
@@ -93,7 +107,7 @@ class BatchCheck:
                 f"the same record (SHA-256 {digest.hex()[:16]}…) is already in "
                 f"{earlier}; a record is admitted once",
             )
-        self._check_times(r, where)
+        self._check_times(r, where, self.now if now is None else now)
         if r.supersedes is not None:
             self._check_supersedes(r, index, where)
         if r.disputes is not None:
@@ -104,13 +118,13 @@ class BatchCheck:
             self.new_superseded[r.supersedes] = index
         self.registry.apply(index, r)
 
-    def _check_times(self, r: Record, where: str) -> None:
-        if r.reported_at > self.now + CLOCK_SKEW:
+    def _check_times(self, r: Record, where: str, now: datetime | None) -> None:
+        if now is not None and r.reported_at > now + CLOCK_SKEW:
             raise RecordError(
                 "time",
                 where,
                 f"reported_at {format_utc(r.reported_at)} is in the future (now "
-                f"{format_utc(self.now)}; {CLOCK_SKEW.seconds // 60} minutes of clock skew "
+                f"{format_utc(now)}; {CLOCK_SKEW.seconds // 60} minutes of clock skew "
                 "allowed)",
             )
         if r.observed_at > r.reported_at:
@@ -127,6 +141,10 @@ class BatchCheck:
                 check, where, f"{check} {ref}: no earlier record has that index (this is {index})"
             )
         target = self._link(ref)
+        if target is None:
+            raise RecordError(
+                check, where, f"{check} {ref}: entry {ref} is not admissible evidence"
+            )
         if target.kind in KEY_KINDS:
             raise RecordError(
                 check, where, f"{check} {ref}: record {ref} is a key record; revoke the key instead"

@@ -17,6 +17,15 @@ re-sequenced.
 **Opening costs O(1) in the records.** It reads the metadata, the package copy, the tree's
 edge and the key records; replays, references and queries are answered by the index.
 
+**It never builds on what it did not admit.** Admission is one pure function of the log
+(:mod:`cvid.evidence.replay`), and the ledger applies it to whatever it did not write itself:
+on opening, to every key record (the registry is what they define when replayed, not what the
+index says) and to the entries no clock-cosigned checkpoint covers; before each write, to
+every entry another process appended since (the same checks, and their index rows must say
+what the entries say). An inadmissible entry found so refuses every later write
+(:class:`StoreError` naming its index and check); reads go on. ``cvid ledger verify`` replays
+the whole log.
+
 Admission is all-or-nothing per batch: a batch is checked record by record, in order, and is
 appended only if every record passes; otherwise nothing of it is written and the error names
 the first record refused and the check it failed. :meth:`Ledger.submit_many` commits several
@@ -37,7 +46,7 @@ import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,14 +55,15 @@ from typing import Any, Literal, cast
 from cvid.errors import Error, InputError, StoreError
 from cvid.evidence import ledgerdb
 from cvid.evidence.admission import (
+    PARALLEL_MIN,
     Candidate,
     Prepared,
     candidates,
     describe,
     gc_paused,
-    prepare_all,
+    prepare,
+    prepare_batch,
     read_files,
-    verify_all,
 )
 from cvid.evidence.checks import BatchCheck, Link
 from cvid.evidence.ledgerdb import RecordQuery
@@ -65,11 +75,19 @@ from cvid.evidence.parties import (
 )
 from cvid.evidence.record import Record
 from cvid.evidence.registry import KeyRegistry
+from cvid.evidence.replay import entry_where
 from cvid.evidence.signing import RecordError, parse_json, without_signature
 from cvid.store import schema
 from cvid.store.log import FORMAT as LOG_FORMAT
 from cvid.store.log import Log
-from cvid.store.sqlbase import SqlDriver, SqlTx, add_checkpoint_in, append_in, size_in
+from cvid.store.sqlbase import (
+    SqlDriver,
+    SqlTx,
+    add_checkpoint_in,
+    append_in,
+    read_entries_in,
+    size_in,
+)
 from cvid.tlog import merkle
 from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
 from cvid.tlog.cosignature import CosignerKey, cosign
@@ -83,8 +101,6 @@ DB_NAME = "ledger.db"
 #: record's own ``reported_at`` (ledgers reconstructing the past).
 ClockMode = Literal["log", "reported"]
 CLOCK_MODES: tuple[ClockMode, ...] = ("log", "reported")
-#: Batches at least this long are prepared on the thread pool.
-PARALLEL_MIN = 256
 #: Entries read from the store at a time when reading many.
 READ_STEP = 4096
 
@@ -204,10 +220,13 @@ class Ledger:
         self._lock = threading.RLock()
         self._pool: ThreadPoolExecutor | None = None
         self.registry = KeyRegistry(self.parties)
-        self._known = 0  # the registry reflects the key records of indices below this
+        # Entries below this were admitted by this process or re-checked by it (see _catch_up).
+        self._known = 0
+        # The first inadmissible entry found in the store: every write is refused after it.
+        self._untrusted: StoreError | None = None
         self._times: list[tuple[int, int]] = []  # clock times, cached by increasing size
         with driver.read() as tx:
-            self._catch_up(tx, ledgerdb.indexed_size(tx))
+            self._open_state(tx)
 
     # -- creation and opening ------------------------------------------------------------
 
@@ -331,14 +350,80 @@ class Ledger:
 
     # -- state from the store ------------------------------------------------------------
 
+    def _open_state(self, tx: SqlTx) -> None:
+        """Build the registry by replaying admission over the key records, and decide which
+        prefix the ledger takes as admitted without re-checking: the one the latest
+        clock-cosigned checkpoint covers (every commit signs one in its transaction)."""
+        size = size_in(tx)
+        rows = tx.execute("SELECT MAX(size) FROM checkpoint_times WHERE size <= ?", (size,))
+        covered = 0 if rows[0][0] is None else int(rows[0][0])
+        known = min(covered, ledgerdb.indexed_size(tx), size)
+        keyed = ledgerdb.key_entries(tx, 0, known)
+        stamps = ledgerdb.logged_stamps(tx, [i for i, _ in keyed], size)
+        check = BatchCheck(
+            parties=self.parties,
+            registry=self.registry,
+            first=0,
+            logged_digests=frozenset(),
+            link=lambda i: None,  # key records refer to no record
+            superseded_by={},
+            now=None,
+        )
+        rows_of = ledgerdb.index_rows(tx, [i for i, _ in keyed])
+        for i, entry in keyed:
+            where = entry_where(i)
+            try:
+                p = prepare(Candidate("", text=entry), where, logged=True)
+                t = stamps.get(i)
+                check.check(i, p, None if t is None else datetime.fromtimestamp(t, UTC))
+                problem = ledgerdb.row_problem(i, p, rows_of.get(i))
+                if problem is not None:
+                    raise RecordError("index", where, problem)
+            except RecordError as exc:
+                self._distrust(exc)
+        self.registry = check.registry
+        self._known = known
+
+    def _distrust(self, exc: RecordError) -> None:
+        if self._untrusted is None:
+            self._untrusted = StoreError(
+                f"{self.where}: {exc.where} was not admitted by this ledger: {exc.check}: "
+                f"{exc.detail}; refusing to write after it (run `cvid ledger verify`)"
+            )
+
     def _catch_up(self, tx: SqlTx, size: int) -> None:
-        """Take the key records other writers appended below ``size`` into the registry."""
-        if size <= self._known:
-            return
-        for i, entry in ledgerdb.key_entries(tx, self._known, size):
-            record, _ = _parse_entry(i, entry)
-            self.registry.apply(i, record)
-        self._known = size
+        """Re-check what other writers appended below ``size`` as admission would, and take
+        it into the state; :class:`StoreError` (naming the index and check) if any entry is not
+        admissible or its index rows are not what it says, or one was found before."""
+        if self._untrusted is not None:
+            raise self._untrusted
+        while self._known < size:
+            lo = self._known
+            hi = min(size, lo + READ_STEP)
+            entries = read_entries_in(tx, lo, hi)
+            if len(entries) != hi - lo:
+                raise StoreError(f"{self.where}: entries {lo}..{hi - 1} have a gap")
+            stamps = ledgerdb.logged_stamps(tx, range(lo, hi), size)
+            times = [
+                None if (t := stamps.get(i)) is None else datetime.fromtimestamp(t, UTC)
+                for i in range(lo, hi)
+            ]
+            items = [(Candidate("", text=e), entry_where(lo + k)) for k, e in enumerate(entries)]
+            prepared = prepare_batch(items, self._verify_pool(len(items)), self.workers, True)
+            state = _State(self.registry, lo)
+            try:
+                ok = self._check_batch(tx, state, prepared, None, times)
+                rows_of = ledgerdb.index_rows(tx, range(lo, hi))
+                for k, p in enumerate(ok):
+                    problem = ledgerdb.row_problem(lo + k, p, rows_of.get(lo + k))
+                    if problem is not None:
+                        raise RecordError("index", p.where, problem)
+            except RecordError as exc:
+                self._distrust(exc)
+                assert self._untrusted is not None
+                raise self._untrusted from None
+            self.registry = state.registry
+            self._known = hi
 
     def _keys(self) -> tuple[Signer, Signer]:
         """The log's and the clock's private keys, from the store."""
@@ -362,32 +447,38 @@ class Ledger:
 
     # -- admission -----------------------------------------------------------------------
 
-    def _prepare(self, batch: list[Candidate]) -> list[Prepared | RecordError]:
-        """The stateless checks of a batch; signatures of large batches on the thread pool.
-
-        The GIL-bound work (parsing, validation, canonical bytes) runs here; only the
-        signature checks, which spend nearly all their time without the GIL, go to the
-        workers. Mixing the two in every thread makes threads wait on each other for the GIL.
-        """
-        items = [(c, describe(n, len(batch), c.origin)) for n, c in enumerate(batch, 1)]
-        if len(items) < PARALLEL_MIN or self.workers < 2:
-            return prepare_all(items)
-        prepared = prepare_all(items, verify=False)
-        todo = [(i, p) for i, p in enumerate(prepared) if isinstance(p, Prepared)]
+    def _verify_pool(self, n: int) -> Executor | None:
+        """The thread pool for ``n`` signatures (made on first need), or None to verify inline."""
+        if n < PARALLEL_MIN or self.workers < 2:
+            return None
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="cvid-verify")
-        size = len(todo) // self.workers + 1
-        chunks = [[p for _, p in todo[i : i + size]] for i in range(0, len(todo), size)]
-        refusals = [r for part in self._pool.map(verify_all, chunks) for r in part]
-        for (i, _), refusal in zip(todo, refusals, strict=True):
-            if refusal is not None:
-                prepared[i] = refusal
-        return prepared
+        return self._pool
+
+    def _prepare(self, batch: list[Candidate]) -> list[Prepared | RecordError]:
+        """The stateless checks of a batch (:func:`prepare_batch`)."""
+        items = [(c, describe(n, len(batch), c.origin)) for n, c in enumerate(batch, 1)]
+        return prepare_batch(items, self._verify_pool(len(items)), self.workers)
+
+    def _stamp(self, tx: SqlTx) -> int:
+        """The clock time this commit's checkpoint is cosigned with: every record it admits
+        gets it as its logged time, so ``reported_at`` is checked against exactly that (and a
+        replay, which checks against the logged time, decides the same)."""
+        return max(math.floor(self.clock().timestamp()), ledgerdb.last_clock_time(tx), 0)
 
     def _check_batch(
-        self, tx: SqlTx, state: _State, prepared: list[Prepared | RecordError]
+        self,
+        tx: SqlTx,
+        state: _State,
+        prepared: list[Prepared | RecordError],
+        now: datetime | None,
+        times: Sequence[datetime | None] | None = None,
     ) -> list[Prepared]:
-        """Check one prepared batch against ``state`` (updated only if the batch passes)."""
+        """Check one prepared batch against ``state`` (updated only if the batch passes).
+
+        ``now`` is the time ``reported_at`` is checked against; ``times``, when given, each
+        record's own (re-checking logged entries against their logged times).
+        """
         for p in prepared:
             if isinstance(p, RecordError):
                 raise p
@@ -398,11 +489,16 @@ class Ledger:
             for i in (p.record.supersedes, p.record.disputes)
             if i is not None and i < state.first
         ]
+        # Only rows below the batch count: re-checking logged entries finds their own rows.
         present = ledgerdb.digests_present(tx, [p.digest for p in ok])
-        logged = set(present) | set(state.digests)
+        logged = {d for d, i in present.items() if i < state.first} | set(state.digests)
         stored_links = ledgerdb.links(tx, [i for i in refs if i not in state.links])
         known_links = {**stored_links, **state.links}
-        superseded = {**ledgerdb.superseded_by(tx, refs), **state.superseded_by}
+        stored_sup = ledgerdb.superseded_by(tx, refs)
+        superseded = {
+            **{t: i for t, i in stored_sup.items() if i < state.first},
+            **state.superseded_by,
+        }
 
         def link(index: int) -> Link:
             got = known_links.get(index)
@@ -417,10 +513,10 @@ class Ledger:
             logged_digests=logged,
             link=link,
             superseded_by=superseded,
-            now=self.clock(),
+            now=now,
         )
         for position, p in enumerate(ok):
-            check.check(position, p)
+            check.check(position, p, None if times is None else times[position])
         state.registry = check.registry
         for position, p in enumerate(ok):
             state.digests[p.digest] = state.first + position
@@ -436,7 +532,8 @@ class Ledger:
             size = size_in(tx)
             self._catch_up(tx, size)
             state = _State(self.registry, size)
-            return self._check_batch(tx, state, self._prepare(cands))
+            now = datetime.fromtimestamp(self._stamp(tx), UTC)
+            return self._check_batch(tx, state, self._prepare(cands), now)
 
     def submit(self, batch: Sequence[Mapping[str, Any]] | Sequence[Candidate]) -> list[int]:
         """Admit a batch of signed records, all or nothing; return their log indexes.
@@ -473,6 +570,8 @@ class Ledger:
                 )
             self._catch_up(tx, size)
             state = _State(self.registry, size)
+            stamp = self._stamp(tx)
+            now = datetime.fromtimestamp(stamp, UTC)
             results: list[list[int] | RecordError] = []
             admitted: list[Prepared] = []
             for p in prepared:
@@ -480,7 +579,7 @@ class Ledger:
                     results.append([])
                     continue
                 try:
-                    ok = self._check_batch(tx, state, p)
+                    ok = self._check_batch(tx, state, p, now)
                 except RecordError as exc:
                     results.append(exc)
                     continue
@@ -500,14 +599,15 @@ class Ledger:
             ]
             ledgerdb.insert_rows(tx, rows, values)
             del admitted, rows, values
-            self._sign_in(tx, Checkpoint(self.log.origin, edge.size, edge.root()))
+            self._sign_in(tx, Checkpoint(self.log.origin, edge.size, edge.root()), stamp)
         self.log.adopt(edge)
         self.registry = state.registry
         self._known = edge.size
         return results
 
-    def _sign_in(self, tx: SqlTx, cp: Checkpoint) -> SignedCheckpoint:
-        """Sign ``cp`` with the log key and the clock, and store it in ``tx``.
+    def _sign_in(self, tx: SqlTx, cp: Checkpoint, now: int) -> SignedCheckpoint:
+        """Sign ``cp`` with the log key and the clock at ``now`` (POSIX seconds, from
+        :meth:`_stamp`), and store it in ``tx``.
 
         Refuses (:class:`StoreError`) if the last stored checkpoint is not a prefix of the tree:
         the log never signs two inconsistent checkpoints.
@@ -524,7 +624,6 @@ class Ledger:
                     f"signed checkpoint (size {old.size}); run `cvid log verify`"
                 )
         signed = sign_checkpoint(cp, log_signer)
-        now = max(math.floor(self.clock().timestamp()), ledgerdb.last_clock_time(tx), 0)
         text = signed.note.text
         note = Note(text, (*signed.note.signatures, cosign(text, clock_signer, now)))
         signed = SignedCheckpoint(cp, note)

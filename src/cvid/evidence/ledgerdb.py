@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from cvid.errors import InputError, StoreError
+from cvid.evidence.admission import Prepared
 from cvid.evidence.checks import Link
 from cvid.evidence.record import Quantity, Record
 from cvid.store.sqlbase import SqlTx
@@ -88,6 +89,82 @@ def _insert_many(
         )
     if full < len(rows):
         tx.executemany(f"INSERT INTO {table} ({columns}) VALUES {one}", rows[full:])
+
+
+_RECORD_NAMES = tuple(c.strip() for c in _RECORD_COLUMNS.split(","))
+
+#: A record's stored index rows: its ``records`` row and its ``record_values`` rows.
+IndexRows = tuple[tuple[object, ...], list[tuple[object, ...]]]
+
+
+def _collect(
+    records: Iterable[Sequence[object]], values: Iterable[Sequence[object]]
+) -> dict[int, IndexRows]:
+    out: dict[int, IndexRows] = {}
+    for row in records:
+        # Drivers return the digest BLOB as bytes or memoryview; compare it as bytes.
+        digest = row[1]
+        plain = digest if type(digest) is bytes else bytes(cast(memoryview, digest))
+        out[int(cast(int, row[0]))] = ((row[0], plain, *row[2:]), [])
+    for row in values:
+        i = int(cast(int, row[0]))
+        got = out.get(i)
+        if got is None:
+            out.setdefault(-1 - i, ((), []))[1].append(tuple(row))
+        else:
+            got[1].append(tuple(row))
+    return out
+
+
+def index_rows(tx: SqlTx, indices: Sequence[int]) -> dict[int, IndexRows]:
+    """The stored index rows of the records at ``indices``, by index. Values rows without a
+    ``records`` row are kept under ``-1 - index`` (they are a finding of their own)."""
+    wanted = sorted(set(indices))
+    if wanted and wanted[-1] - wanted[0] + 1 == len(wanted):
+        return index_rows_between(tx, wanted[0], wanted[-1] + 1)
+    recs: list[Sequence[object]] = []
+    vals: list[Sequence[object]] = []
+    for part in _chunks(wanted):
+        marks = _marks(len(part))
+        recs.extend(
+            tx.execute(f"SELECT {_RECORD_COLUMNS} FROM records WHERE idx IN ({marks})", part)
+        )
+        vals.extend(
+            tx.execute(
+                f"SELECT idx, name, number, unit FROM record_values WHERE idx IN ({marks})", part
+            )
+        )
+    return _collect(recs, vals)
+
+
+def index_rows_between(tx: SqlTx, start: int, end: int) -> dict[int, IndexRows]:
+    """:func:`index_rows` of the records with index in ``[start, end)``."""
+    recs = tx.execute(
+        f"SELECT {_RECORD_COLUMNS} FROM records WHERE idx >= ? AND idx < ?", (start, end)
+    )
+    vals = tx.execute(
+        "SELECT idx, name, number, unit FROM record_values WHERE idx >= ? AND idx < ?",
+        (start, end),
+    )
+    return _collect(recs, vals)
+
+
+def row_problem(index: int, p: Prepared, stored: IndexRows | None) -> str | None:
+    """What is wrong with the stored index rows of the admitted record ``p`` at ``index``
+    (None when they say exactly what the entry says)."""
+    if stored is None or not stored[0]:
+        return "the index has no records row for this entry"
+    row, values = stored
+    expected = record_row(index, p.digest, p.record)
+    if row != expected:
+        column = next(
+            name for name, a, b in zip(_RECORD_NAMES, row, expected, strict=True) if a != b
+        )
+        return f"its records row is not what the entry says (column {column})"
+    want = sorted(value_rows(index, p.record), key=lambda v: str(v[1]))
+    if sorted(values, key=lambda v: str(v[1])) != want:
+        return "its record_values rows are not what the entry says"
+    return None
 
 
 def insert_rows(

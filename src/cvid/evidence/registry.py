@@ -19,6 +19,7 @@ any of its spellings.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from cvid.errors import FormatError
 from cvid.evidence.parties import AgreementParties
@@ -27,6 +28,7 @@ from cvid.evidence.signing import RecordError
 from cvid.tlog.note import Verifier
 
 
+@lru_cache(maxsize=4096)  # every record's signer is looked up; a ledger has few keys
 def key_identity(vkey: str) -> bytes | None:
     """The 32-byte Ed25519 public key that vkey text names (its identity), or None if the
     text is not a valid Ed25519 verifier key."""

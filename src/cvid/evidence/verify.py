@@ -1,0 +1,253 @@
+"""Verifying a ledger from its entries alone: what ``cvid ledger verify`` does.
+
+:func:`verify_ledger` trusts nothing the operator derived. It
+
+- replays admission from index 0 over the stored entries (:mod:`cvid.evidence.replay`), each
+  entry against its logged time as the verified clock cosignatures give it: every entry that
+  would have been refused is a finding with its index and check;
+- checks every stored checkpoint: the log's signature, its size, its root against the root
+  recomputed from the entries at that size, the clock's cosignature, clock times that never go
+  backwards, and the ``checkpoint_times`` row beside it; and that a checkpoint covers every
+  entry (each commit signs one);
+- checks that the index (``records``, ``record_values``) says exactly what the entries say: a
+  row missing, forged, or kept for an inadmissible entry is a finding.
+
+Stored tiles are not read (``cvid log verify`` checks them against the entries). Signatures are
+verified on a thread pool (Ed25519 verification releases the GIL) while the calling thread
+parses the next chunk.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import cast
+
+from cvid.errors import Error
+from cvid.evidence import ledgerdb
+from cvid.evidence.admission import Candidate, Prepared, prepare_all, verify_all
+from cvid.evidence.ledger import Ledger
+from cvid.evidence.replay import Finding, Replay, entry_where
+from cvid.evidence.signing import RecordError
+from cvid.store.sqlbase import SqlTx, read_entries_in, size_in
+from cvid.tlog.checkpoint import open_checkpoint
+from cvid.tlog.edge import TreeEdge
+from cvid.tlog.merkle import leaf_hash
+
+#: Entries read, parsed and verified at a time.
+CHUNK = 4096
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class LedgerVerification:
+    """The outcome of :func:`verify_ledger`: ``size`` entries, ``admitted`` of them evidence,
+    ``checkpoints`` stored checkpoints, and every finding (empty: the ledger holds)."""
+
+    size: int
+    admitted: int = 0
+    checkpoints: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether nothing was found."""
+        return not self.findings
+
+
+@dataclass
+class _Clock:
+    """What the stored checkpoints say, checked: per size, whether it verified and its time."""
+
+    times: list[tuple[int, int]]  # (size, clock time) of each verified checkpoint, by size
+    roots: dict[int, bytes]  # size -> root the checkpoint claims
+
+
+def _checkpoints(ledger: Ledger, tx: SqlTx, size: int, out: LedgerVerification) -> _Clock:
+    """Check every stored checkpoint's signatures and times; collect what the roots must be."""
+    rows = [(int(a), bytes(b)) for a, b in tx.execute("SELECT size, note FROM checkpoints")]
+    rows.sort()
+    stamps = dict(ledgerdb.checkpoint_times(tx))
+    out.checkpoints = len(rows)
+    clock = _Clock([], {})
+    last = -1
+    for cp_size, note in rows:
+        try:
+            cp = open_checkpoint(note, ledger.log.verifier).checkpoint
+        except Error as exc:
+            out.findings.append(Finding(cp_size, "checkpoint", _at(cp_size, exc.diagnostics())))
+            continue
+        if cp.size != cp_size or cp.origin != ledger.log.origin:
+            detail = f"stored as size {cp_size} but says size {cp.size}, origin {cp.origin!r}"
+            out.findings.append(Finding(cp_size, "checkpoint", _at(cp_size, detail)))
+            continue
+        if cp_size > size:
+            detail = f"covers entries the log does not have (it holds {size})"
+            out.findings.append(Finding(cp_size, "checkpoint", _at(cp_size, detail)))
+            continue
+        clock.roots[cp_size] = cp.root
+        try:
+            t = ledger.clock_key.verify(note)
+        except Error as exc:
+            out.findings.append(Finding(cp_size, "clock", _at(cp_size, exc.diagnostics())))
+            continue
+        if t < last:
+            detail = f"clock time {t} is earlier than the previous checkpoint's ({last})"
+            out.findings.append(Finding(cp_size, "clock", _at(cp_size, detail)))
+        last = max(last, t)
+        clock.times.append((cp_size, last))
+        stored = stamps.pop(cp_size, None)
+        if stored != t:
+            detail = f"checkpoint_times says {stored}, the clock's cosignature {t}"
+            out.findings.append(Finding(cp_size, "clock", _at(cp_size, detail)))
+    for cp_size in sorted(stamps):
+        detail = "checkpoint_times has a time for it but no such cosigned checkpoint is stored"
+        out.findings.append(Finding(cp_size, "clock", _at(cp_size, detail)))
+    covered = clock.times[-1][0] if clock.times else 0
+    if covered < size:
+        detail = (
+            f"entries {covered}..{size - 1} are covered by no clock-cosigned checkpoint (every "
+            "commit of the ledger signs one): they have no logged time"
+        )
+        out.findings.append(Finding(covered, "checkpoint", detail))
+    return clock
+
+
+def _at(cp_size: int, detail: str) -> str:
+    return f"checkpoint of size {cp_size}: {detail}"
+
+
+def _logged_at(times: list[tuple[int, int]], lo: int, hi: int) -> list[datetime | None]:
+    """Each of entries ``[lo, hi)``'s logged time: the first verified checkpoint past it."""
+    out: list[datetime | None] = []
+    k = bisect.bisect_right(times, (lo, math.inf))
+    for i in range(lo, hi):
+        while k < len(times) and times[k][0] <= i:
+            k += 1
+        out.append(datetime.fromtimestamp(times[k][1], UTC) if k < len(times) else None)
+    return out
+
+
+def _chunks(size: int, cuts: list[int]) -> Iterator[tuple[int, int]]:
+    """``[lo, hi)`` ranges of at most :data:`CHUNK` entries, split at every checkpoint size."""
+    stops = sorted({c for c in cuts if 0 < c < size} | {size})
+    lo = 0
+    for stop in stops:
+        while lo < stop:
+            hi = min(stop, lo + CHUNK)
+            yield lo, hi
+            lo = hi
+
+
+@dataclass
+class _Staged:
+    """A chunk parsed and canonicalised, its signatures being verified on the pool."""
+
+    lo: int
+    hi: int
+    prepared: list[Prepared | RecordError]
+    todo: list[int]  # positions in ``prepared`` whose signature is being checked
+    futures: list[Future[list[RecordError | None]]]
+
+
+def _stage(
+    tx: SqlTx, lo: int, hi: int, pool: ThreadPoolExecutor, workers: int, edge: TreeEdge
+) -> _Staged | int:
+    """Read entries ``[lo, hi)``, hash them into ``edge``, run the GIL-bound checks and start
+    their signature checks on ``pool``; the first missing index if the entries have a gap."""
+    entries = read_entries_in(tx, lo, hi)
+    if len(entries) != hi - lo:
+        return lo + len(entries)
+    edge.extend([leaf_hash(e) for e in entries])
+    items = [(Candidate("", text=e), entry_where(lo + k)) for k, e in enumerate(entries)]
+    prepared = prepare_all(items, verify=False, logged=True)
+    todo = [k for k, p in enumerate(prepared) if isinstance(p, Prepared)]
+    step = len(todo) // workers + 1
+    parts = [todo[i : i + step] for i in range(0, len(todo), step)]
+    futures = [
+        pool.submit(verify_all, [cast(Prepared, prepared[k]) for k in part]) for part in parts
+    ]
+    return _Staged(lo, hi, prepared, todo, futures)
+
+
+def _finish(
+    tx: SqlTx, staged: _Staged, state: Replay, clock: _Clock, out: LedgerVerification
+) -> None:
+    """Take a staged chunk's signature results, replay its stateful checks, compare its rows."""
+    refusals = [r for f in staged.futures for r in f.result()]
+    prepared = staged.prepared
+    for k, refusal in zip(staged.todo, refusals, strict=True):
+        if refusal is not None:
+            prepared[k] = refusal
+    lo, hi = staged.lo, staged.hi
+    outcomes = state.take(prepared, _logged_at(clock.times, lo, hi))
+    rows = ledgerdb.index_rows_between(tx, lo, hi)
+    for k, outcome in enumerate(outcomes):
+        i = lo + k
+        stored = rows.get(i)
+        if isinstance(outcome, Finding):
+            out.findings.append(outcome)
+            if stored is not None and stored[0]:
+                detail = "the index has a records row for an entry that is not admissible"
+                out.findings.append(Finding(i, "index", detail))
+            continue
+        out.admitted += 1
+        problem = ledgerdb.row_problem(i, outcome, stored)
+        if problem is not None:
+            out.findings.append(Finding(i, "index", problem))
+    for key in sorted(k for k in rows if k < 0):
+        detail = "the index has record_values rows but no records row for this entry"
+        out.findings.append(Finding(-1 - key, "index", detail))
+
+
+def verify_ledger(
+    ledger: Ledger, *, workers: int | None = None, progress: Progress | None = None
+) -> LedgerVerification:
+    """Verify ``ledger`` from its entries (see the module's docstring); return what was found
+    (it raises only if the store cannot be read). ``progress`` is called with the number of
+    entries checked so far, after each chunk."""
+    n = workers if workers is not None else max(1, min(os.cpu_count() or 1, 4))
+    with (
+        ledger.driver.read() as tx,
+        ThreadPoolExecutor(n, thread_name_prefix="cvid-verify") as pool,
+    ):
+        size = size_in(tx)
+        out = LedgerVerification(size)
+        clock = _checkpoints(ledger, tx, size, out)
+        state = Replay(ledger.parties)
+        edge = TreeEdge()
+        staged: _Staged | None = None
+        for lo, hi in _chunks(size, list(clock.roots)):
+            got = _stage(tx, lo, hi, pool, n, edge)
+            if isinstance(got, int):
+                detail = (
+                    f"entry {got} is missing: the entries have a gap; nothing after it was checked"
+                )
+                out.findings.append(Finding(got, "entries", detail))
+                break
+            root = clock.roots.get(hi)
+            if root is not None and root != edge.root():
+                detail = _at(hi, "its root is not the root recomputed from the entries")
+                out.findings.append(Finding(hi, "checkpoint", detail))
+            # The previous chunk's signatures were verified while this one was parsed.
+            if staged is not None:
+                _finish(tx, staged, state, clock, out)
+                if progress is not None:
+                    progress(staged.hi)
+            staged = got
+        if staged is not None:
+            _finish(tx, staged, state, clock, out)
+            if progress is not None:
+                progress(staged.hi)
+        beyond = tx.execute("SELECT MIN(idx) FROM records WHERE idx >= ?", (size,))[0][0]
+        if beyond is not None:
+            detail = f"the index has a records row beyond the log (which holds {size} entries)"
+            out.findings.append(Finding(int(beyond), "index", detail))
+    out.findings.sort(key=lambda f: f.index)
+    return out
