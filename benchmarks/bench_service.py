@@ -159,7 +159,7 @@ class Served:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v1/log/checkpoint", timeout=2)
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v1/ledger", timeout=2)
                 return
             except OSError:
                 if self.proc.poll() is not None:
@@ -186,7 +186,18 @@ def _start_postgres(base: Path) -> str:
     os.chown(base, user.pw_uid, user.pw_gid)
     data = base / "data"
     pg._run_as_server_user(
-        [str(bindir / "initdb"), "-D", str(data), "-U", pg.SUPERUSER, "-A", "trust", "--locale=C"]
+        [
+            str(bindir / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            pg.SUPERUSER,
+            "-A",
+            "trust",
+            "--locale=C",
+            "-E",
+            "UTF8",
+        ]
     )
     with (data / "postgresql.conf").open("a") as conf:
         conf.write(

@@ -11,6 +11,7 @@ import datetime as dt
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -585,3 +586,24 @@ def test_importing_cvid_store_does_not_import_psycopg() -> None:
     code = "import sys, cvid.store; print('psycopg' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_database_in_sql_ascii_still_gives_text_as_text(postgres_cluster: Cluster) -> None:
+    # initdb --locale=C without -E makes SQL_ASCII databases, where psycopg returns bytes for
+    # text unless the client encoding is set: the driver sets UTF8 on every connection.
+    name = "cvid_ascii_" + uuid.uuid4().hex[:8]
+    with postgres_cluster.admin() as db:
+        db.execute(
+            f"CREATE DATABASE \"{name}\" ENCODING 'SQL_ASCII' LC_COLLATE 'C' "
+            "LC_CTYPE 'C' TEMPLATE template0"
+        )
+    url = url_with(postgres_cluster.admin_url, name)
+    try:
+        driver = PostgresDriver(url, create=True)
+        try:
+            driver.init_meta({"format": "cvid-log/1", "origin": "example.org/log"})
+            assert driver.meta() == {"format": "cvid-log/1", "origin": "example.org/log"}
+        finally:
+            driver.close()
+    finally:
+        postgres_cluster.drop_database(url)

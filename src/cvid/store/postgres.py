@@ -244,11 +244,15 @@ class PostgresDriver(SqlDriver):
             with self._errors("opening the store"):
                 # One plain connection first: a wrong URL or a foreign database fails at once,
                 # with the server's own reason, rather than after a pool's retries.
+                # client_encoding UTF8: text comes back as str even from a database created
+                # with encoding SQL_ASCII (initdb --locale=C without -E), where psycopg would
+                # otherwise hand out bytes.
                 with psycopg.connect(
                     url,
                     autocommit=True,
                     connect_timeout=CONNECT_TIMEOUT,
                     application_name="cvid",
+                    client_encoding="UTF8",
                 ) as conn:
                     self._configure(conn)
                     if create:
@@ -264,6 +268,7 @@ class PostgresDriver(SqlDriver):
                         "autocommit": True,
                         "connect_timeout": CONNECT_TIMEOUT,
                         "application_name": "cvid",
+                        "client_encoding": "UTF8",
                     },
                     configure=self._configure,
                     timeout=CONNECT_TIMEOUT + self._lock_ms / 1000,
