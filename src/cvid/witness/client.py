@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import functools
+import ssl
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -199,6 +201,13 @@ async def _read(resp: httpx.Response) -> bytes:
     return bytes(out)
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    """One verifying TLS context for every gathering: building one loads the CA bundle, which
+    costs tens of milliseconds, more than a round trip to a witness."""
+    return httpx.create_ssl_context()
+
+
 async def gather_async(
     signed: SignedCheckpoint,
     witnesses: Sequence[WitnessEndpoint],
@@ -216,7 +225,11 @@ async def gather_async(
     result = Gathered(signed)
     sizes = known_sizes or {}
     limits = httpx.Timeout(timeout)
-    async with httpx.AsyncClient(transport=transport, timeout=limits) as client:
+    # Plain-HTTP witnesses need no CA bundle; https ones share the one context.
+    tls: ssl.SSLContext | bool = (
+        _tls() if any(w.url.startswith("https:") for w in witnesses) else False
+    )
+    async with httpx.AsyncClient(transport=transport, timeout=limits, verify=tls) as client:
 
         async def one(w: WitnessEndpoint) -> Cosigned | str:
             try:
