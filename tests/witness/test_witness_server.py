@@ -183,3 +183,15 @@ def test_a_restarted_witness_keeps_its_state(
         assert again.state.latest(log.origin).size == 5  # type: ignore[union-attr]
     finally:
         again.close()
+
+
+def test_cosignature_times_never_go_back(client: TestClient, witness: Witness, log: Log) -> None:
+    clock = witness._clock
+    assert isinstance(clock, Clock)
+    assert post(client, body(0, log.checkpoint()))[0] == 200
+    clock.now -= 3600  # the witness's clock is stepped back an hour
+    new = grow(log, b"delta")
+    status, _, answer = post(client, body(3, new, log.consistency_proof(3, 4)))
+    assert status == 200
+    (sig,) = parse_cosignatures(answer)
+    assert witness.key.verify(Note(new.note.text, (sig,))) == int(clock.now) + 3600

@@ -247,7 +247,9 @@ async def gather_async(
         answers = await asyncio.gather(*(one(w) for w in witnesses))
     for w, a in zip(witnesses, answers, strict=True):
         if isinstance(a, str):
-            result.failures[w.name] = a
+            # Two witnesses may share a key name; the URL tells their failures apart.
+            label = w.name if w.name not in result.failures else f"{w.name} ({w.url})"
+            result.failures[label] = a
         else:
             result.cosigned.append(a)
     return result

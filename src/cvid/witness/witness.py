@@ -144,7 +144,9 @@ class Witness:
                     Refusal(cp.origin, now, req.old_size, cp.size, cp.root, req.checkpoint, problem)
                 )
                 return _plain(422, problem)
-            stamp = max(1, int(self._clock()))  # a cosignature's time is never 0
+            # Never 0 (the spec), and never before the last cosignature of this log: a clock
+            # stepped back must not make a larger tree look known earlier than a smaller one.
+            stamp = max(1, int(self._clock()), last.time if last is not None else 0)
             sig = cosign(note.text, self.signer, stamp)
             served = Note(note.text, (*log_sigs, sig)).encode()
             tx.cosigned(cp.origin, cp.size, cp.root, served, stamp)
