@@ -6,14 +6,21 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 from witness_kit import free_port, served
 
 from cvid.store.log import Log
 from cvid.tlog.checkpoint import open_checkpoint
+from cvid.tlog.cosignature import CosignerKey
 from cvid.tlog.note import Verifier
 from cvid.witness.client import WitnessEndpoint, gather
+from cvid.witness.protocol import origin_hash
 from cvid.witness.witness import Witness
 from kit import cvid, ok
 
@@ -181,3 +188,33 @@ def test_the_verifier_remembers_and_refuses_a_rolled_back_or_forked_log(tmp_path
     ok(cvid("audit", "--vkey", vkey, tiles))
     r = cvid("audit", "--vkey", vkey, old_tiles)
     assert r.exit_code == 1 and "older" in r.output
+
+
+def test_cvid_witness_serve_as_a_process(tmp_path: Path) -> None:
+    log, vkey = make_log(tmp_path)
+    wdir, wkey = make_witness(tmp_path, "w.example", vkey)
+    port = free_port()
+    cvid_bin = Path(sys.executable).with_name("cvid")
+    proc = subprocess.Popen(
+        [str(cvid_bin), "witness", "serve", str(wdir), "--port", str(port)],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "did not start"
+                time.sleep(0.05)
+        url = f"http://127.0.0.1:{port}"
+        r = ok(cvid("log", "witness", log, "--witness", f"{url}={wkey}"))
+        assert json.loads(r.stdout)["cosigned_by"] == ["w.example"]
+        served_cp = httpx.get(f"{url}/{origin_hash(ORIGIN)}/checkpoint", timeout=5)
+        assert served_cp.status_code == 200
+        CosignerKey.from_vkey(wkey).verify(served_cp.content)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    assert b"witness w.example on http://127.0.0.1" in proc.stderr.read()  # type: ignore[union-attr]
