@@ -151,7 +151,12 @@ class Problem(BaseModel):
     record: str | None = Field(
         default=None, description="Which record was refused: 'record K of N (line K)'."
     )
+    reason: str | None = Field(default=None, description="Why the record was refused.")
+    position: int | None = Field(
+        default=None, description="The refused record's number in the batch (1-based)."
+    )
     parameter: str | None = Field(default=None, description="The bad query parameter.")
+    limit: int | None = Field(default=None, description="The body limit in bytes (413).")
 
 
 class ProblemError(Exception):

@@ -126,7 +126,7 @@ def ledger_info(svc: ServiceDep) -> Response:
     """What the ledger is: agreement, log origin and key, clock, package hash, size."""
     ledger = svc.reader
     meta = ledger.meta
-    cp = ledger.latest_checkpoint()
+    cp = svc.latest()
     return json_response(
         {
             "format": LEDGER_INFO,

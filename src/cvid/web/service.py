@@ -15,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from cvid.agreements.package import Package, package_from_files
 from cvid.evidence.ledger import Ledger, is_url
+from cvid.tlog.checkpoint import SignedCheckpoint, open_checkpoint
 from cvid.web.writer import Writer
 
 
@@ -64,6 +65,8 @@ class Service:
         # read (GET /v1/keys): two requests must not interleave the two.
         self.keys_lock = threading.Lock()
         self._closed = False
+        self._latest: tuple[bytes, SignedCheckpoint] | None = None
+        self._latest_lock = threading.Lock()
         # Server-side names that must not reach a client (a password in a URL, the machine's
         # paths): longest first, so that a path inside another is replaced as a whole. A bare
         # relative name ("ledger") says nothing and is too likely a word of a message.
@@ -75,6 +78,26 @@ class Service:
     def package(self) -> Package:
         """The ledger's own agreement package, compiled once (it never changes)."""
         return package_from_files(self.reader.package_files, "the ledger's package")
+
+    def latest(self, ledger: Ledger | None = None) -> SignedCheckpoint | None:
+        """The latest signed checkpoint of the store (read through ``ledger``, default the
+        read-only one), or None while there is none.
+
+        Read on every call (another process may have signed a newer one), but its signature is
+        checked once per distinct note rather than on every request.
+        """
+        ledger = ledger or self.reader
+        got = ledger.driver.latest_checkpoint()
+        if got is None:
+            return None
+        note = got[1]
+        with self._latest_lock:
+            if self._latest is not None and self._latest[0] == note:
+                return self._latest[1]
+        signed = open_checkpoint(note, ledger.log.verifier)
+        with self._latest_lock:
+            self._latest = (note, signed)
+        return signed
 
     def redact(self, text: str) -> str:
         """``text`` with the ledger's location and store paths replaced by "the ledger"."""

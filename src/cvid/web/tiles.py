@@ -42,7 +42,7 @@ PARTIAL = {"Cache-Control": "public, max-age=60", **CORS}
 )
 def checkpoint(svc: ServiceDep) -> Response:
     """The latest signed checkpoint (C2SP signed note; the clock's cosignature included)."""
-    cp = svc.reader.latest_checkpoint()
+    cp = svc.latest()
     if cp is None:
         raise not_found("the ledger has no signed checkpoint yet")
     return Response(
@@ -72,7 +72,7 @@ def tile(
     except FormatError:
         raise not_found(f"tile/{path[:200]} is not a tlog-tiles path") from None
     ledger = svc.reader
-    cp = ledger.latest_checkpoint()
+    cp = svc.latest()
     size = cp.checkpoint.size if cp is not None else 0
     # How many hashes the tile holds in the checkpoint's tree (<= 0: none at all).
     have = min(TILE_WIDTH, (size >> (TILE_HEIGHT * t.level)) - t.n * TILE_WIDTH)
