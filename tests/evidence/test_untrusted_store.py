@@ -303,3 +303,24 @@ def test_the_replay_over_the_package_alone_agrees(world: World, ledger: Ledger) 
     entries = ledger.log.read_entries(0, 2)
     out = replay(load_parties(world.package), entries, ledger.logged_times())
     assert out.findings == [] and [i for i, _ in out.records] == [0, 1]
+
+
+def test_worker_processes_find_what_inline_verification_finds(
+    world: World, new_ledger: Callable[[], Ledger], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Large ledgers verify signatures in worker processes; the findings are the same."""
+    from cvid.evidence import verify
+
+    ledger = new_ledger()
+    ledger.submit([world.signed(summary=f"r{i}") for i in range(5)])
+    bad = world.signed(summary="tampered")
+    bad["summary"] = "tampered after signing"
+    append_behind(ledger, canonical(bad))
+    append_behind(ledger, canonical(rogue_registration(world)))
+    inline = verify_ledger(ledger)
+    monkeypatch.setattr(verify, "PROCESSES_MIN", 0)
+    in_workers = verify_ledger(ledger, workers=2)
+    assert in_workers.findings == inline.findings
+    assert (5, "signature") in checks(inline.findings)
+    assert (6, "key-registration") in checks(inline.findings)
+    assert in_workers.admitted == inline.admitted == 5

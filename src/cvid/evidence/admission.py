@@ -225,6 +225,20 @@ def verify_all(batch: list[Prepared]) -> list[RecordError | None]:
     return out
 
 
+def verify_signatures(items: Sequence[tuple[str, bytes, str]]) -> list[tuple[str, str] | None]:
+    """Check each ``(signer vkey, message, base64 signature)``: None when it verifies, else the
+    refusal's ``(check, detail)``. Plain data in and out, so a worker process can run it."""
+    out: list[tuple[str, str] | None] = []
+    for vkey, message, signature in items:
+        try:
+            check_signature(vkey, message, signature, "")
+        except RecordError as exc:
+            out.append((exc.check, exc.detail))
+        else:
+            out.append(None)
+    return out
+
+
 def read_records(data: bytes, name: str) -> list[Candidate]:
     """Split a file into candidates: one JSON object (pretty-printed or not) or JSON Lines.
 

@@ -12,25 +12,27 @@
 - checks that the index (``records``, ``record_values``) says exactly what the entries say: a
   row missing, forged, or kept for an inadmissible entry is a finding.
 
-Stored tiles are not read (``cvid log verify`` checks them against the entries). Signatures are
-verified on a thread pool (Ed25519 verification releases the GIL) while the calling thread
-parses the next chunk.
+Stored tiles are not read (``cvid log verify`` checks them against the entries). Signatures of
+a large ledger are verified by worker processes while the calling thread parses the next chunks.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
+import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import cast
 
 from cvid.errors import Error
 from cvid.evidence import ledgerdb
-from cvid.evidence.admission import Candidate, Prepared, prepare_all, verify_all
+from cvid.evidence.admission import Candidate, Prepared, prepare_all, verify_signatures
 from cvid.evidence.ledger import Ledger
 from cvid.evidence.replay import Finding, Replay, entry_where
 from cvid.evidence.signing import RecordError
@@ -41,6 +43,11 @@ from cvid.tlog.merkle import leaf_hash
 
 #: Entries read, parsed and verified at a time.
 CHUNK = 4096
+#: Chunks parsed ahead of the one being finished (their signatures queue on the pool).
+DEPTH = 2
+#: Ledgers at least this large have their signatures verified by worker processes (smaller
+#: ones inline: starting the workers costs more than it saves).
+PROCESSES_MIN = 20_000
 
 Progress = Callable[[int], None]
 
@@ -147,31 +154,37 @@ def _chunks(size: int, cuts: list[int]) -> Iterator[tuple[int, int]]:
 
 @dataclass
 class _Staged:
-    """A chunk parsed and canonicalised, its signatures being verified on the pool."""
+    """A chunk parsed and canonicalised, its signatures being verified by worker processes."""
 
     lo: int
     hi: int
     prepared: list[Prepared | RecordError]
     todo: list[int]  # positions in ``prepared`` whose signature is being checked
-    futures: list[Future[list[RecordError | None]]]
+    futures: list[Future[list[tuple[str, str] | None]]]
 
 
 def _stage(
-    tx: SqlTx, lo: int, hi: int, pool: ThreadPoolExecutor, workers: int, edge: TreeEdge
+    tx: SqlTx, lo: int, hi: int, pool: Executor | None, workers: int, edge: TreeEdge
 ) -> _Staged | int:
     """Read entries ``[lo, hi)``, hash them into ``edge``, run the GIL-bound checks and start
-    their signature checks on ``pool``; the first missing index if the entries have a gap."""
+    their signature checks on ``pool`` (inline without one); the first missing index if the
+    entries have a gap."""
     entries = read_entries_in(tx, lo, hi)
     if len(entries) != hi - lo:
         return lo + len(entries)
     edge.extend([leaf_hash(e) for e in entries])
     items = [(Candidate("", text=e), entry_where(lo + k)) for k, e in enumerate(entries)]
+    if pool is None:
+        return _Staged(lo, hi, prepare_all(items, logged=True), [], [])
     prepared = prepare_all(items, verify=False, logged=True)
     todo = [k for k, p in enumerate(prepared) if isinstance(p, Prepared)]
-    step = len(todo) // workers + 1
-    parts = [todo[i : i + step] for i in range(0, len(todo), step)]
+    jobs = []
+    for k in todo:
+        p = cast(Prepared, prepared[k])
+        jobs.append((p.record.signer, p.unsigned, cast(str, p.record.signature)))
+    step = len(jobs) // workers + 1
     futures = [
-        pool.submit(verify_all, [cast(Prepared, prepared[k]) for k in part]) for part in parts
+        pool.submit(verify_signatures, jobs[i : i + step]) for i in range(0, len(jobs), step)
     ]
     return _Staged(lo, hi, prepared, todo, futures)
 
@@ -184,7 +197,7 @@ def _finish(
     prepared = staged.prepared
     for k, refusal in zip(staged.todo, refusals, strict=True):
         if refusal is not None:
-            prepared[k] = refusal
+            prepared[k] = RecordError(refusal[0], entry_where(staged.lo + k), refusal[1])
     lo, hi = staged.lo, staged.hi
     outcomes = state.take(prepared, _logged_at(clock.times, lo, hi))
     rows = ledgerdb.index_rows_between(tx, lo, hi)
@@ -213,16 +226,20 @@ def verify_ledger(
     (it raises only if the store cannot be read). ``progress`` is called with the number of
     entries checked so far, after each chunk."""
     n = workers if workers is not None else max(1, min(os.cpu_count() or 1, 4))
-    with (
-        ledger.driver.read() as tx,
-        ThreadPoolExecutor(n, thread_name_prefix="cvid-verify") as pool,
-    ):
+    with ledger.driver.read() as tx, ExitStack() as stack:
         size = size_in(tx)
+        pool: Executor | None = None
+        if size >= PROCESSES_MIN and n > 1:
+            # Processes, not threads: cryptography's Ed25519 verification holds the GIL, so
+            # threads would take turns. Forked (no re-import of the caller's main module); a
+            # worker only verifies bytes and leaves with os._exit, never touching the store.
+            context = multiprocessing.get_context("fork")
+            pool = stack.enter_context(ProcessPoolExecutor(n, mp_context=context))
         out = LedgerVerification(size)
         clock = _checkpoints(ledger, tx, size, out)
         state = Replay(ledger.parties)
         edge = TreeEdge()
-        staged: _Staged | None = None
+        inflight: deque[_Staged] = deque()
         for lo, hi in _chunks(size, list(clock.roots)):
             got = _stage(tx, lo, hi, pool, n, edge)
             if isinstance(got, int):
@@ -235,16 +252,19 @@ def verify_ledger(
             if root is not None and root != edge.root():
                 detail = _at(hi, "its root is not the root recomputed from the entries")
                 out.findings.append(Finding(hi, "checkpoint", detail))
-            # The previous chunk's signatures were verified while this one was parsed.
-            if staged is not None:
-                _finish(tx, staged, state, clock, out)
+            inflight.append(got)
+            # Earlier chunks' signatures are verified on the pool while later ones are parsed
+            # here; finishing only the oldest keeps both the pool and this thread busy.
+            if len(inflight) > DEPTH:
+                done = inflight.popleft()
+                _finish(tx, done, state, clock, out)
                 if progress is not None:
-                    progress(staged.hi)
-            staged = got
-        if staged is not None:
-            _finish(tx, staged, state, clock, out)
+                    progress(done.hi)
+        while inflight:
+            done = inflight.popleft()
+            _finish(tx, done, state, clock, out)
             if progress is not None:
-                progress(staged.hi)
+                progress(done.hi)
         beyond = tx.execute("SELECT MIN(idx) FROM records WHERE idx >= ?", (size,))[0][0]
         if beyond is not None:
             detail = f"the index has a records row beyond the log (which holds {size} entries)"
