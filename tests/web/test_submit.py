@@ -234,3 +234,21 @@ def test_text_from_records_is_data_in_every_answer(client: TestClient) -> None:
     assert page.status_code == 200
     assert "<script>" not in page.text and "&lt;script&gt;" in page.text
     assert "default-src 'none'" in page.headers["content-security-policy"]
+
+
+def test_a_status_asked_again_after_a_submission_is_the_new_one(client: TestClient) -> None:
+    params = {"as_of": "2018-10-01"}
+    before = client.get("/v1/status", params=params).json()
+    assert before == client.get("/v1/status", params=params).json()  # asked twice: the same
+    over = signed(
+        1,
+        observed_at="2018-09-01T00:00:00Z",
+        reported_at="2018-09-20T00:00:00Z",
+        values={"deployed_warheads": {"value": 1600, "unit": "warhead"}},
+    )
+    assert post_one(client, over).status_code == 201
+    after = client.get("/v1/status", params=params).json()
+    assert (before["checkpoint"]["size"], after["checkpoint"]["size"]) == (26, 27)
+    us = next(t for t in after["terms"] if (t["term"], t["party"]) == ("deployed-warheads", "US"))
+    assert us["status"] == "violated" and us["evidence"] == [26]
+    assert "violated" not in before["summary"]

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from web_kit import TestClient, signed
 
-from cvid.errors import StoreError
+from cvid.errors import InputError, StoreError
 from cvid.evidence import Candidate, Ledger, RecordError
 from cvid.web import create_app
 from cvid.web.writer import Busy, Writer
@@ -101,12 +101,15 @@ def test_a_full_queue_is_busy(opened: Ledger) -> None:
     assert opened.size == 29
 
 
-def test_a_failed_commit_fails_every_batch_in_it_with_a_503(ledger_dir: Path) -> None:
+@pytest.mark.parametrize("error", [StoreError, InputError])
+def test_a_failed_commit_fails_every_batch_in_it_with_a_503(
+    ledger_dir: Path, error: type[Exception]
+) -> None:
     with TestClient(create_app(ledger_dir)) as client:
         service = client.app.state.service  # type: ignore[attr-defined]
 
         def broken(_: object) -> Callable[..., Any]:
-            raise StoreError(f"{ledger_dir}/ledger.db: writing: the disk is full")
+            raise error(f"{ledger_dir}/ledger.db: writing: the disk is full")
 
         service.ledger.submit_many = broken
         resp = client.post(

@@ -33,13 +33,15 @@ async def get_service(request: Request) -> Service:
 ServiceDep = Annotated[Service, Depends(get_service)]
 
 
-def json_response(
-    obj: Any, status: int = 200, headers: dict[str, str] | None = None, pretty: bool = False
-) -> Response:
-    """``obj`` as ``application/json`` (UTF-8; text from records is escaped by the encoder)."""
-    text = json.dumps(obj, ensure_ascii=False, allow_nan=False, indent=2 if pretty else None)
+def json_bytes(obj: Any) -> bytes:
+    """``obj`` as JSON in UTF-8 (text from records is escaped by the encoder)."""
+    return json.dumps(obj, ensure_ascii=False, allow_nan=False).encode()
+
+
+def json_response(obj: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """``obj`` as ``application/json``."""
     return Response(
-        text.encode(),
+        json_bytes(obj),
         status_code=status,
         media_type="application/json",
         headers={**NO_CACHE, **(headers or {})},

@@ -22,7 +22,15 @@ from cvid.agreements.verdict import make_verdict, verdict_bytes
 from cvid.documents import keys_document, status_document, timeline_document
 from cvid.report import render_report, section_for_source
 from cvid.sources import source_of
-from cvid.web.common import NO_CACHE, ServiceDep, StrictRoute, instant_param, json_response
+from cvid.tlog.checkpoint import Checkpoint
+from cvid.web.common import (
+    NO_CACHE,
+    ServiceDep,
+    StrictRoute,
+    instant_param,
+    json_bytes,
+    json_response,
+)
 from cvid.web.problems import TYPES, ProblemError, responses
 
 router = APIRouter(route_class=StrictRoute, tags=["reads"])
@@ -49,8 +57,12 @@ def base_url(request: Request) -> str:
 def status(svc: ServiceDep, as_of: AsOf, view: ViewQ = View.NOW) -> Response:
     """`cvid status --json`: each term's status per party and each step's state."""
     t = instant_param("as_of", as_of)
-    source = source_of(svc.reader, package=svc.package, until=from_us(t))
-    return json_response(status_document(source, svc.package, t, view))
+
+    def compute() -> tuple[Checkpoint | None, bytes]:
+        source = source_of(svc.reader, package=svc.package, until=from_us(t))
+        return source.checkpoint, json_bytes(status_document(source, svc.package, t, view))
+
+    return _json(svc.answer(("status", t, view), compute))
 
 
 @router.get("/v1/timeline", responses=responses(400, 503))
@@ -69,11 +81,15 @@ def timeline(
         instant_param("from", start)
     if end is not None:
         instant_param("to", end)
-    source = source_of(svc.reader, package=svc.package)
-    doc = timeline_document(
-        source, svc.package, start, end, view, where="the ledger", names=("from", "to")
-    )
-    return json_response(doc)
+
+    def compute() -> tuple[Checkpoint | None, bytes]:
+        source = source_of(svc.reader, package=svc.package)
+        doc = timeline_document(
+            source, svc.package, start, end, view, where="the ledger", names=("from", "to")
+        )
+        return source.checkpoint, json_bytes(doc)
+
+    return _json(svc.answer(("timeline", start, end, view), compute))
 
 
 @router.get("/v1/verdict", responses=responses(400, 409, 500, 503))
@@ -83,31 +99,43 @@ def verdict(svc: ServiceDep, as_of: AsOf, view: ViewQ = View.NOW) -> Response:
     Rests on every entry the latest checkpoint covers, each re-read and re-checked.
     """
     t = instant_param("as_of", as_of)
-    source = source_of(svc.reader, package=svc.package, verify=True)
-    if source.checkpoint is None:
-        raise ProblemError(409, "no-checkpoint", "no signed checkpoint to bind the verdict to")
-    doc = make_verdict(svc.package, source.records, t, view, source.checkpoint)
-    return Response(verdict_bytes(doc), media_type="application/json", headers=NO_CACHE)
+
+    def compute() -> tuple[Checkpoint | None, bytes]:
+        source = source_of(svc.reader, package=svc.package, verify=True)
+        if source.checkpoint is None:
+            raise ProblemError(409, "no-checkpoint", "no signed checkpoint to bind the verdict to")
+        doc = make_verdict(svc.package, source.records, t, view, source.checkpoint)
+        return source.checkpoint, verdict_bytes(doc)
+
+    return _json(svc.answer(("verdict", t, view), compute))
 
 
 @router.get("/v1/report", response_class=HTMLResponse, responses=responses(400, 503))
 def report(request: Request, svc: ServiceDep, as_of: AsOf, view: ViewQ = View.NOW) -> Response:
     """The self-contained HTML report `cvid report` writes (no script, nothing fetched)."""
     t = instant_param("as_of", as_of)
-    source = source_of(svc.reader, package=svc.package)
     base = base_url(request)
-    section = section_for_source(
-        source,
-        t,
-        view,
-        package=svc.package,
-        ledger=base,
-        notes=[f"Served by cvid serve at {base}; its tiles are at {base}/v1/log."],
-    )
+
+    def compute() -> tuple[Checkpoint | None, bytes]:
+        source = source_of(svc.reader, package=svc.package)
+        section = section_for_source(
+            source,
+            t,
+            view,
+            package=svc.package,
+            ledger=base,
+            notes=[f"Served by cvid serve at {base}; its tiles are at {base}/v1/log."],
+        )
+        return source.checkpoint, render_report([section]).encode()
+
     return HTMLResponse(
-        render_report([section]),
+        svc.answer(("report", t, view, base), compute),
         headers={**NO_CACHE, "Content-Security-Policy": REPORT_CSP},
     )
+
+
+def _json(body: bytes) -> Response:
+    return Response(body, media_type="application/json", headers=NO_CACHE)
 
 
 @router.get("/v1/keys", responses=responses(503))

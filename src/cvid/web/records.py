@@ -263,6 +263,12 @@ async def submit(request: Request, svc: ServiceDep) -> Response:
     del data
     try:
         outcome = await asyncio.wrap_future(svc.writer.submit(batch))
+    except InputError as exc:
+        # Refusals come back as outcomes; an input error raised by the commit itself (the
+        # ledger's signing keys unreadable, say) is the service's trouble, not the client's.
+        raise ProblemError(
+            503, "unavailable", exc.diagnostics(), headers={"Retry-After": "1"}
+        ) from None
     except Error as exc:
         raise from_error(exc) from None
     if isinstance(outcome, RecordError):

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from cvid.agreements.package import Package, package_from_files
 from cvid.evidence.ledger import Ledger, is_url
-from cvid.tlog.checkpoint import SignedCheckpoint, open_checkpoint
+from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
 from cvid.web.writer import Writer
 
 
@@ -34,6 +36,10 @@ def public_name(location: str | Path) -> str:
         p for p in parts.query.split("&") if p and p.partition("=")[0].lower() != "password"
     )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+#: How many documents :meth:`Service.answer` keeps.
+ANSWERS = 64
 
 
 class Service:
@@ -67,6 +73,8 @@ class Service:
         self._closed = False
         self._latest: tuple[bytes, SignedCheckpoint] | None = None
         self._latest_lock = threading.Lock()
+        self._answers: OrderedDict[tuple[Hashable, ...], bytes] = OrderedDict()
+        self._answers_lock = threading.Lock()
         # Server-side names that must not reach a client (a password in a URL, the machine's
         # paths): longest first, so that a path inside another is replaced as a whole. A bare
         # relative name ("ledger") says nothing and is too likely a word of a message.
@@ -98,6 +106,34 @@ class Service:
         with self._latest_lock:
             self._latest = (note, signed)
         return signed
+
+    def answer(
+        self,
+        key: tuple[Hashable, ...],
+        compute: Callable[[], tuple[Checkpoint | None, bytes]],
+    ) -> bytes:
+        """The answer to the question ``key`` about the ledger at its latest checkpoint.
+
+        ``compute`` returns the answer and the checkpoint it rests on. A document of the
+        engine (status, timeline, verdict, report) is a pure function of the package, the log
+        prefix a checkpoint covers and the question, so the answer is kept (the last
+        :data:`ANSWERS` of them) and given again while that checkpoint is still the latest.
+        An answer computed while a newer checkpoint was signed is not kept.
+        """
+        latest = self.latest()
+        full = (latest.encode() if latest is not None else b"", *key)
+        with self._answers_lock:
+            hit = self._answers.get(full)
+            if hit is not None:
+                self._answers.move_to_end(full)
+                return hit
+        cp, body = compute()
+        if cp == (latest.checkpoint if latest is not None else None):
+            with self._answers_lock:
+                self._answers[full] = body
+                while len(self._answers) > ANSWERS:
+                    self._answers.popitem(last=False)
+        return body
 
     def redact(self, text: str) -> str:
         """``text`` with the ledger's location and store paths replaced by "the ledger"."""
