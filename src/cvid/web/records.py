@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
@@ -304,9 +305,9 @@ def select_indices(ledger: Ledger, q: RecordQuery, party: str | None) -> list[in
     with ledger.driver.read() as tx:
         if party is None:
             return ledgerdb.select(tx, q)
-        found = set(ledgerdb.select(tx, RecordQuery(**{**q.__dict__, "party": party})))
+        found = set(ledgerdb.select(tx, replace(q, party=party)))
         if q.submitter is None or q.submitter == party:
-            found.update(ledgerdb.select(tx, RecordQuery(**{**q.__dict__, "submitter": party})))
+            found.update(ledgerdb.select(tx, replace(q, submitter=party)))
     return sorted(found)[: q.limit]
 
 
