@@ -447,6 +447,13 @@ class Ledger:
 
     # -- admission -----------------------------------------------------------------------
 
+    def _catch_up_unlocked(self) -> None:
+        """Re-check what other writers committed so far in a read transaction, before taking
+        the writer lock: the lock is then held only for what they append meanwhile, so writers
+        re-check each other's entries while the other commits, not one after the other."""
+        with self._lock, self.driver.read() as tx:
+            self._catch_up(tx, size_in(tx))
+
     def _verify_pool(self, n: int) -> Executor | None:
         """The thread pool for ``n`` signatures (made on first need), or None to verify inline."""
         if n < PARALLEL_MIN or self.workers < 2:
@@ -560,6 +567,7 @@ class Ledger:
         cand_batches = [candidates(b) for b in batches]
         with gc_paused():
             prepared = [self._prepare(c) if c else [] for c in cand_batches]
+            self._catch_up_unlocked()
         with self._lock, gc_paused(), self.driver.write() as tx:
             size = size_in(tx)
             if size != self.log.size:
