@@ -12,19 +12,19 @@
 - checks that the index (``records``, ``record_values``) says exactly what the entries say: a
   row missing, forged, or kept for an inadmissible entry is a finding.
 
-Stored tiles are not read (``cvid log verify`` checks them against the entries). Signatures of
-a large ledger are verified by worker processes while the calling thread parses the next chunks.
+Stored tiles are not read (``cvid log verify`` checks them against the entries). Signatures are
+verified on a thread pool (cryptography releases the GIL while it verifies) while the calling
+thread parses the next chunks.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,9 +45,8 @@ from cvid.tlog.merkle import leaf_hash
 CHUNK = 4096
 #: Chunks parsed ahead of the one being finished (their signatures queue on the pool).
 DEPTH = 2
-#: Ledgers at least this large have their signatures verified by worker processes (smaller
-#: ones inline: starting the workers costs more than it saves).
-PROCESSES_MIN = 20_000
+#: Ledgers at least this large have their signatures verified on a thread pool.
+PARALLEL_MIN = 256
 
 Progress = Callable[[int], None]
 
@@ -154,7 +153,7 @@ def _chunks(size: int, cuts: list[int]) -> Iterator[tuple[int, int]]:
 
 @dataclass
 class _Staged:
-    """A chunk parsed and canonicalised, its signatures being verified by worker processes."""
+    """A chunk parsed and canonicalised, its signatures being verified on the pool."""
 
     lo: int
     hi: int
@@ -229,12 +228,9 @@ def verify_ledger(
     with ledger.driver.read() as tx, ExitStack() as stack:
         size = size_in(tx)
         pool: Executor | None = None
-        if size >= PROCESSES_MIN and n > 1:
-            # Processes, not threads: cryptography's Ed25519 verification holds the GIL, so
-            # threads would take turns. Forked (no re-import of the caller's main module); a
-            # worker only verifies bytes and leaves with os._exit, never touching the store.
-            context = multiprocessing.get_context("fork")
-            pool = stack.enter_context(ProcessPoolExecutor(n, mp_context=context))
+        if size >= PARALLEL_MIN and n > 1:
+            # Threads: cryptography releases the GIL while it verifies an Ed25519 signature.
+            pool = stack.enter_context(ThreadPoolExecutor(n, thread_name_prefix="cvid-verify"))
         out = LedgerVerification(size)
         clock = _checkpoints(ledger, tx, size, out)
         state = Replay(ledger.parties)
