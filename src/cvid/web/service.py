@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from cvid.agreements.package import Package, package_from_files
 from cvid.evidence.ledger import Ledger, is_url
 from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
+from cvid.web.tilecache import TILE_CACHE_BYTES, TileCache
 from cvid.web.writer import Writer
 
 
@@ -73,6 +74,8 @@ class Service:
         self._closed = False
         self._latest: tuple[bytes, SignedCheckpoint] | None = None
         self._latest_lock = threading.Lock()
+        #: Full tiles and bundles served lately (immutable, so never stale).
+        self.tiles = TileCache(TILE_CACHE_BYTES)
         self._answers: OrderedDict[tuple[Hashable, ...], bytes] = OrderedDict()
         self._answers_lock = threading.Lock()
         # Server-side names that must not reach a client (a password in a URL, the machine's

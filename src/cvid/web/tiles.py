@@ -18,6 +18,7 @@ from typing import Annotated
 from fastapi import APIRouter
 from fastapi import Path as PathParam
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from cvid.errors import FormatError, StoreError
 from cvid.tlog.tiles import TILE_HEIGHT, TILE_WIDTH, encode_bundle, parse_path
@@ -52,21 +53,7 @@ def checkpoint(svc: ServiceDep) -> Response:
     )
 
 
-@router.get(
-    "/v1/log/tile/{path:path}",
-    response_class=Response,
-    responses={
-        200: {"content": {OCTETS: {}}, "description": "A hash tile or an entry bundle"},
-        404: {"description": "No such tile in the tree (or not a tlog-tiles path)"},
-    },
-)
-def tile(
-    svc: ServiceDep,
-    path: Annotated[
-        str, PathParam(description="`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`, N as x001/234")
-    ],
-) -> Response:
-    """A hash tile `tile/<L>/<N>[.p/<W>]` or an entry bundle `tile/entries/<N>[.p/<W>]`."""
+def _load(svc: ServiceDep, path: str) -> Response:
     try:
         is_entries, t = parse_path("tile/" + path)
     except FormatError:
@@ -87,4 +74,29 @@ def tile(
     else:
         hashes = ledger.log.reader(size).tile(t.level, t.n)
         data = b"".join(hashes[: t.width])
+    if not t.is_partial:
+        svc.tiles.put(path, data)
     return Response(data, media_type=OCTETS, headers=PARTIAL if t.is_partial else IMMUTABLE)
+
+
+@router.get(
+    "/v1/log/tile/{path:path}",
+    response_class=Response,
+    responses={
+        200: {"content": {OCTETS: {}}, "description": "A hash tile or an entry bundle"},
+        404: {"description": "No such tile in the tree (or not a tlog-tiles path)"},
+    },
+)
+async def tile(
+    svc: ServiceDep,
+    path: Annotated[
+        str, PathParam(description="`<L>/<N>[.p/<W>]` or `entries/<N>[.p/<W>]`, N as x001/234")
+    ],
+) -> Response:
+    """A hash tile `tile/<L>/<N>[.p/<W>]` or an entry bundle `tile/entries/<N>[.p/<W>]`."""
+    # A full tile served once is served from memory, on the event loop; anything else reads
+    # the store on a worker thread.
+    cached = svc.tiles.get(path)
+    if cached is not None:
+        return Response(cached, media_type=OCTETS, headers=IMMUTABLE)
+    return await run_in_threadpool(_load, svc, path)
