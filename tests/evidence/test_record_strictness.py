@@ -166,7 +166,7 @@ def test_valid_records_are_accepted_by_the_model_and_the_schema(obj: dict[str, A
     Record.model_validate(obj)
 
 
-@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
 @given(records(), st.data())
 def test_mutated_records_are_judged_alike(obj: dict[str, Any], data: st.DataObject) -> None:
     mutated = copy.deepcopy(obj)
@@ -187,8 +187,7 @@ def test_mutated_records_are_judged_alike(obj: dict[str, Any], data: st.DataObje
         holder.append(data.draw(st.sampled_from(WRONG)))
     # A mutation that breaks a kind-specific rule (the model's alone) tells nothing here.
     kind = mutated.get("kind")
-    if ("key" in mutated) != (kind == "key_registration") or ("revokes" in mutated) != (
-        kind == "key_revocation"
-    ):
+    has_key, has_revokes = mutated.get("key") is not None, mutated.get("revokes") is not None
+    if has_key != (kind == "key_registration") or has_revokes != (kind == "key_revocation"):
         return
     assert model_accepts(mutated) == VALIDATOR.is_valid(mutated), mutated

@@ -100,11 +100,13 @@ def _json_integer(value: object) -> object:
     # both as "1"), so the canonical bytes, and what was signed, are the same.
     if type(value) is float and value.is_integer():
         return int(value)
+    if type(value) is bool:  # True == 1 in Python; in JSON it is no number
+        raise ValueError("must be an integer, not true or false")
     return value
 
 
 #: A non-negative JSON integer (a log index, a size in bytes).
-Index = Annotated[int, BeforeValidator(_json_integer), Field(ge=0)]
+Index = Annotated[int, Field(ge=0), BeforeValidator(_json_integer)]
 
 
 class _Strict(BaseModel):
