@@ -63,7 +63,6 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 
 from cvid.errors import StoreError
 from cvid.store import schema
-from cvid.store.driver import ConflictError
 from cvid.store.sqlbase import Dialect, SqlDriver
 
 #: The advisory lock key of cvid's single writer: the first 8 bytes, as a signed big-endian
@@ -420,21 +419,6 @@ class PostgresDriver(SqlDriver):
                 ok = True
             finally:
                 _finish(conn, ok)
-
-    def append(
-        self,
-        expected_size: int,
-        entries: Sequence[bytes],
-        tiles: Sequence[tuple[int, int, bytes]],
-        nodes: Sequence[tuple[int, int, bytes]] = (),
-    ) -> None:
-        """Store entries, full tiles and their interior nodes in one transaction (one commit)."""
-        try:
-            super().append(expected_size, entries, tiles, nodes)
-        except StoreError as exc:
-            if isinstance(exc, ConflictError):
-                raise
-            raise StoreError(f"{exc.diagnostics()} (appending {len(entries)} entries)") from None
 
     def close(self) -> None:
         """Close every pooled connection; the driver cannot be used afterwards."""

@@ -67,41 +67,30 @@ class Migration:
     postgresql: str
 
 
-_LOG_SQLITE = """
+# One text of each migration's DDL; :func:`_dialect` fills in the types: {int} an index or
+# size (SQLite INTEGER is 64-bit; PostgreSQL needs BIGINT), {blob} bytes, {real} a double,
+# {norowid} SQLite's clustered primary key (PostgreSQL has none).
+_LOG = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS entries (idx INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (idx {int} PRIMARY KEY, data {blob} NOT NULL);
 CREATE TABLE IF NOT EXISTS tiles (
-    level INTEGER NOT NULL, idx INTEGER NOT NULL, hashes BLOB NOT NULL,
+    level INTEGER NOT NULL, idx {int} NOT NULL, hashes {blob} NOT NULL,
     PRIMARY KEY (level, idx)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS checkpoints (size INTEGER PRIMARY KEY, note BLOB NOT NULL);
+){norowid};
+CREATE TABLE IF NOT EXISTS checkpoints (size {int} PRIMARY KEY, note {blob} NOT NULL);
 CREATE TABLE IF NOT EXISTS tile_nodes (
-    level INTEGER NOT NULL, idx INTEGER NOT NULL, nodes BLOB NOT NULL,
+    level INTEGER NOT NULL, idx {int} NOT NULL, nodes {blob} NOT NULL,
     PRIMARY KEY (level, idx)
-) WITHOUT ROWID;
+){norowid};
 """
 
-_LOG_POSTGRESQL = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS entries (idx BIGINT PRIMARY KEY, data BYTEA NOT NULL);
-CREATE TABLE IF NOT EXISTS tiles (
-    level INTEGER NOT NULL, idx BIGINT NOT NULL, hashes BYTEA NOT NULL,
-    PRIMARY KEY (level, idx)
-);
-CREATE TABLE IF NOT EXISTS checkpoints (size BIGINT PRIMARY KEY, note BYTEA NOT NULL);
-CREATE TABLE IF NOT EXISTS tile_nodes (
-    level INTEGER NOT NULL, idx BIGINT NOT NULL, nodes BYTEA NOT NULL,
-    PRIMARY KEY (level, idx)
-);
-"""
-
-_LEDGER_SQLITE = """
+_LEDGER = """
 CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS ledger_files (path TEXT PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS ledger_files (path TEXT PRIMARY KEY, data {blob} NOT NULL);
 CREATE TABLE IF NOT EXISTS ledger_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS records (
-    idx INTEGER PRIMARY KEY,
-    digest BLOB NOT NULL UNIQUE,
+    idx {int} PRIMARY KEY,
+    digest {blob} NOT NULL UNIQUE,
     kind TEXT NOT NULL,
     agreement TEXT NOT NULL,
     party TEXT,
@@ -109,10 +98,10 @@ CREATE TABLE IF NOT EXISTS records (
     submitter TEXT NOT NULL,
     signer TEXT NOT NULL,
     speaker TEXT,
-    observed_at INTEGER NOT NULL,
-    reported_at INTEGER NOT NULL,
-    supersedes INTEGER,
-    disputes INTEGER
+    observed_at {int} NOT NULL,
+    reported_at {int} NOT NULL,
+    supersedes {int},
+    disputes {int}
 );
 CREATE INDEX IF NOT EXISTS records_kind ON records (kind, idx);
 CREATE INDEX IF NOT EXISTS records_party ON records (party, idx);
@@ -123,47 +112,25 @@ CREATE INDEX IF NOT EXISTS records_observed ON records (observed_at, idx);
 CREATE INDEX IF NOT EXISTS records_supersedes ON records (supersedes);
 CREATE INDEX IF NOT EXISTS records_disputes ON records (disputes);
 CREATE TABLE IF NOT EXISTS record_values (
-    idx INTEGER NOT NULL, name TEXT NOT NULL, number REAL, unit TEXT,
+    idx {int} NOT NULL, name TEXT NOT NULL, number {real}, unit TEXT,
     PRIMARY KEY (idx, name)
-) WITHOUT ROWID;
+){norowid};
 CREATE INDEX IF NOT EXISTS record_values_name ON record_values (name, idx);
-CREATE TABLE IF NOT EXISTS checkpoint_times (size INTEGER PRIMARY KEY, time INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoint_times (size {int} PRIMARY KEY, time {int} NOT NULL);
 """
 
-_LEDGER_POSTGRESQL = """
-CREATE TABLE IF NOT EXISTS ledger_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS ledger_files (path TEXT PRIMARY KEY, data BYTEA NOT NULL);
-CREATE TABLE IF NOT EXISTS ledger_secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS records (
-    idx BIGINT PRIMARY KEY,
-    digest BYTEA NOT NULL UNIQUE,
-    kind TEXT NOT NULL,
-    agreement TEXT NOT NULL,
-    party TEXT,
-    subject TEXT,
-    submitter TEXT NOT NULL,
-    signer TEXT NOT NULL,
-    speaker TEXT,
-    observed_at BIGINT NOT NULL,
-    reported_at BIGINT NOT NULL,
-    supersedes BIGINT,
-    disputes BIGINT
-);
-CREATE INDEX IF NOT EXISTS records_kind ON records (kind, idx);
-CREATE INDEX IF NOT EXISTS records_party ON records (party, idx);
-CREATE INDEX IF NOT EXISTS records_subject ON records (subject, idx);
-CREATE INDEX IF NOT EXISTS records_submitter ON records (submitter, idx);
-CREATE INDEX IF NOT EXISTS records_speaker ON records (speaker, idx);
-CREATE INDEX IF NOT EXISTS records_observed ON records (observed_at, idx);
-CREATE INDEX IF NOT EXISTS records_supersedes ON records (supersedes);
-CREATE INDEX IF NOT EXISTS records_disputes ON records (disputes);
-CREATE TABLE IF NOT EXISTS record_values (
-    idx BIGINT NOT NULL, name TEXT NOT NULL, number DOUBLE PRECISION, unit TEXT,
-    PRIMARY KEY (idx, name)
-);
-CREATE INDEX IF NOT EXISTS record_values_name ON record_values (name, idx);
-CREATE TABLE IF NOT EXISTS checkpoint_times (size BIGINT PRIMARY KEY, time BIGINT NOT NULL);
-"""
+_TYPES = {
+    "sqlite": {"int": "INTEGER", "blob": "BLOB", "real": "REAL", "norowid": " WITHOUT ROWID"},
+    "postgresql": {"int": "BIGINT", "blob": "BYTEA", "real": "DOUBLE PRECISION", "norowid": ""},
+}
+
+
+def _dialect(ddl: str, dialect: str) -> str:
+    return ddl.format(**_TYPES[dialect])
+
+
+_LOG_SQLITE, _LOG_POSTGRESQL = _dialect(_LOG, "sqlite"), _dialect(_LOG, "postgresql")
+_LEDGER_SQLITE, _LEDGER_POSTGRESQL = _dialect(_LEDGER, "sqlite"), _dialect(_LEDGER, "postgresql")
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(

@@ -174,9 +174,17 @@ class SqlDriver:
         tiles: Sequence[tuple[int, int, bytes]],
         nodes: Sequence[tuple[int, int, bytes]] = (),
     ) -> None:
-        """Store entries, full tiles and their interior nodes in one transaction (one fsync)."""
-        with self.write() as tx:
-            append_in(tx, self.where, expected_size, entries, tiles, nodes)
+        """Store entries, full tiles and their interior nodes in one transaction (one fsync).
+
+        A failure other than a :class:`ConflictError` says how many entries were refused.
+        """
+        try:
+            with self.write() as tx:
+                append_in(tx, self.where, expected_size, entries, tiles, nodes)
+        except ConflictError:
+            raise
+        except StoreError as exc:
+            raise StoreError(f"{exc.diagnostics()} (appending {len(entries)} entries)") from None
 
     def read_entries(self, start: int, end: int) -> list[bytes]:
         """The entries in ``[start, end)``."""

@@ -26,7 +26,6 @@ from typing import Any
 
 from cvid.errors import StoreError
 from cvid.store import schema
-from cvid.store.driver import ConflictError
 from cvid.store.sqlbase import Dialect, SqlDriver
 
 #: Seconds a write waits for another process's write lock before giving up.
@@ -241,21 +240,6 @@ class SQLiteDriver(SqlDriver):
                 if ro.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
                         ro.execute("COMMIT")
-
-    def append(
-        self,
-        expected_size: int,
-        entries: Sequence[bytes],
-        tiles: Sequence[tuple[int, int, bytes]],
-        nodes: Sequence[tuple[int, int, bytes]] = (),
-    ) -> None:
-        """Store entries, full tiles and their interior nodes in one transaction (one fsync)."""
-        try:
-            super().append(expected_size, entries, tiles, nodes)
-        except StoreError as exc:
-            if isinstance(exc, ConflictError):
-                raise
-            raise StoreError(f"{exc.diagnostics()} (appending {len(entries)} entries)") from None
 
     def close(self) -> None:
         """Close the database connections."""
