@@ -20,6 +20,7 @@ import hashlib
 import random
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -46,6 +47,9 @@ from cvid.tlog.tiles import (
 FORMAT = "cvid-log/1"
 DB_NAME = "log.db"
 KEY_NAME = "log.key"
+
+#: Full tiles (with their interior nodes, 16 KiB) a log keeps in memory for proofs.
+TILE_CACHE = 1024
 
 #: How long :meth:`Log.append` keeps retrying while other processes' appends win the race.
 APPEND_RETRY_SECONDS = 120.0
@@ -121,6 +125,9 @@ class Log:
         self.origin = verifier.name
         self.cosigners: tuple[Cosigner, ...] = tuple(cosigners)
         self._lock = threading.RLock()
+        # Full tiles never change once stored: the most recently read serve later proofs
+        # without a store read (a served ledger proves every record it admits).
+        self._tile_cache: OrderedDict[tuple[int, int], tuple[bytes, bytes | None]] = OrderedDict()
         self._edge = self._load_edge()
 
     # -- creation and opening ------------------------------------------------------------
@@ -282,8 +289,7 @@ class Log:
         def load(level: int, index: int) -> tuple[bytes, bytes | None]:
             got = stored.get((level, index))
             if got is None:
-                data, nodes = self.driver.read_tile_with_nodes(level, index)
-                got = stored[(level, index)] = (self._checked_tile(level, index, data), nodes)
+                got = stored[(level, index)] = self._stored_tile(level, index)
             return got
 
         def fetch(tile: Tile) -> Sequence[bytes]:
@@ -303,6 +309,22 @@ class Log:
             return got if got is not None and len(got) == tile_nodes_size(tile.width) else None
 
         return TileHashReader(n, fetch, fetch_nodes)
+
+    def _stored_tile(self, level: int, index: int) -> tuple[bytes, bytes | None]:
+        """A stored full tile and its interior nodes, from the cache of recent ones or the store."""
+        key = (level, index)
+        with self._lock:
+            got = self._tile_cache.get(key)
+            if got is not None:
+                self._tile_cache.move_to_end(key)
+                return got
+        data, nodes = self.driver.read_tile_with_nodes(level, index)
+        got = (self._checked_tile(level, index, data), nodes)
+        with self._lock:
+            self._tile_cache[key] = got
+            if len(self._tile_cache) > TILE_CACHE:
+                self._tile_cache.popitem(last=False)
+        return got
 
     def read_entries(self, start: int, end: int) -> list[bytes]:
         """The entries in ``[start, end)``."""

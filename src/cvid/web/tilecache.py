@@ -7,7 +7,7 @@ from collections import OrderedDict
 
 #: Full tiles and bundles never change: keep the most recently served in memory (at most
 #: :data:`TILE_CACHE_BYTES`), so a popular tile costs a dictionary lookup, not a store read.
-TILE_CACHE_BYTES = 64 * 1024 * 1024
+TILE_CACHE_BYTES = 256 * 1024 * 1024
 
 
 class TileCache:
