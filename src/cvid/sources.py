@@ -47,8 +47,10 @@ from cvid.evidence.replay import Replay
 from cvid.evidence.signing import RecordError, parse_json, sign_record, verify_record
 from cvid.tlog import merkle
 from cvid.tlog.checkpoint import Checkpoint, open_checkpoint
+from cvid.tlog.cosignature import CosignerKey
 from cvid.tlog.note import Signer, Verifier
 from cvid.tlog.tiles import TILE_WIDTH, decode_bundle, tile_for_size
+from cvid.witnessed import history_sizes, history_times
 
 __all__ = [
     "Source",
@@ -285,6 +287,7 @@ def from_tiles(
     size: int,
     clock: ClockMode | str = ClockMode.REPORTED,
     parties: AgreementParties | None = None,
+    clock_key: CosignerKey | None = None,
 ) -> Source:
     """The first ``size`` records of a log served as tiles, checked end to end.
 
@@ -293,9 +296,12 @@ def from_tiles(
     (its package), replays admission over them (:func:`admitted_records`; without logged
     times, so ``reported_at`` is checked only against ``observed_at``); without, checks each
     record's own signature only. Raises :class:`VerificationError` if anything does not hold.
-    Tiles do not say the ledger's clock mode (``clock`` is taken as given) nor when records
-    were logged: under clock ``log`` the records cannot be evaluated as known then.
+    Tiles do not say the ledger's clock mode (``clock`` is taken as given). With the ledger's
+    ``clock_key`` and a ``checkpoints/`` history beside the tiles, the records carry their
+    logged times re-derived from it (:func:`cvid.witnessed.history_times`); otherwise none,
+    and under clock ``log`` the records cannot be evaluated as known then.
     """
+    times: list[dt.datetime | None] | None = None
     src = TileSource(location)
     try:
         report = audit(src, verifier)
@@ -311,14 +317,18 @@ def from_tiles(
             tile = tile_for_size(0, n, served.size)
             entries.extend(decode_bundle(src.read(tile.entries_path()), tile.entries_path()))
         entries = entries[:size]
+        hashes = [merkle.leaf_hash(e) for e in entries]
+        if clock_key is not None:
+            times = history_times(src, verifier, clock_key, hashes)
     finally:
         src.close()
-    root = merkle.root_of([merkle.leaf_hash(e) for e in entries]) if entries else _EMPTY
+    root = merkle.root_of(hashes) if entries else _EMPTY
     if parties is not None:
-        pairs = admitted_records(parties, entries, None, location)
+        pairs = admitted_records(parties, entries, times, location)
     else:
         pairs = [(i, record_of(e, f"{location} entry {i}")) for i, e in enumerate(entries)]
-    records = LedgerRecords(pairs, clock, None)
+    logged = None if times is None else dict(enumerate(times))
+    records = LedgerRecords(pairs, clock, logged)
     return Source(records, Checkpoint(served.origin, size, root), None, location, {})
 
 
@@ -372,6 +382,7 @@ def verdict_source(
     clock: str | None = None,
     view: str | None = None,
     package: Package | None = None,
+    clock_vkey: str | None = None,
 ) -> Source:
     """The source a verdict names: a ledger (re-checked from its entries), or tiles checked
     with ``vkey`` (admission replayed over them with ``package``'s parties and keys, when
@@ -380,9 +391,10 @@ def verdict_source(
     ``clock`` and ``view`` are the verdict's (``clock`` absent: ``reported``). A ledger gives
     its own clock mode and logged times, recomputed from the clock's signatures (a verdict
     claiming another clock then does not re-derive). Tiles give neither: they are read under
-    the verdict's clock, and a verdict *as known then* under clock ``log`` is refused with
-    :class:`InputError` before anything is read — its logged times are in the ledger's
-    cosigned checkpoints, not in tiles.
+    the verdict's clock. A verdict *as known then* under clock ``log`` re-derives from tiles
+    only with the ledger's ``clock_vkey`` and the export's ``checkpoints/`` history (each
+    record's logged time from the clock-cosigned checkpoints); without either it is refused
+    with :class:`InputError` naming what is missing.
     """
     if not log.startswith(("http://", "https://")) and is_ledger(log if is_url(log) else Path(log)):
         return from_ledger(log if is_url(log) else Path(log), size, verify=True)
@@ -392,12 +404,22 @@ def verdict_source(
         mode = ClockMode(clock if clock is not None else ClockMode.REPORTED)
     except ValueError:
         raise InputError(f"the verdict names an unknown clock {clock!r}") from None
+    key: CosignerKey | None = None
     if mode is ClockMode.LOG and view == View.THEN.value:
-        raise InputError(
-            f"{log}: cannot re-derive this verdict from tiles: it is as known then under the "
-            "ledger's clock 'log', which rests on when each record was logged; those times are "
-            "in the ledger's clock-cosigned checkpoints, which tlog-tiles do not carry. Verify "
-            "it against the ledger (--log DIR)"
-        )
+        with TileSource(log) as src:
+            history = history_sizes(src) is not None
+        if not history or clock_vkey is None:
+            lacking = "a checkpoints/ history" if not history else "the clock's key (--clock-vkey)"
+            raise InputError(
+                f"{log}: cannot re-derive this verdict from tiles without {lacking}: it is as "
+                "known then under the ledger's clock 'log', which rests on when each record "
+                "was logged; those times are in the ledger's clock-cosigned checkpoints "
+                "(`cvid log export` writes them to checkpoints/). Or verify it against the "
+                "ledger (--log DIR)"
+            )
+        try:
+            key = CosignerKey.from_vkey(clock_vkey.strip())
+        except Error as exc:
+            raise InputError(f"--clock-vkey: {exc.diagnostics()}") from None
     parties = parties_of(package) if package is not None else None
-    return from_tiles(log, read_vkey(vkey), size, mode, parties)
+    return from_tiles(log, read_vkey(vkey), size, mode, parties, key)

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
 
 from cvid.agreements.yamlsrc import normalize_key
-from cvid.evidence.parties import Role
+from cvid.evidence.parties import Role, Witnessing
 from cvid.evidence.record import KeyGrant, Kind
 
 FORMAT = "cvid-agreement/1"
@@ -261,6 +261,7 @@ class AgreementFile(_Strict):
     description: str | None = Field(default=None, max_length=8000)
     parties: tuple[PartyDecl, ...] = Field(min_length=1)
     keys: tuple[KeyGrant, ...] = ()
+    witnesses: Witnessing | None = None
     defaults: Defaults = Defaults()
     parameters: dict[str, Parameter] = Field(default_factory=dict)
     terms: tuple[Term, ...] = ()

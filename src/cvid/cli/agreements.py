@@ -38,8 +38,13 @@ from cvid.cli import remote
 from cvid.cli._common import emit_json, reports_errors
 from cvid.documents import is_violated, status_document, timeline_document
 from cvid.errors import InputError, VerificationError
-from cvid.sources import Source, from_ledger, verdict_source
+from cvid.evidence.parties import witness_policy_text
+from cvid.keyfiles import read_vkey
+from cvid.sources import Source, from_ledger, parties_of, verdict_source
+from cvid.tlog.checkpoint import Checkpoint
 from cvid.tlog.note import b64
+from cvid.witness.policy import parse_policy
+from cvid.witnessed import require_quorum, witnessed_note
 
 COLORS = {
     "not_in_force": "dim",
@@ -340,10 +345,22 @@ def verdict_verify(
         str | None, typer.Option(help="The log's verifier key (or a file), for tiles.")
     ] = None,
     package: PackageOpt = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            help="A tlog-policy: refuse a checkpoint without its quorum (default: the "
+            "package's witnesses, when it names any)."
+        ),
+    ] = None,
+    clock_vkey: Annotated[
+        str | None,
+        typer.Option(help="The ledger's clock key, to re-derive a 'then' verdict from tiles."),
+    ] = None,
 ) -> None:
     """Re-derive a verdict from the log it names and compare it byte for byte.
 
-    Exit 0 when it re-derives, 1 when it does not (the difference is named).
+    Exit 0 when it re-derives, 1 when it does not (the difference is named), or when the
+    checkpoint it rests on lacks the quorum of --policy (or of the package's witnesses).
     """
     try:
         claimed = verdict.read_bytes()
@@ -357,13 +374,21 @@ def verdict_verify(
         # A served ledger is read as its tiles, like a ledger directory's copy is trusted for
         # its log key and package unless --vkey and --package say otherwise (docs/service.md).
         with served:
-            vkey = vkey or str(served.info().get("log_vkey"))
+            info = served.info()
+            vkey = vkey or str(info.get("log_vkey"))
+            clock_vkey = clock_vkey or (str(info["clock_vkey"]) if "clock_vkey" in info else None)
             served_pkg = served.package() if package is None else None
         log = served.base + "/v1/log"
     # Tiles are replayed through admission with the package's parties and keys.
     given = load_package(package) if package is not None else served_pkg
     source = verdict_source(
-        log, int(cp["size"]), vkey, clock=doc.get("clock"), view=str(doc.get("view")), package=given
+        log,
+        int(cp["size"]),
+        vkey,
+        clock=doc.get("clock"),
+        view=str(doc.get("view")),
+        package=given,
+        clock_vkey=clock_vkey,
     )
     assert source.checkpoint is not None
     got_root = b64(source.checkpoint.root)
@@ -389,7 +414,38 @@ def verdict_verify(
         make_verdict(pkg, source.records, str(doc["as_of"]), str(doc["view"]), source.checkpoint)
     )
     compare(claimed, derived, str(verdict))
-    emit_json({"ok": True, "verdict": str(verdict), "checkpoint": cp, "package_sha256": pkg.sha256})
+    witnessed = _witnessed(log, source.checkpoint, vkey, policy, pkg)
+    emit_json(
+        {
+            "ok": True,
+            "verdict": str(verdict),
+            "checkpoint": cp,
+            "package_sha256": pkg.sha256,
+            **witnessed,
+        }
+    )
+
+
+def _witnessed(
+    log: str, cp: Checkpoint, vkey: str | None, policy: Path | None, pkg: Package
+) -> dict[str, Any]:
+    """``{"witnesses": [names]}`` when ``policy`` (or the package's witnesses) holds on the
+    checkpoint of the verdict's size; ``{}`` when there is no policy to apply.
+    :class:`VerificationError` (exit 1) without the quorum."""
+    if policy is not None:
+        try:
+            text = policy.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read {policy}: {exc.strerror}") from None
+        rules = parse_policy(text, str(policy))
+    else:
+        derived = witness_policy_text(parties_of(pkg))
+        if not derived:
+            return {}
+        rules = parse_policy(derived, "the package's witnesses")
+    note = witnessed_note(log, cp.size, read_vkey(vkey) if vkey is not None else None)
+    names = require_quorum(note, rules, cp.root, f"{log} checkpoint {cp.size}")
+    return {"witnesses": names}
 
 
 _MAX_SIZE = 2**63 - 1

@@ -41,10 +41,12 @@ from cvid.evidence.importer import load_mapping, read_csv, table_records
 from cvid.evidence.ledger import ClockMode
 from cvid.evidence.ledgerdb import RecordQuery
 from cvid.evidence.listing import format_values, parse_instant, select, summary
+from cvid.evidence.parties import witness_policy_text
 from cvid.evidence.signing import parse_json
 from cvid.evidence.templates import template
 from cvid.keyfiles import read_signer, write_signer
 from cvid.tlog.note import Signer
+from cvid.witness.publish import cosigned_note, cosigned_receipt
 
 key_app = typer.Typer(help="Make signing keys for evidence.", no_args_is_help=True)
 evidence_app = typer.Typer(
@@ -73,8 +75,24 @@ def _admit(ledger: Ledger, batch: list[Candidate]) -> list[int]:
 
 
 def _receipt_texts(ledger: Ledger, indexes: list[int]) -> dict[str, str]:
-    """Each record's tlog-proof receipt, as text, by index."""
-    return {str(i): ledger.receipt(i).encode().decode() for i in indexes}
+    """Each record's tlog-proof receipt, as text, by index, with the witnesses' cosignatures."""
+    return {str(i): cosigned_receipt(ledger.log, i).encode().decode() for i in indexes}
+
+
+def _publish(ledger: Ledger, timeout: float) -> dict[str, Any]:
+    """Witness the latest checkpoint with the package's witnesses (after the commit);
+    ``{"witnesses": {quorum, cosigned, failures}}``, or ``{}`` when the package names none."""
+    outcome = ledger.publish(timeout)
+    if outcome is None:
+        return {}
+    cosigned = sorted(outcome.policy.cosigned) if outcome.policy is not None else []
+    return {
+        "witnesses": {
+            "quorum": outcome.quorum,
+            "cosigned": cosigned,
+            "failures": outcome.failures,
+        }
+    }
 
 
 def _receipts(texts: dict[str, str], directory: Path | None) -> dict[str, str]:
@@ -106,6 +124,12 @@ def _report_admission(
     for i in indexes:
         out.print(f"admitted record {i}  receipt {got[str(i)]}")
     out.print(f"{len(indexes)} record(s) admitted; the ledger holds {size}")
+    w = extra.get("witnesses")
+    if w is not None:
+        state = "quorum" if w["quorum"] else "NO QUORUM"
+        names = ", ".join(w["cosigned"]) or "none"
+        down = "".join(f"; {escape(n)}: {escape(why)}" for n, why in w["failures"].items())
+        out.print(f"witnessed: {state} (cosigned by {escape(names)}){down}")
 
 
 def summary_values(values: dict[str, Any]) -> str:
@@ -442,6 +466,59 @@ def ledger_keys(directory: LedgerArg, as_json: JsonOpt = False) -> None:
         out.print(f"    [dim]signs {', '.join(k.value for k in s.grant.kinds)}{manages}[/]")
 
 
+@ledger_app.command("witnesses")
+@reports_errors
+def ledger_witnesses(
+    directory: LedgerArg,
+    policy_out: Annotated[
+        Path | None,
+        typer.Option("--policy-out", help="Also write the witnesses as a tlog-policy file."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List the witnesses the agreement package names, the quorum they form, and which of
+    them cosigned the latest checkpoint. Exit 0 also when the package names none."""
+    if remote.is_service(directory):
+        raise InputError(f"{directory}: ledger witnesses reads a ledger's directory or database")
+    with Ledger.open(directory, readonly=True) as ledger:
+        policy = ledger.witness_policy()
+        latest = ledger.latest_checkpoint()
+        text = witness_policy_text(ledger.parties, ledger.log.verifier.vkey)
+        decl = ledger.parties.witnesses
+        cosigned: dict[str, int] = {}
+        quorum: bool | None = None
+        if policy is not None and latest is not None:
+            result = policy.evaluate(cosigned_note(ledger.driver, latest))
+            cosigned, quorum = result.cosigned, result.quorum
+    if policy_out is not None:
+        policy_out.write_text(text)
+    members = [] if decl is None else list(decl.members)
+    k = None if decl is None else (decl.quorum or len(decl.members))
+    doc = {
+        "quorum": k,
+        "witnesses": [
+            {"name": m.name, "vkey": m.vkey, "url": m.url, "cosigned_at": cosigned.get(m.name)}
+            for m in members
+        ],
+        "size": None if latest is None else latest.checkpoint.size,
+        "latest_has_quorum": quorum,
+    }
+    if as_json:
+        emit_json(doc)
+        return
+    if not members:
+        out.print("the agreement package names no witnesses")
+        return
+    out.print(f"{k} of {len(members)} witnesses must cosign each checkpoint")
+    for m in members:
+        at = cosigned.get(m.name)
+        mark = "cosigned the latest" if at is not None else "[dim]not on the latest[/]"
+        out.print(f"[bold]{escape(m.name)}[/]  {escape(m.url or '(no URL)')}  {mark}")
+        out.print(f"    [dim]{escape(m.vkey)}[/]")
+    if quorum is not None:
+        out.print("latest checkpoint: " + ("quorum" if quorum else "[red]no quorum[/]"))
+
+
 @reports_errors
 def submit_command(
     directory: LedgerArg,
@@ -449,12 +526,17 @@ def submit_command(
     receipts: Annotated[
         Path | None, typer.Option(help="Write each receipt to RECEIPTS/<index>.tlog-proof.")
     ] = None,
+    witness_timeout: Annotated[
+        float, typer.Option(help="Seconds to wait for the package's witnesses.", min=0.1)
+    ] = 2.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Admit the signed records in FILES, all or nothing, and give a receipt for each.
 
     Without --receipts the receipts are printed in JSON. On any refusal: exit 2 naming the
-    record and the check it failed, and nothing is written.
+    record and the check it failed, and nothing is written. After the commit, the witnesses
+    the agreement package names are asked to cosign the new checkpoint (a witness that is
+    down is reported, never an error); the receipts carry the cosignatures gathered.
     """
     batch = read_files(files)
     if remote.is_service(directory):
@@ -465,8 +547,9 @@ def submit_command(
         return
     with Ledger.open(directory) as ledger:
         indexes = _admit(ledger, batch)
+        witnessed = _publish(ledger, witness_timeout)
         texts = _receipt_texts(ledger, indexes)
-        _report_admission(indexes, texts, ledger.size, receipts, as_json, {})
+        _report_admission(indexes, texts, ledger.size, receipts, as_json, witnessed)
 
 
 @import_app.command("csv")
@@ -506,7 +589,7 @@ def import_csv(
                 except RecordError as exc:
                     raise InputError(f"{where}: {exc.check}: {exc.detail}") from None
         indexes = _admit(ledger, batch)
-        extra = {"rows": len(rows), "skipped": len(rows) - len(batch)}
+        extra = {"rows": len(rows), "skipped": len(rows) - len(batch), **_publish(ledger, 2.0)}
         texts = _receipt_texts(ledger, indexes)
         _report_admission(indexes, texts, ledger.size, receipts, as_json, extra)
 

@@ -52,6 +52,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
+import httpx
+
 from cvid.errors import Error, InputError, StoreError
 from cvid.evidence import ledgerdb
 from cvid.evidence.admission import (
@@ -72,6 +74,7 @@ from cvid.evidence.parties import (
     files_sha256,
     parties_from_files,
     read_package_files,
+    witness_policy_text,
 )
 from cvid.evidence.record import Record
 from cvid.evidence.registry import KeyRegistry
@@ -93,6 +96,8 @@ from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, 
 from cvid.tlog.cosignature import CosignerKey, cosign
 from cvid.tlog.note import Note, Signer, Verifier, check_key_name
 from cvid.tlog.receipt import Receipt
+from cvid.witness.policy import Policy, parse_policy
+from cvid.witness.publish import WitnessOutcome, endpoints_from_policy, witness_checkpoint
 
 FORMAT = "cvid-ledger/2"
 #: The SQLite file of a ledger in a directory.
@@ -766,6 +771,33 @@ class Ledger:
     def latest_checkpoint(self) -> SignedCheckpoint | None:
         """The latest signed (and clock-cosigned) checkpoint, verified with the log key."""
         return self.log.latest_checkpoint()
+
+    # -- witnesses -----------------------------------------------------------------------
+
+    def witness_policy(self) -> Policy | None:
+        """The ``tlog-policy`` of the package's witnesses (None when it names none).
+
+        Its ``log`` line is this ledger's log key, so it requires the log's signature too.
+        """
+        text = witness_policy_text(self.parties, self.log.verifier.vkey)
+        return parse_policy(text, f"{self.where}: witnesses") if text else None
+
+    def publish(
+        self, timeout: float = 2.0, transport: httpx.AsyncBaseTransport | None = None
+    ) -> WitnessOutcome | None:
+        """Ask the package's witnesses to cosign the latest checkpoint; None if there are none
+        (or no checkpoint yet).
+
+        Call it after a commit, outside the write transaction: it never raises because a
+        witness is down, slow or refuses (see :func:`cvid.witness.publish.witness_checkpoint`)
+        and returns within about ``timeout`` seconds. The cosignatures are kept in the store.
+        """
+        policy = self.witness_policy()
+        signed = self.latest_checkpoint()
+        if policy is None or signed is None:
+            return None
+        endpoints = endpoints_from_policy(policy)
+        return witness_checkpoint(self.log, signed, endpoints, policy, timeout, transport)
 
 
 def _clock_mode(meta: Mapping[str, str], where: str) -> ClockMode:

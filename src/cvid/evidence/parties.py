@@ -11,6 +11,12 @@ needs and ignores every other top-level key (the agreements engine reads ``terms
       - {id: RU, name: Russian Federation, roles: [inspected_party, inspectorate]}
     keys:
       - {party: US, vkey: "us-decl+1a2b3c4d+AW...", kinds: [declaration], may_manage_keys: true}
+    witnesses:                      # optional: the regime's witnesses and the quorum it needs
+      quorum: 2                     # how many of the members must cosign (default: all)
+      members:
+        - {name: US, vkey: "us.example/w+1f0c2a9e+BK...", url: "https://witness.us.example/"}
+
+:func:`witness_policy_text` turns ``witnesses`` into a C2SP ``tlog-policy``.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from cvid.errors import FormatError, InputError
 from cvid.evidence.record import KeyGrant
 from cvid.evidence.signing import flatten_errors
 from cvid.tlog.note import Verifier
+from cvid.witness.policy import parse_policy
 
 AGREEMENT_FILE = "agreement.yaml"
 
@@ -51,6 +58,29 @@ class Party(BaseModel):
     roles: tuple[Role, ...] = Field(min_length=1)
 
 
+class WitnessDecl(BaseModel):
+    """A witness of the regime: its name in the policy, its cosigner vkey, where it listens."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/-]+$")
+    vkey: str = Field(min_length=1, max_length=400, description="A cosigner key (type 0x04).")
+    url: str | None = Field(
+        default=None, max_length=2000, pattern=r"^https?://", description="Its tlog-witness prefix."
+    )
+
+
+class Witnessing(BaseModel):
+    """The regime's witnesses and how many of them must cosign every checkpoint."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    quorum: int | None = Field(
+        default=None, ge=1, description="How many members must cosign (default: all of them)."
+    )
+    members: tuple[WitnessDecl, ...] = Field(min_length=1, max_length=64)
+
+
 class AgreementParties(BaseModel):
     """What evidence needs from an agreement package: its id, parties and initial keys."""
 
@@ -60,6 +90,7 @@ class AgreementParties(BaseModel):
     title: str = Field(min_length=1, max_length=500)
     parties: tuple[Party, ...] = Field(min_length=1)
     keys: tuple[KeyGrant, ...] = ()
+    witnesses: Witnessing | None = None
 
     def party(self, party_id: str) -> Party | None:
         """The party with id ``party_id``, or None."""
@@ -82,15 +113,51 @@ def _check(parties: AgreementParties, where: str) -> None:
         if identity in seen:
             raise InputError(f"{where}: keys[{n}] lists a key twice (the same public key)")
         seen.add(identity)
+    if parties.witnesses is not None:
+        w = parties.witnesses
+        if w.quorum is not None and w.quorum > len(w.members):
+            raise InputError(
+                f"{where}: witnesses: quorum {w.quorum} exceeds its {len(w.members)} members"
+            )
+        try:
+            parse_policy(witness_policy_text(parties), f"{where}: witnesses")
+        except FormatError as exc:
+            raise InputError(str(exc)) from None
+
+
+#: The name of the group :func:`witness_policy_text` defines over the package's witnesses.
+WITNESS_GROUP = "regime-witnesses"
+
+
+def witness_policy_text(parties: AgreementParties, log_vkey: str | None = None) -> str:
+    """The package's witnesses as a C2SP ``tlog-policy`` (``""`` when it names none).
+
+    One ``witness`` line per member (with its URL when given), one group
+    :data:`WITNESS_GROUP` of ``quorum`` (default all) of them, and that group as the quorum;
+    with ``log_vkey``, a ``log`` line first so a verifier also requires the log's signature.
+    """
+    w = parties.witnesses
+    if w is None:
+        return ""
+    lines = [f"# The witnesses of {parties.id}, from its agreement package"]
+    if log_vkey is not None:
+        lines.append(f"log {log_vkey}")
+    for m in w.members:
+        lines.append(f"witness {m.name} {m.vkey}" + (f" {m.url}" if m.url else ""))
+    k = w.quorum if w.quorum is not None else len(w.members)
+    lines.append(f"group {WITNESS_GROUP} {k} " + " ".join(m.name for m in w.members))
+    lines.append(f"quorum {WITNESS_GROUP}")
+    return "\n".join(lines) + "\n"
 
 
 def parse_parties(data: Any, where: str = AGREEMENT_FILE) -> AgreementParties:
     """Validate the parsed ``agreement.yaml`` mapping; raise :class:`InputError` naming fields."""
     if not isinstance(data, dict):
         raise InputError(f"{where}: must be a mapping with id, title, parties and keys")
-    wanted = {k: data[k] for k in ("id", "title", "parties", "keys") if k in data}
-    if wanted.get("keys") is None:
-        wanted.pop("keys", None)
+    wanted = {k: data[k] for k in ("id", "title", "parties", "keys", "witnesses") if k in data}
+    for optional in ("keys", "witnesses"):
+        if wanted.get(optional) is None:
+            wanted.pop(optional, None)
     try:
         parties = AgreementParties.model_validate(wanted)
     except ValidationError as exc:

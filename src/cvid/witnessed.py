@@ -1,0 +1,148 @@
+"""What a verifier reads of a log's witnessing: the cosigned checkpoint a verdict rests on, and
+the logged times re-derived from a tiles export's checkpoint history.
+
+Both read either a ledger (directory or database URL) or a ``tlog-tiles`` tree written by
+:func:`cvid.witness.publish.export_cosigned` (or served by ``cvid serve``): ``checkpoint``,
+``checkpoints/<size>`` and ``checkpoints/index``.
+
+- :func:`witnessed_note` is the checkpoint of exactly ``size`` entries with every cosignature
+  gathered for it, its log signature verified; :func:`require_quorum` refuses it
+  (:class:`VerificationError`) without the policy's quorum or with another root.
+- :func:`history_times` is the logged time of each of the first ``size`` entries as the public
+  history says: entry ``i`` was logged at the clock's cosignature time of the first checkpoint
+  in the history whose size exceeds ``i`` (times never go back: the largest so far counts),
+  each checkpoint's log signature and clock cosignature verified, and each checkpoint's root
+  checked against the entries. Exactly what a ledger derives from its own checkpoints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+
+from cvid.audit import TileSource
+from cvid.errors import Error, InputError, VerificationError
+from cvid.tlog.checkpoint import open_checkpoint
+from cvid.tlog.cosignature import CosignerKey
+from cvid.tlog.edge import TreeEdge
+from cvid.tlog.note import Verifier
+from cvid.witness.policy import Policy
+from cvid.witness.publish import HISTORY_DIR, cosigned_note
+
+__all__ = ["history_sizes", "history_times", "require_quorum", "witnessed_note"]
+
+
+def _is_tiles(location: str) -> bool:
+    from cvid.evidence.ledger import is_ledger, is_url
+
+    if location.startswith(("http://", "https://")):
+        return True
+    return not is_ledger(location if is_url(location) else Path(location))
+
+
+def history_sizes(src: TileSource) -> list[int] | None:
+    """The sizes in ``checkpoints/index``, ascending; None when the tree has no history."""
+    try:
+        data = src.read(f"{HISTORY_DIR}/index")
+    except InputError:
+        return None
+    try:
+        sizes = [int(line) for line in data.decode("ascii").split("\n") if line]
+    except (UnicodeDecodeError, ValueError):
+        raise VerificationError(f"{src.name(HISTORY_DIR + '/index')}: not decimal sizes") from None
+    if sizes != sorted(set(sizes)) or any(s < 0 for s in sizes):
+        raise VerificationError(f"{src.name(HISTORY_DIR + '/index')}: sizes not ascending")
+    return sizes
+
+
+def witnessed_note(location: str, size: int, verifier: Verifier | None) -> bytes:
+    """The checkpoint of exactly ``size`` entries at ``location`` (a ledger or tiles) with
+    every cosignature gathered for it; its log signature verified with ``verifier`` (needed
+    for tiles; a ledger's own log key when None).
+
+    Tiles: ``checkpoints/<size>``, or ``checkpoint`` when its size is ``size``. A ledger: the
+    stored checkpoint of that size with its stored cosignatures. :class:`VerificationError`
+    when there is none, or it is not signed by the log.
+    """
+    if _is_tiles(location):
+        if verifier is None:
+            raise InputError(f"{location}: not a ledger; for tiles give the log's --vkey")
+        with TileSource(location) as src:
+            try:
+                data = src.read(f"{HISTORY_DIR}/{size}")
+            except InputError:
+                data = src.read("checkpoint")
+            where = src.name(f"{HISTORY_DIR}/{size}")
+    else:
+        from cvid.evidence.ledger import Ledger, is_url
+
+        with Ledger.open(location if is_url(location) else Path(location), readonly=True) as led:
+            verifier = verifier or led.log.verifier
+            found = [d for n, d in led.driver.checkpoints() if n == size]
+            if not found:
+                raise VerificationError(f"{location}: no checkpoint of size {size} stored")
+            signed = open_checkpoint(found[0], verifier)
+            data = cosigned_note(led.driver, signed)
+            where = f"{location} checkpoint {size}"
+    try:
+        signed = open_checkpoint(data, verifier)
+    except Error as exc:
+        raise VerificationError(f"{where}: {exc.diagnostics()}") from None
+    if signed.checkpoint.size != size:
+        raise VerificationError(
+            f"{where}: no checkpoint of size {size} published (the latest has "
+            f"{signed.checkpoint.size} entries and there is no {HISTORY_DIR}/ history)"
+        )
+    return data
+
+
+def require_quorum(note: bytes, policy: Policy, root: bytes, where: str) -> list[str]:
+    """Refuse (:class:`VerificationError`, naming what is missing) ``note`` unless it meets
+    ``policy``'s quorum and its root is ``root``; the names of the witnesses that cosigned."""
+    result = policy.require(note, where)
+    if result.checkpoint.root != root:
+        raise VerificationError(f"{where}: the checkpoint's root is not the verdict's")
+    return sorted(result.cosigned)
+
+
+def history_times(
+    src: TileSource,
+    verifier: Verifier,
+    clock_key: CosignerKey,
+    leaf_hashes: Sequence[bytes],
+) -> list[dt.datetime | None] | None:
+    """The logged time of each entry whose leaf hash is in ``leaf_hashes`` (the first entries
+    of the log), from the tree's ``checkpoints/`` history (see the module); None when the tree
+    has no history. Entries no checkpoint of at most ``len(leaf_hashes)`` covers get None.
+
+    :class:`VerificationError` naming the checkpoint whose log signature, clock cosignature or
+    root does not hold.
+    """
+    sizes = history_sizes(src)
+    if sizes is None:
+        return None
+    n = len(leaf_hashes)
+    times: list[dt.datetime | None] = [None] * n
+    edge = TreeEdge()
+    start, last = 0, 0
+    for size in sizes:
+        if size > n:
+            break
+        name = f"{HISTORY_DIR}/{size}"
+        try:
+            signed = open_checkpoint(src.read(name), verifier)
+            t = clock_key.verify(signed.note)
+        except Error as exc:
+            raise VerificationError(f"{src.name(name)}: {exc.diagnostics()}") from None
+        edge.extend(leaf_hashes[edge.size : size])
+        if signed.checkpoint.size != size or signed.checkpoint.root != edge.root():
+            raise VerificationError(
+                f"{src.name(name)}: not the checkpoint of the first {size} entries served"
+            )
+        last = max(last, t)
+        stamp = dt.datetime.fromtimestamp(last, dt.UTC)
+        for i in range(start, size):
+            times[i] = stamp
+        start = max(start, size)
+    return times
