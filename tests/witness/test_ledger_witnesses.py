@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from witness_kit import free_port, served
+from witness_kit import TestClient, free_port, served
 
 from cvid.errors import InputError
 from cvid.evidence import Ledger, sign_record
@@ -23,6 +23,7 @@ from cvid.evidence.parties import parse_parties, witness_policy_text
 from cvid.sources import example_signer, import_declarations
 from cvid.tlog.cosignature import CosignerKey
 from cvid.tlog.note import Signer
+from cvid.web import create_app
 from cvid.witness.policy import parse_policy
 from cvid.witness.witness import Witness
 from kit import cvid, ok
@@ -232,3 +233,45 @@ def test_a_then_verdict_under_clock_log_re_derives_from_the_exported_history(
     r = cvid("verdict", "verify", verdict, *args, "--clock-vkey", regime.clock_vkey)
     assert r.exit_code == 2
     assert "without a checkpoints/ history" in r.output
+
+
+def _new_record(ledger_dir: Path, day: int) -> dict[str, object]:
+    """A fresh declaration by US (a copy of entry 0 with new times), signed by its key."""
+    with Ledger.open(ledger_dir, readonly=True) as ledger:
+        record = json.loads(ledger.log.read_entries(0, 1)[0])
+    for k in ("signature", "id"):
+        record.pop(k, None)
+    record["observed_at"] = f"2018-09-{day:02d}T00:00:00Z"
+    record["reported_at"] = f"2018-09-{day + 1:02d}T00:00:00Z"
+    signed: dict[str, object] = sign_record(record, example_signer("new-start", "US"))
+    return signed
+
+
+def test_the_service_publishes_cosigned_checkpoints_and_the_exported_history(
+    regime: Regime, tmp_path: Path
+) -> None:
+    with TestClient(create_app(regime.ledger)) as client:
+        svc = client.app.state.service  # type: ignore[attr-defined]
+        assert svc.publisher is not None
+        r = client.post("/v1/records", json=_new_record(regime.ledger, 1))
+        assert r.status_code in (200, 201), r.text
+        size = r.json()["size"]
+        assert svc.publisher.wait_idle(10)
+        note = client.get("/v1/log/checkpoint").text
+        assert f"\n{size}\n" in note
+        assert "— w1.example " in note and "— w2.example " in note and "/clock " in note
+        assert svc.publisher.last.quorum is True
+        # A record read back now has a receipt with the quorum on it.
+        got = client.get(f"/v1/records/{size - 1}").json()["receipt"]
+        assert "— w1.example " in got and "— w2.example " in got
+        index = client.get("/v1/log/checkpoints/index").text
+        files = {n: client.get(f"/v1/log/checkpoints/{n}").text for n in index.split()}
+        assert client.get("/v1/log/checkpoints/999").status_code == 404
+        assert client.get("/v1/log/checkpoints/01").status_code == 404
+    tiles = tmp_path / "tiles"
+    ok(cvid("log", "export", regime.ledger, tiles))
+    assert (tiles / "checkpoints" / "index").read_text() == index
+    assert index.split()[-1] == str(size)
+    for n, text in files.items():
+        assert (tiles / "checkpoints" / n).read_text() == text
+    assert (tiles / "checkpoint").read_text() == note

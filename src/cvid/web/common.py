@@ -19,6 +19,7 @@ from cvid.tlog.checkpoint import SignedCheckpoint
 from cvid.tlog.receipt import Receipt
 from cvid.web.problems import ProblemError, bad_parameter
 from cvid.web.service import Service
+from cvid.witness.publish import cosigned_note
 
 #: JSON documents change as the ledger grows: a cache must ask again every time.
 NO_CACHE = {"Cache-Control": "no-cache"}
@@ -104,7 +105,7 @@ def receipts_for(
         raise StoreError("no signed checkpoint covers the records yet; ask again")
     n, root = cp.checkpoint.size, cp.checkpoint.root
     tree = ledger.log.reader(n)
-    note = cp.encode()
+    note = cosigned_note(ledger.driver, cp)  # with the witnesses' cosignatures gathered yet
     entries: dict[int, bytes] = {}
     if indices:
         # A batch's indices are consecutive: read its entries in one query, not one each.

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 from cvid.agreements.package import Package, package_from_files
 from cvid.evidence.ledger import Ledger, is_url
 from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
+from cvid.web.publisher import Publisher
 from cvid.web.tilecache import TILE_CACHE_BYTES, TileCache
 from cvid.web.writer import Writer
 
@@ -47,7 +48,9 @@ class Service:
     """The ledger at ``location`` opened for serving; :meth:`close` when done.
 
     ``max_pending``, ``max_group`` and ``max_records`` bound the writer (see
-    :class:`~cvid.web.writer.Writer`).
+    :class:`~cvid.web.writer.Writer`). When the agreement package names witnesses, a
+    :class:`~cvid.web.publisher.Publisher` has them cosign each new checkpoint after its
+    commit, waiting at most ``witness_timeout`` seconds for them.
     """
 
     def __init__(
@@ -57,6 +60,7 @@ class Service:
         max_pending: int = 1024,
         max_group: int = 256,
         max_records: int = 20_000,
+        witness_timeout: float = 2.0,
     ) -> None:
         self.location = location
         self.reader = Ledger.open(location, readonly=True)
@@ -65,9 +69,24 @@ class Service:
         except BaseException:
             self.reader.close()
             raise
+        #: Has the package's witnesses cosign each new checkpoint (None: it names none).
+        self.publisher: Publisher | None = None
+        try:
+            if self.ledger.witness_policy() is not None:
+                self.publisher = Publisher(location, witness_timeout)
+        except BaseException:
+            self.ledger.close()
+            self.reader.close()
+            raise
         self.writer = Writer(
-            self.ledger, max_pending=max_pending, max_group=max_group, max_records=max_records
+            self.ledger,
+            max_pending=max_pending,
+            max_group=max_group,
+            max_records=max_records,
+            on_commit=self.publisher.poke if self.publisher is not None else None,
         )
+        if self.publisher is not None:
+            self.publisher.poke()  # a checkpoint signed before this service started
         # The registry of the read-only ledger is brought up to date under this lock, then
         # read (GET /v1/keys): two requests must not interleave the two.
         self.keys_lock = threading.Lock()
@@ -152,5 +171,9 @@ class Service:
         try:
             self.writer.close()
         finally:
-            self.ledger.close()
-            self.reader.close()
+            try:
+                if self.publisher is not None:
+                    self.publisher.close()
+            finally:
+                self.ledger.close()
+                self.reader.close()

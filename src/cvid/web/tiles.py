@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from cvid.errors import FormatError, StoreError
 from cvid.tlog.tiles import TILE_HEIGHT, TILE_WIDTH, encode_bundle, parse_path
 from cvid.web.common import ServiceDep, StrictRoute, not_found
+from cvid.witness.publish import cosigned_note, history_checkpoint, history_index
 
 router = APIRouter(route_class=StrictRoute, tags=["tiles"])
 
@@ -31,6 +32,7 @@ OCTETS = "application/octet-stream"
 CORS = {"Access-Control-Allow-Origin": "*"}
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable", **CORS}
 PARTIAL = {"Cache-Control": "public, max-age=60", **CORS}
+NO_CACHE = {"Cache-Control": "no-cache", **CORS}
 
 
 @router.get(
@@ -42,15 +44,50 @@ PARTIAL = {"Cache-Control": "public, max-age=60", **CORS}
     },
 )
 def checkpoint(svc: ServiceDep) -> Response:
-    """The latest signed checkpoint (C2SP signed note; the clock's cosignature included)."""
+    """The latest signed checkpoint (C2SP signed note): the log's signature, the clock's
+    cosignature and every witness cosignature gathered for it so far."""
     cp = svc.latest()
     if cp is None:
         raise not_found("the ledger has no signed checkpoint yet")
     return Response(
-        cp.encode(),
+        cosigned_note(svc.reader.driver, cp),
         media_type="text/plain; charset=utf-8",
         headers={"Cache-Control": "no-cache", **CORS},
     )
+
+
+@router.get(
+    "/v1/log/checkpoints/index",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "The history's sizes"}},
+)
+def history(svc: ServiceDep) -> Response:
+    """The sizes of every checkpoint the log signed up to the latest, one decimal a line
+    (the export's ``checkpoints/index``)."""
+    cp = svc.latest()
+    data = history_index(svc.reader.driver, cp.checkpoint.size if cp is not None else -1)
+    return Response(data, media_type="text/plain; charset=utf-8", headers=NO_CACHE)
+
+
+@router.get(
+    "/v1/log/checkpoints/{size}",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "A checkpoint of the history"},
+        404: {"description": "The log signed no checkpoint of that size"},
+    },
+)
+def history_file(
+    svc: ServiceDep, size: Annotated[str, PathParam(description="A decimal tree size.")]
+) -> Response:
+    """The checkpoint the log signed at ``size`` with every cosignature gathered for it (the
+    export's ``checkpoints/<size>``); cosignatures may still be added, so not cached long."""
+    if not size.isdigit() or (len(size) > 1 and size[0] == "0") or len(size) > 19:
+        raise not_found(f"checkpoints/{size[:40]} is not a decimal size")
+    data = history_checkpoint(svc.reader.driver, int(size))
+    if data is None:
+        raise not_found(f"the log signed no checkpoint of size {size}")
+    return Response(data, media_type="text/plain; charset=utf-8", headers=NO_CACHE)
 
 
 def _load(svc: ServiceDep, path: str) -> Response:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -49,7 +49,8 @@ class Writer:
     ``max_pending`` bounds the batches waiting (beyond it :meth:`submit` raises
     :class:`Busy`); ``max_group`` and ``max_records`` bound one commit (a batch larger than
     ``max_records`` is committed alone). The ledger must not be written by anyone else in this
-    process.
+    process. ``on_commit`` is called on the writer thread after each commit returned, after
+    its futures are resolved (the publisher's poke: it must return at once and not raise).
     """
 
     def __init__(
@@ -59,8 +60,10 @@ class Writer:
         max_pending: int = 1024,
         max_group: int = 256,
         max_records: int = 20_000,
+        on_commit: Callable[[], None] | None = None,
     ) -> None:
         self.ledger = ledger
+        self.on_commit = on_commit
         self.max_pending = max_pending
         self.max_group = max_group
         self.max_records = max_records
@@ -139,3 +142,5 @@ class Writer:
             self.commits += 1
             for j, result in zip(live, results, strict=True):
                 j.future.set_result(result)
+            if self.on_commit is not None:
+                self.on_commit()

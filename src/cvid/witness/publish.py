@@ -38,6 +38,7 @@ from typing import Protocol
 import httpx
 
 from cvid.errors import StoreError
+from cvid.store.driver import LogDriver
 from cvid.store.export import _write_atomic, export_tiles
 from cvid.store.log import Log
 from cvid.store.sqlbase import SqlDriver, SqlTx
@@ -58,6 +59,8 @@ __all__ = [
     "cosigned_receipt",
     "endpoints_from_policy",
     "export_cosigned",
+    "history_checkpoint",
+    "history_index",
     "stored_cosignatures",
     "witness_checkpoint",
     "witness_sizes",
@@ -234,6 +237,35 @@ def cosigned_receipt(log: Log, index: int) -> Receipt:
 
 
 # -- publishing --------------------------------------------------------------------------------
+
+
+def history_index(driver: LogDriver, upto: int) -> bytes:
+    """``checkpoints/index`` of the log in ``driver`` as an export of size ``upto`` writes it:
+    the sizes of its signed checkpoints of at most ``upto`` entries, one decimal a line."""
+    sql = _sql(driver)
+    if sql is not None:
+        with sql.read() as tx:
+            rows = tx.execute("SELECT size FROM checkpoints WHERE size <= ? ORDER BY size", (upto,))
+        sizes = [int(r[0]) for r in rows]
+    else:
+        sizes = [n for n, _ in driver.checkpoints() if n <= upto]
+    return "".join(f"{n}\n" for n in sizes).encode()
+
+
+def history_checkpoint(driver: LogDriver, size: int) -> bytes | None:
+    """``checkpoints/<size>`` as an export writes it: the checkpoint the log signed at ``size``
+    with every cosignature stored for it (None when it signed none of that size)."""
+    sql = _sql(driver)
+    if sql is not None:
+        with sql.read() as tx:
+            rows = tx.execute("SELECT note FROM checkpoints WHERE size = ?", (size,))
+        data = bytes(rows[0][0]) if rows else None
+    else:
+        data = next((d for n, d in driver.checkpoints() if n == size), None)
+    if data is None:
+        return None
+    lines = stored_cosignatures(driver, size).get(size, {})
+    return _with_lines(parse(data), lines).encode()
 
 
 def export_cosigned(
