@@ -168,6 +168,29 @@ def is_ledger(location: str | Path) -> bool:
     return is_url(location) or (Path(location) / DB_NAME).is_file()
 
 
+@dataclass(frozen=True)
+class _Prefetch:
+    """What the store holds about some batches: which of their digests are logged (and where),
+    the link facts of the records they reference, and who already supersedes those."""
+
+    present: dict[bytes, int]
+    links: dict[int, Link]
+    superseded: dict[int, int]
+
+    @classmethod
+    def of(cls, tx: SqlTx, batches: Sequence[Sequence[Prepared | RecordError]]) -> _Prefetch:
+        """Read it for ``batches`` in one query of each kind."""
+        ok = [p for b in batches for p in b if isinstance(p, Prepared)]
+        refs = sorted(
+            {i for p in ok for i in (p.record.supersedes, p.record.disputes) if i is not None}
+        )
+        return cls(
+            ledgerdb.digests_present(tx, [p.digest for p in ok]),
+            ledgerdb.links(tx, refs),
+            ledgerdb.superseded_by(tx, refs),
+        )
+
+
 @dataclass
 class _State:
     """What admission needs beyond one batch while a commit is being assembled."""
@@ -485,11 +508,14 @@ class Ledger:
         prepared: list[Prepared | RecordError],
         now: datetime | None,
         times: Sequence[datetime | None] | None = None,
+        pre: _Prefetch | None = None,
     ) -> list[Prepared]:
         """Check one prepared batch against ``state`` (updated only if the batch passes).
 
         ``now`` is the time ``reported_at`` is checked against; ``times``, when given, each
-        record's own (re-checking logged entries against their logged times).
+        record's own (re-checking logged entries against their logged times). ``pre`` holds
+        what the store says about the batch's digests and references, read once for a whole
+        group commit (read here when not given).
         """
         for p in prepared:
             if isinstance(p, RecordError):
@@ -501,12 +527,14 @@ class Ledger:
             for i in (p.record.supersedes, p.record.disputes)
             if i is not None and i < state.first
         ]
+        if pre is None:
+            pre = _Prefetch.of(tx, [prepared])
         # Only rows below the batch count: re-checking logged entries finds their own rows.
-        present = ledgerdb.digests_present(tx, [p.digest for p in ok])
+        present = {p.digest: pre.present[p.digest] for p in ok if p.digest in pre.present}
         logged = {d for d, i in present.items() if i < state.first} | set(state.digests)
-        stored_links = ledgerdb.links(tx, [i for i in refs if i not in state.links])
+        stored_links = {i: pre.links[i] for i in refs if i in pre.links and i not in state.links}
         known_links = {**stored_links, **state.links}
-        stored_sup = ledgerdb.superseded_by(tx, refs)
+        stored_sup = {t: pre.superseded[t] for t in refs if t in pre.superseded}
         superseded = {
             **{t: i for t, i in stored_sup.items() if i < state.first},
             **state.superseded_by,
@@ -583,6 +611,8 @@ class Ledger:
                 )
             self._catch_up(tx, size)
             state = _State(self.registry, size)
+            # One read of the store for every batch of the group, not one a batch.
+            pre = _Prefetch.of(tx, prepared)
             stamp = self._stamp(tx)
             now = datetime.fromtimestamp(stamp, UTC)
             results: list[list[int] | RecordError] = []
@@ -592,7 +622,7 @@ class Ledger:
                     results.append([])
                     continue
                 try:
-                    ok = self._check_batch(tx, state, p, now)
+                    ok = self._check_batch(tx, state, p, now, pre=pre)
                 except RecordError as exc:
                     results.append(exc)
                     continue
