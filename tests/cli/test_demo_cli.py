@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from typer.testing import Result
 
@@ -122,3 +123,33 @@ def test_replaces_a_previous_demo_with_json_output(tmp_path: Path) -> None:
     keys = [e["keys"]["US"]["vkey"] for e in (first["examples"][0], second["examples"][0])]
     assert keys[0] != keys[1]  # made on the spot, every time
     assert second["report"] == str(directory / "report.html")
+
+
+def test_the_ledgers_are_witnessed_two_of_three_and_the_report_shows_who(
+    summary: dict[str, Any], built: tuple[Path, Result], tmp_path: Path
+) -> None:
+    directory, result = built
+    assert result.stdout.count("quorum 2 of 3") == 2
+    html = (directory / "report.html").read_text()
+    assert html.count("quorum <strong>holds</strong>") == 2
+    for e in summary["examples"]:
+        w = e["witnesses"]
+        assert w["quorum"] is True and w["needed"] == 2 and w["members"] == ["w1", "w2", "w3"]
+        assert sorted(w["cosigned"]) == ["w1", "w2", "w3"]
+        assert all(f"<code>{name}</code> at " in html for name in w["cosigned"])
+        tiles = Path(e["tiles"]["dir"])
+        note = (tiles / "checkpoint").read_text()
+        assert all(f"— {n}.cvid-demo.example " in note for n in w["members"])
+        assert (tiles / "checkpoints" / "index").read_text() == f"{e['records']}\n"
+        policy = tmp_path / f"{e['example']}.policy"
+        ok(cvid("ledger", "witnesses", e["ledger"], "--policy-out", policy))
+        ok(cvid("audit", "--vkey", e["log_vkey"], tiles, "--policy", policy))
+        receipt = Path(e["receipt"]["file"]).read_text()
+        assert "— w1.cvid-demo.example " in receipt
+    # The witnesses were stopped with the demo: nothing listens at their URLs any more.
+    shown = json.loads(
+        ok(cvid("ledger", "witnesses", summary["examples"][0]["ledger"], "--json")).stdout
+    )
+    for member in shown["witnesses"]:
+        with pytest.raises(httpx.TransportError):
+            httpx.get(member["url"], timeout=1.0)

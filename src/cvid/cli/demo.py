@@ -18,13 +18,20 @@ refused (exit 2) and left untouched. Layout::
     DIR/<example>/ledger/       the ledger (cvid status / timeline / verdict / report use it)
     DIR/<example>/verdict-now.json, verdict-then.json
     DIR/<example>/receipt/      <index>.tlog-proof and <index>.entry (the logged bytes)
-    DIR/<example>/tiles/        the log as static tlog-tiles; DIR/<example>/log.vkey
+    DIR/<example>/tiles/        the log as static tlog-tiles, with the cosigned checkpoint and
+                                its checkpoints/ history; DIR/<example>/log.vkey
+    DIR/witnesses/<name>/       the three witnesses' keys and state
+
+**Witnesses.** Three witnesses run on 127.0.0.1 for the demo's duration (threads of this
+process, stopped at the end). Each package copy names them with a 2-of-3 quorum; after its
+commit each ledger has them cosign its checkpoint, and the report shows who did.
 
 Exit 0 when every log check holds, 1 when a receipt or an audit fails, 2 for bad input.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -45,11 +52,14 @@ from cvid.cli.agreements import COLORS
 from cvid.cli.example_ledgers import Built, build
 from cvid.errors import InputError, VerificationError
 from cvid.evidence.ledger import Ledger
+from cvid.evidence.parties import WitnessDecl, Witnessing
 from cvid.report import Section, build_section, write_report
 from cvid.report.examples import EXAMPLES
+from cvid.report.model import WitnessQuorum
 from cvid.sources import from_ledger
-from cvid.store.export import export_tiles
 from cvid.tlog.receipt import verify_receipt
+from cvid.witness.loopback import RunningWitness, loopback_witnesses
+from cvid.witness.publish import cosigned_receipt, export_cosigned
 
 MARKER = "cvid-demo.json"
 FORMAT = "cvid-demo/1"
@@ -81,12 +91,55 @@ def prepare(directory: Path) -> None:
     (directory / MARKER).write_text(json.dumps({"format": FORMAT, "complete": False}) + "\n")
 
 
+#: The demo's witnesses: (name in the policy, key name); two of the three must cosign.
+WITNESSES = (
+    ("w1", "w1.cvid-demo.example"),
+    ("w2", "w2.cvid-demo.example"),
+    ("w3", "w3.cvid-demo.example"),
+)
+QUORUM = 2
+
+
+def _witnessing(running: list[RunningWitness]) -> Witnessing:
+    members = tuple(
+        WitnessDecl(name=name, vkey=r.witness.key.vkey, url=r.url + "/")
+        for (name, _), r in zip(WITNESSES, running, strict=True)
+    )
+    return Witnessing(quorum=QUORUM, members=members)
+
+
+def _publish(built: Built, running: list[RunningWitness]) -> dict[str, Any]:
+    """Let the witnesses witness the ledger's log, and have them cosign its checkpoint."""
+    with Ledger.open(built.ledger) as ledger:
+        for r in running:
+            r.witness.state.add_log(ledger.log.origin, ledger.log.verifier.vkey)
+        outcome = ledger.publish(timeout=2.0)
+    if outcome is None or outcome.policy is None:
+        raise InputError(f"{built.package}: the package copy names no witnesses")
+    return {
+        "needed": QUORUM,
+        "members": [name for name, _ in WITNESSES],
+        "cosigned": dict(sorted(outcome.policy.cosigned.items())),
+        "quorum": outcome.quorum,
+        "failures": outcome.failures,
+    }
+
+
+def _quorum(w: dict[str, Any]) -> WitnessQuorum:
+    def at(t: int) -> str:
+        return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    cosigned = tuple((n, at(t)) for n, t in w["cosigned"].items())
+    return WitnessQuorum(w["needed"], tuple(w["members"]), cosigned, bool(w["quorum"]))
+
+
 def _prove(built: Built, out: Path) -> dict[str, Any]:
-    """A receipt for one record, written beside its logged bytes and verified offline."""
+    """A receipt for one record (with the witnesses' cosignatures), written beside its logged
+    bytes and verified offline."""
     out.mkdir(parents=True, exist_ok=True)
     index = built.proved
     with Ledger.open(built.ledger) as ledger:
-        receipt = ledger.receipt(index)
+        receipt = cosigned_receipt(ledger.log, index)
         entry = ledger.log.read_entries(index, index + 1)[0]
         verifier = ledger.log.verifier
     (out / f"{index}.tlog-proof").write_bytes(receipt.encode())
@@ -100,21 +153,28 @@ def _prove(built: Built, out: Path) -> dict[str, Any]:
 
 
 def _tiles(built: Built, out: Path) -> dict[str, Any]:
-    """Export the ledger's log as static tiles and audit them trusting only the log key."""
+    """Export the ledger's log as static tiles (the checkpoint cosigned, its history beside)
+    and audit them trusting only the log key and the package's witness policy."""
     with Ledger.open(built.ledger) as ledger:
-        counts = export_tiles(ledger.log, out)
+        counts = export_cosigned(ledger.log, out)
         verifier = ledger.log.verifier
+        policy = ledger.witness_policy()
     src = TileSource(str(out))
     try:
         report = audit(src, verifier)
     finally:
         src.close()
+    problems = list(report.problems)
+    if policy is not None:
+        result = policy.evaluate((out / "checkpoint").read_bytes())
+        if not result.quorum:
+            problems.append(f"witness quorum is not met: {result.missing}")
     return {
         "dir": str(out),
         "files": counts["written"],
-        "audit_ok": report.ok,
+        "audit_ok": report.ok and not problems,
         "entries_checked": report.entries,
-        "problems": report.problems,
+        "problems": problems,
     }
 
 
@@ -156,8 +216,11 @@ def _styled(value: str) -> str:
     return f"[{COLORS.get(value, '')}]{value}[/]"
 
 
-def _run_example(built: Built, directory: Path) -> tuple[dict[str, Any], Any, Table]:
-    """Judge one built example, write its verdicts, prove a record, export and audit."""
+def _run_example(
+    built: Built, directory: Path, witnessed: dict[str, Any]
+) -> tuple[dict[str, Any], Any, Table]:
+    """Judge one built example, write its verdicts, prove a record, export and audit;
+    ``witnessed`` is what :func:`_publish` said of its checkpoint."""
     ex = built.example
     # Verdicts rest on every entry, each re-checked: read them all.
     source = from_ledger(built.ledger, verify=True)
@@ -178,7 +241,7 @@ def _run_example(built: Built, directory: Path) -> tuple[dict[str, Any], Any, Ta
         f"Keys made on the spot for {', '.join(built.keys)}; the ledger's copy of the package "
         f"registers them instead of the shipped example keys, so its SHA-256 "
         f"({built.ledger_sha256}) differs from the shipped package's ({built.shipped_sha256}) "
-        "in its keys: block only.",
+        "in its keys: block and the witnesses: block the demo adds, only.",
     ]
     section = build_section(
         pkg,
@@ -191,6 +254,7 @@ def _run_example(built: Built, directory: Path) -> tuple[dict[str, Any], Any, Ta
         ledger=str(built.ledger),
         tiles=tiles["dir"],
         notes=notes,
+        witnesses=_quorum(witnessed),
     )
     summary = {
         "example": ex.name,
@@ -206,6 +270,7 @@ def _run_example(built: Built, directory: Path) -> tuple[dict[str, Any], Any, Ta
         "verdicts": verdicts,
         "receipt": receipt,
         "tiles": tiles,
+        "witnesses": witnessed,
     }
     return summary, section, _status_table(ex.name, views[View.NOW], views[View.THEN], cp)
 
@@ -250,22 +315,27 @@ def demo(
         disable=json_out,
     )
     results, sections, tables = [], [], []
-    with progress:
+    names = [key_name for _, key_name in WITNESSES]
+    with progress, loopback_witnesses(directory / "witnesses", names) as running:
+        witnessing = _witnessing(running)
         for ex in EXAMPLES:
             task = progress.add_task(f"{ex.name}: signing records", total=None)
 
             def advance(done: int, total: int, task: Any = task) -> None:
                 progress.update(task, completed=done, total=total)
 
-            built = build(ex, examples, data, directory / ex.name, advance)
-            progress.update(task, description=f"{ex.name}: judging, proving, auditing")
-            summary, section, table = _run_example(built, directory / ex.name)
+            built = build(ex, examples, data, directory / ex.name, advance, witnessing)
+            progress.update(task, description=f"{ex.name}: witnessing, judging, auditing")
+            witnessed = _publish(built, running)
+            summary, section, table = _run_example(built, directory / ex.name, witnessed)
             progress.update(task, description=f"{ex.name}: done")
             results.append(summary)
             sections.append(section)
             tables.append(table)
     report = write_report(directory / "report.html", sections, TITLE)
-    ok = all(r["receipt"]["ok"] and r["tiles"]["audit_ok"] for r in results)
+    ok = all(
+        r["receipt"]["ok"] and r["tiles"]["audit_ok"] and r["witnesses"]["quorum"] for r in results
+    )
     doc = {
         "format": FORMAT,
         "complete": True,
@@ -309,10 +379,15 @@ def _log_table(results: list[dict[str, Any]], directory: Path) -> Table:
         title=f"the logs: signed, proven, exported, audited (files under {directory})",
         title_justify="left",
     )
-    for col in ("example", "records", "checkpoint", "receipt", "tiles", "verdicts"):
+    for col in ("example", "records", "checkpoint", "witnesses", "receipt", "tiles", "verdicts"):
         table.add_column(col, overflow="fold", no_wrap=col in ("checkpoint", "verdicts"))
     for r in results:
-        cp, rc, tl = r["checkpoint"], r["receipt"], r["tiles"]
+        cp, rc, tl, w = r["checkpoint"], r["receipt"], r["tiles"], r["witnesses"]
+        quorum = "[green]quorum[/]" if w["quorum"] else "[bold red]NO QUORUM[/]"
+        witnessed = (
+            f"{quorum} {w['needed']} of {len(w['members'])}\n"
+            f"cosigned: {', '.join(w['cosigned']) or 'none'}"
+        )
         audit_text = (
             f"[green]audit ok[/], {tl['entries_checked']} entries"
             if tl["audit_ok"]
@@ -322,6 +397,7 @@ def _log_table(results: list[dict[str, Any]], directory: Path) -> Table:
             r["example"],
             str(r["records"]),
             f"{cp['origin']} size {cp['size']}\nroot {cp['root']}",
+            witnessed,
             f"log {rc['index']}: " + ("[green]verified offline[/]" if rc["ok"] else rc["detail"]),
             f"{tl['files']} files in {_under(tl['dir'], directory)}/\n{audit_text}",
             "\n".join(_under(v, directory) for v in r["verdicts"].values()),

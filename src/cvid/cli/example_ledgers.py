@@ -14,9 +14,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import yaml
+
 from cvid.errors import InputError
 from cvid.evidence.ledger import Ledger
-from cvid.evidence.parties import files_sha256, parties_from_files, read_package_files
+from cvid.evidence.parties import (
+    AGREEMENT_FILE,
+    Witnessing,
+    files_sha256,
+    parties_from_files,
+    read_package_files,
+)
 from cvid.evidence.signing import sign_record
 from cvid.keyfiles import write_signer
 from cvid.report.examples import (
@@ -90,17 +98,29 @@ def write_files(files: Mapping[str, bytes], directory: Path) -> None:
         path.write_bytes(content)
 
 
+def with_witnesses(agreement_yaml: bytes, witnesses: Witnessing) -> bytes:
+    """``agreement.yaml`` with a ``witnesses:`` block appended (it must have none)."""
+    block = yaml.safe_dump(
+        {"witnesses": witnesses.model_dump(mode="json", exclude_none=True)}, sort_keys=False
+    )
+    text = agreement_yaml.decode("utf-8")
+    comment = "# Witnesses started on 127.0.0.1 by `cvid demo` for this copy of the package.\n"
+    return (text + ("" if text.endswith("\n") else "\n") + comment + block).encode("utf-8")
+
+
 def build(
     example: Example,
     examples: Path,
     data: Path | None,
     directory: Path,
     progress: Progress | None = None,
+    witnesses: Witnessing | None = None,
 ) -> Built:
     """Build ``example``'s ledger in ``directory`` (``keys/``, ``package/``, ``ledger/``).
 
     ``data`` is a folder to read the example's data files from instead of its own ``data/``
     (``None``: the package's). ``progress(done, total)`` is called as records are signed.
+    ``witnesses`` are written into the package copy's ``agreement.yaml`` (its ``witnesses:``).
     Raises :class:`InputError` for a missing example or data file, or a record the ledger
     refuses (nothing is logged).
     """
@@ -116,7 +136,10 @@ def build(
     keys = make_keys(parties.id, [p for p in order if p in submitters], directory / "keys")
     entries = grants(records, shipped_keys(shipped, where), keys)
     package = directory / "package"
-    write_files(ledger_package(shipped, entries, where), package)
+    files = ledger_package(shipped, entries, where)
+    if witnesses is not None:
+        files[AGREEMENT_FILE] = with_witnesses(files[AGREEMENT_FILE], witnesses)
+    write_files(files, package)
     signed = []
     for n, r in enumerate(records, 1):
         signed.append(sign_record(r, keys[str(r["submitter"])]))

@@ -123,6 +123,19 @@ class Section:
     ledger: str | None = None
     tiles: str | None = None
     notes: tuple[str, ...] = field(default=())
+    witnesses: WitnessQuorum | None = None
+
+
+@dataclass(frozen=True)
+class WitnessQuorum:
+    """Who witnessed the checkpoint a section rests on: the policy's ``needed`` of
+    ``members``, the members whose cosignature verifies on it (with its time, ISO 8601 UTC),
+    and whether the quorum holds."""
+
+    needed: int
+    members: tuple[str, ...]
+    cosigned: tuple[tuple[str, str], ...]
+    holds: bool
 
 
 def slugify(text: str) -> str:
@@ -142,6 +155,7 @@ def build_section(
     ledger: str | None = None,
     tiles: str | None = None,
     notes: Sequence[str] = (),
+    witnesses: WitnessQuorum | None = None,
 ) -> Section:
     """The report section for ``package`` over ``records`` at ``as_of`` in ``view``.
 
@@ -183,6 +197,7 @@ def build_section(
         ledger=ledger,
         tiles=tiles,
         notes=tuple(notes),
+        witnesses=witnesses,
     )
 
 
