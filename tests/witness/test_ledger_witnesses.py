@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -275,3 +277,57 @@ def test_the_service_publishes_cosigned_checkpoints_and_the_exported_history(
     for n, text in files.items():
         assert (tiles / "checkpoints" / n).read_text() == text
     assert (tiles / "checkpoint").read_text() == note
+
+
+def test_a_witness_that_never_answers_slows_no_commit(tmp_path: Path) -> None:
+    """W2 accepts connections and never answers: the service's commits answer at once (the
+    publisher waits for it, at most its timeout), and `cvid submit` is late by the timeout
+    at most; W1's cosignature alone meets the 1-of-2 quorum."""
+    hang = socket.socket()
+    hang.bind(("127.0.0.1", 0))
+    hang.listen(16)
+    Witness.create(tmp_path / "w1", "w1.example").close()
+    Witness.create(tmp_path / "w2", "w2.example").close()
+    w1, w2 = Witness.open(tmp_path / "w1"), Witness.open(tmp_path / "w2")
+    try:
+        with served(w1) as url1:
+            members = [
+                {"name": "W1", "vkey": w1.key.vkey, "url": url1},
+                {
+                    "name": "W2",
+                    "vkey": w2.key.vkey,
+                    "url": f"http://127.0.0.1:{hang.getsockname()[1]}",
+                },
+            ]
+            package = _package_with_witnesses(tmp_path / "package", members, 1)
+            keys = {p: example_signer("new-start", p) for p in ("US", "RU")}
+            with Ledger.create(tmp_path / "ledger", package, clock_mode="log") as ledger:
+                w1.state.add_log(ledger.log.origin, ledger.log.verifier.vkey)
+                import_declarations(ledger, CSV, NEW_START / "mapping.yaml", keys)
+            with TestClient(create_app(tmp_path / "ledger")) as client:
+                svc = client.app.state.service  # type: ignore[attr-defined]
+                started = time.monotonic()
+                r = client.post("/v1/records", json=_new_record(tmp_path / "ledger", 1))
+                assert r.status_code in (200, 201), r.text
+                assert time.monotonic() - started < 1.5  # the witness's 2 s are not waited
+                assert svc.publisher.wait_idle(15)
+                assert svc.publisher.last.quorum is True
+                assert "w2.example" in svc.publisher.last.failures
+                note = client.get("/v1/log/checkpoint").text
+                assert "— w1.example " in note and "— w2.example " not in note
+            signed = tmp_path / "r.json"
+            signed.write_text(json.dumps(_new_record(tmp_path / "ledger", 5)))
+            started = time.monotonic()
+            doc = json.loads(
+                ok(
+                    cvid(
+                        "submit", tmp_path / "ledger", signed, "--json", "--witness-timeout", "0.5"
+                    )
+                ).stdout
+            )
+            assert time.monotonic() - started < 4
+            assert doc["witnesses"]["quorum"] is True and doc["witnesses"]["cosigned"] == ["W1"]
+    finally:
+        w1.close()
+        w2.close()
+        hang.close()
