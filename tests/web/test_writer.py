@@ -123,3 +123,21 @@ def test_a_failed_commit_fails_every_batch_in_it_with_a_503(
         # The server's paths stay on the server.
         assert str(ledger_dir) not in resp.text
         assert client.get("/v1/ledger").json()["size"] == 26
+
+
+def test_a_commit_makes_its_records_receipts_at_once(opened: Ledger) -> None:
+    from cvid.tlog.receipt import Receipt, verify_receipt
+
+    writer = Writer(opened)
+    indices = writer.submit(batch(signed(0), signed(1))).result(10)
+    assert indices == [26, 27]
+    made = writer.receipts(indices)
+    assert made is not None
+    cp, receipts = made
+    assert cp.checkpoint.size == 28 and sorted(receipts) == ["26", "27"]
+    for i in indices:
+        entry = opened.log.read_entries(i, i + 1)[0]
+        got = verify_receipt(Receipt.parse(receipts[str(i)].encode()), entry, opened.log.verifier)
+        assert got.size == 28
+    assert writer.receipts([26, 99]) is None  # not all at hand: the handler makes them
+    writer.close()

@@ -211,7 +211,8 @@ def _position(exc: RecordError, batch: list[Candidate]) -> int | None:
 
 def _answer(svc: Service, indices: list[int], status: int) -> Response:
     # The writer's ledger: its tree is the one just committed, so no reload of the tree's edge.
-    cp, receipts = receipts_for(svc.ledger, indices, svc.latest(svc.ledger))
+    made = svc.writer.receipts(indices) if status == 201 else None
+    cp, receipts = made or receipts_for(svc.ledger, indices, svc.latest(svc.ledger))
     doc = {
         "indices": indices,
         "size": cp.checkpoint.size,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -26,8 +27,12 @@ from cvid.errors import StoreError
 from cvid.evidence.admission import Candidate
 from cvid.evidence.ledger import Ledger
 from cvid.evidence.signing import RecordError
+from cvid.tlog.checkpoint import SignedCheckpoint
 
 log = logging.getLogger("cvid.web")
+
+#: Receipts kept after their commit, for the handlers answering it (the latest ones).
+RECEIPTS_KEPT = 50_000
 
 #: What a batch comes to: its log indices, or the refusal of its first bad record.
 Outcome = list[int] | RecordError
@@ -68,6 +73,7 @@ class Writer:
         self.max_group = max_group
         self.max_records = max_records
         self.commits = 0  # how many submit_many calls were made (tests read it)
+        self._receipts: OrderedDict[int, tuple[SignedCheckpoint, str]] = OrderedDict()
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._pending = 0
         self._lock = threading.Lock()
@@ -91,6 +97,38 @@ class Writer:
             self._pending += 1
             self._queue.put(job)
         return job.future
+
+    def _prove(self, indices: list[int]) -> None:
+        """Make the receipts of a commit's records at once: one checkpoint, one read of their
+        entries, the tree the commit left (handlers would otherwise read the store each)."""
+        if not indices:
+            return
+        from cvid.web.common import receipts_for  # the service's module imports this one
+
+        try:
+            cp, receipts = receipts_for(self.ledger, indices, self.ledger.latest_checkpoint())
+        except Exception as exc:  # the handlers make them themselves
+            log.warning("receipts of a commit: %s", exc)
+            return
+        with self._lock:
+            for i in indices:
+                self._receipts[i] = (cp, receipts[str(i)])
+            while len(self._receipts) > RECEIPTS_KEPT:
+                self._receipts.popitem(last=False)
+
+    def receipts(self, indices: Sequence[int]) -> tuple[SignedCheckpoint, dict[str, str]] | None:
+        """The receipts made at the commit of ``indices``, all against one checkpoint, or None
+        when they are not (all) at hand."""
+        with self._lock:
+            got = [self._receipts.get(i) for i in indices]
+        if not got or any(g is None for g in got):
+            return None
+        cps = {g[0].checkpoint.size for g in got if g is not None}
+        if len(cps) != 1:
+            return None
+        first = got[0]
+        assert first is not None
+        return first[0], {str(i): g[1] for i, g in zip(indices, got, strict=True) if g}
 
     def close(self, timeout: float | None = None) -> None:
         """Stop accepting batches, commit every batch already queued, and stop the thread."""
@@ -140,6 +178,7 @@ class Writer:
                     raise
                 continue
             self.commits += 1
+            self._prove([i for r in results if not isinstance(r, RecordError) for i in r])
             for j, result in zip(live, results, strict=True):
                 j.future.set_result(result)
             if self.on_commit is not None:
