@@ -22,7 +22,7 @@ from cvid.cli._common import emit_json, reports_errors
 from cvid.cli.ledger_verify import ledger_verify
 from cvid.cli.log import progress_bar, read_input
 from cvid.documents import keys_document, record_document
-from cvid.errors import InputError
+from cvid.errors import InputError, StoreError
 from cvid.evidence import (
     KeyGrant,
     KeyState,
@@ -82,7 +82,10 @@ def _receipt_texts(ledger: Ledger, indexes: list[int]) -> dict[str, str]:
 def _publish(ledger: Ledger, timeout: float) -> dict[str, Any]:
     """Witness the latest checkpoint with the package's witnesses (after the commit);
     ``{"witnesses": {quorum, cosigned, failures}}``, or ``{}`` when the package names none."""
-    outcome = ledger.publish(timeout)
+    try:
+        outcome = ledger.publish(timeout)
+    except StoreError as exc:  # the records are committed; only the cosignatures were lost
+        return {"witnesses": {"quorum": False, "cosigned": [], "failures": {"store": str(exc)}}}
     if outcome is None:
         return {}
     cosigned = sorted(outcome.policy.cosigned) if outcome.policy is not None else []
