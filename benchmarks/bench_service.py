@@ -330,6 +330,8 @@ def _wrk(url_base: str, paths: list[str], seconds: int) -> float:
         check=True,
     )
     script.unlink()
+    if "Non-2xx" in got.stdout:
+        raise SystemExit(f"{url_base} answered errors under wrk: {got.stdout}")
     for line in got.stdout.splitlines():
         if line.startswith("Requests/sec:"):
             return float(line.split()[1])
@@ -351,7 +353,8 @@ def tiles(args: argparse.Namespace, root: Path) -> dict[str, Any]:
     port = _free_port()
     conf = root / "nginx.conf"
     conf.write_text(
-        f"daemon off; worker_processes 1; pid {root}/nginx.pid; error_log {root}/nginx.err;\n"
+        ("user root;\n" if os.geteuid() == 0 else "")  # workers must read the export
+        + f"daemon off; worker_processes 1; pid {root}/nginx.pid; error_log {root}/nginx.err;\n"
         "events { worker_connections 1024; }\n"
         f"http {{ access_log off; server {{ listen 127.0.0.1:{port}; root {export}; }} }}\n"
     )

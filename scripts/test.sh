@@ -10,6 +10,8 @@ need_apt=()
 command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
 [ -d /usr/share/gocode/src/golang.org/x/mod/sumdb ] || need_apt+=(golang-golang-x-mod-dev)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
+# Debian's nginx is the reference static server for exported tiles (tests/interop/test_nginx.py).
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need_apt+=(nginx)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=""; fi
   $SUDO apt-get update -qq
@@ -28,6 +30,6 @@ echo "== ruff" >&2
 echo "== mypy --strict src" >&2
 .venv/bin/mypy --strict src
 echo "== pytest" >&2
-# The interoperability and PostgreSQL tests must run here, not skip: CVID_REQUIRE_GO and
-# CVID_REQUIRE_POSTGRES make a missing Go or PostgreSQL a failure.
-CVID_REQUIRE_GO=1 CVID_REQUIRE_POSTGRES=1 .venv/bin/pytest "$@"
+# The interoperability and PostgreSQL tests must run here, not skip: CVID_REQUIRE_GO,
+# CVID_REQUIRE_POSTGRES and CVID_REQUIRE_NGINX make a missing Go, PostgreSQL or nginx a failure.
+CVID_REQUIRE_GO=1 CVID_REQUIRE_POSTGRES=1 CVID_REQUIRE_NGINX=1 .venv/bin/pytest "$@"
