@@ -7,6 +7,7 @@ reads only a few tiles) would show up as megabytes at the peak.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import tracemalloc
 from collections.abc import Callable, Iterator
@@ -34,6 +35,10 @@ def peak(run: Callable[[], T]) -> tuple[T, int]:
     receive, send = ctx.Pipe(duplex=False)
 
     def child() -> None:
+        # The parent's collector state is whatever earlier tests left (commands run in process
+        # freeze it): measure with it on and the heap clean, as a fresh process would.
+        gc.enable()
+        gc.collect()
         tracemalloc.start()
         result = run()
         send.send((result, tracemalloc.get_traced_memory()[1]))
