@@ -607,3 +607,14 @@ def test_a_database_in_sql_ascii_still_gives_text_as_text(postgres_cluster: Clus
             driver.close()
     finally:
         postgres_cluster.drop_database(url)
+
+
+def test_a_ledgers_messages_never_show_the_password(tmp_path: Path) -> None:
+    from cvid.evidence.ledger import _shown
+
+    class Fake:
+        where = "postgresql://cvid@db.example/cvid"
+
+    url = "postgresql://cvid:s3cret@db.example/cvid"
+    assert _shown(url, Fake()) == "postgresql://cvid@db.example/cvid"  # type: ignore[arg-type]
+    assert _shown(tmp_path, Fake()) == str(tmp_path)  # type: ignore[arg-type]

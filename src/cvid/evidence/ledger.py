@@ -163,6 +163,11 @@ def _driver(location: str | Path, create: bool, readonly: bool = False) -> SqlDr
     return SQLiteDriver(db, create=create, readonly=readonly)
 
 
+def _shown(location: str | Path, driver: SqlDriver) -> str:
+    """How messages name the ledger: its directory, or its URL without a password."""
+    return driver.where if is_url(location) else str(location)
+
+
 def is_ledger(location: str | Path) -> bool:
     """Whether ``location`` is a ledger: a URL, or a directory holding ``ledger.db``."""
     return is_url(location) or (Path(location) / DB_NAME).is_file()
@@ -325,7 +330,7 @@ class Ledger:
                     "INSERT INTO ledger_secrets (name, value) VALUES (?, ?)",
                     [("clock", clock_signer.skey), ("log", log_signer.skey)],
                 )
-            return cls(driver, str(location), clock=clock, workers=workers)
+            return cls(driver, _shown(location, driver), clock=clock, workers=workers)
         except BaseException:
             driver.close()
             raise
@@ -348,7 +353,7 @@ class Ledger:
         """
         driver = _driver(location, create=False, readonly=readonly)
         try:
-            return cls(driver, str(location), clock=clock, workers=workers)
+            return cls(driver, _shown(location, driver), clock=clock, workers=workers)
         except BaseException:
             driver.close()
             raise
