@@ -1,8 +1,10 @@
 """Verifying and auditing a log hold a bounded amount in memory, not something per entry.
 
-A log of ``2·65536 + 512`` entries has 514 full level-0 tiles (4 MiB of hashes); keeping every
+A log of ``4·65536 + 512`` entries has 1,026 full level-0 tiles (8 MiB of hashes); keeping every
 tile while checking (the level-1 tiles come last in storage order, and a consistency proof
-reads only a few tiles) would show up as megabytes at the peak.
+reads only a few tiles) would show up as several megabytes at the peak. (After the rest of the
+suite, an audit's peak was measured at 3.8 MiB where alone it stays under 2: the bound for the
+audit leaves room for that and still catches a tree held whole.)
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from cvid.audit import TileSource, audit
 from cvid.store import Log, export_tiles, verify_log
 
 T = TypeVar("T")
-N = 2 * 65536 + 512
+N = 4 * 65536 + 512
 MiB = 1 << 20
 
 
@@ -84,4 +86,4 @@ def test_audit_keeps_only_the_tiles_the_consistency_proof_needs(
         report, used = peak(partial(audit, TileSource(str(out)), log.verifier, old))
         assert report.ok, report.problems
         assert report.consistent_with == (None if old is None else 70000)
-        assert used < 2 * MiB, f"peak {used / MiB:.1f} MiB"
+        assert used < 5 * MiB, f"peak {used / MiB:.1f} MiB"
