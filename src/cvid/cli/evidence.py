@@ -40,7 +40,13 @@ from cvid.evidence.admission import Candidate
 from cvid.evidence.importer import load_mapping, read_csv, table_records
 from cvid.evidence.ledger import ClockMode
 from cvid.evidence.ledgerdb import RecordQuery
-from cvid.evidence.listing import format_values, parse_instant, select, summary
+from cvid.evidence.listing import (
+    format_values,
+    iter_listed,
+    observed_bounds,
+    parse_instant,
+    summary,
+)
 from cvid.evidence.parties import witness_policy_text
 from cvid.evidence.signing import parse_json
 from cvid.evidence.templates import template
@@ -305,15 +311,17 @@ def evidence_list(
                 speaker=speaker,
             )
     else:
+        lo, hi = observed_bounds(since, until)
         query = RecordQuery(
             kind=kind.value if kind is not None else None,
             subject=subject,
             submitter=submitter,
             speaker=speaker,
+            since=lo,
+            until=hi,
         )
         with Ledger.open(directory, readonly=True) as ledger:
-            chosen = select(ledger.iter_query(query), kind, party, subject, since, until)
-        rows = [summary(r) for r in chosen]
+            rows = [summary(r) for r in iter_listed(ledger, query, party)]
     if as_json:
         emit_json(rows)
         return

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from cvid.errors import InputError
-from cvid.evidence.ledger import LoggedRecord
-from cvid.evidence.record import Kind, Quantity, format_utc
+from cvid.evidence import ledgerdb
+from cvid.evidence.ledger import Ledger, LoggedRecord
+from cvid.evidence.ledgerdb import RecordQuery
+from cvid.evidence.record import Quantity, format_utc
+from cvid.store.sqlbase import SqlTx
 
 
 def parse_instant(text: str, end_of_day: bool = False) -> datetime:
@@ -29,37 +33,47 @@ def parse_instant(text: str, end_of_day: bool = False) -> datetime:
     return when.astimezone(UTC)
 
 
-def select(
-    records: Iterable[LoggedRecord],
-    kind: Kind | None = None,
-    party: str | None = None,
-    subject: str | None = None,
-    since: str | None = None,
-    until: str | None = None,
-) -> list[LoggedRecord]:
-    """Records matching every filter given; ``since``/``until`` bound ``observed_at``.
+def observed_bounds(
+    since: str | None, until: str | None
+) -> tuple[datetime | None, datetime | None]:
+    """``since``/``until`` of a listing as inclusive bounds on ``observed_at``.
 
-    ``party`` matches a record's ``party`` or its ``submitter``. ``since`` is inclusive;
-    ``until`` is inclusive of a whole day when it is a date, of the instant otherwise.
+    ``until`` given as a date covers that whole day; as a time, up to that instant. Raises
+    :class:`InputError` for text that is neither.
     """
     lo = parse_instant(since) if since else None
-    hi = parse_instant(until, end_of_day=True) if until else None
-    hi_is_day = until is not None and "T" not in until and " " not in until
-    out = []
-    for logged in records:
-        r = logged.record
-        if kind is not None and r.kind is not kind:
-            continue
-        if party is not None and party not in (r.party, r.submitter):
-            continue
-        if subject is not None and r.subject != subject:
-            continue
-        if lo is not None and r.observed_at < lo:
-            continue
-        if hi is not None and (r.observed_at >= hi if hi_is_day else r.observed_at > hi):
-            continue
-        out.append(logged)
-    return out
+    hi = None
+    if until:
+        hi = parse_instant(until, end_of_day=True)
+        if "T" not in until and " " not in until:
+            hi -= timedelta(microseconds=1)  # the next day's first instant, excluded
+    return lo, hi
+
+
+def select_listed(tx: SqlTx, q: RecordQuery, party: str | None) -> list[int]:
+    """The indices of the records a listing shows for ``q`` and ``party``, ascending.
+
+    ``party`` matches a record's ``party`` or its ``submitter``: the union of two indexed
+    queries, cut at ``q.limit``.
+    """
+    if party is None:
+        return ledgerdb.select(tx, q)
+    found = set(ledgerdb.select(tx, replace(q, party=party)))
+    if q.submitter is None or q.submitter == party:
+        found.update(ledgerdb.select(tx, replace(q, submitter=party)))
+    return sorted(found)[: q.limit]
+
+
+def iter_listed(ledger: Ledger, q: RecordQuery, party: str | None) -> Iterator[LoggedRecord]:
+    """Every record :func:`select_listed` chooses (``q.limit`` ignored), a page at a time."""
+    after = q.after
+    while True:
+        with ledger.driver.read() as tx:
+            page = select_listed(tx, replace(q, after=after, limit=ledgerdb.MAX_LIMIT), party)
+        yield from ledger.records_at(page)
+        if len(page) < ledgerdb.MAX_LIMIT:
+            return
+        after = page[-1]
 
 
 def format_values(logged: LoggedRecord) -> str:

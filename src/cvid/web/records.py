@@ -12,8 +12,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import json
-from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request
@@ -29,7 +28,7 @@ from cvid.evidence import ledgerdb
 from cvid.evidence.admission import Candidate, describe, prepare
 from cvid.evidence.ledger import Ledger, LoggedRecord
 from cvid.evidence.ledgerdb import MAX_LIMIT, RecordQuery
-from cvid.evidence.listing import parse_instant, summary
+from cvid.evidence.listing import observed_bounds, select_listed, summary
 from cvid.evidence.record import Kind
 from cvid.evidence.signing import RecordError, parse_json
 from cvid.tlog import merkle
@@ -284,32 +283,17 @@ async def submit(request: Request, svc: ServiceDep) -> Response:
 # -- reading -----------------------------------------------------------------------------------
 
 
-def _bound(name: str, text: str | None, upper: bool = False) -> datetime | None:
-    """``since``/``until`` as ``cvid evidence list`` reads them, as inclusive bounds: an upper
-    bound that is a date covers that whole day (up to the next day's first instant, excluded)."""
-    if text is None:
-        return None
+def _bounds(since: str | None, until: str | None) -> tuple[datetime | None, datetime | None]:
+    """``since``/``until`` as ``cvid evidence list`` reads them; a 400 naming the bad one."""
     try:
-        when = parse_instant(text, end_of_day=upper)
+        lo, _ = observed_bounds(since, None)
     except InputError as exc:
-        raise bad_parameter(name, exc.diagnostics()) from None
-    is_day = "T" not in text and " " not in text
-    return when - timedelta(microseconds=1) if upper and is_day else when
-
-
-def select_indices(ledger: Ledger, q: RecordQuery, party: str | None) -> list[int]:
-    """The indices ``cvid evidence list`` would show for ``q`` and ``party``, ascending.
-
-    ``party`` matches a record's ``party`` or its ``submitter`` (as the command does): the
-    union of the two indexed queries, cut at ``q.limit``.
-    """
-    with ledger.driver.read() as tx:
-        if party is None:
-            return ledgerdb.select(tx, q)
-        found = set(ledgerdb.select(tx, replace(q, party=party)))
-        if q.submitter is None or q.submitter == party:
-            found.update(ledgerdb.select(tx, replace(q, submitter=party)))
-    return sorted(found)[: q.limit]
+        raise bad_parameter("since", exc.diagnostics()) from None
+    try:
+        _, hi = observed_bounds(None, until)
+    except InputError as exc:
+        raise bad_parameter("until", exc.diagnostics()) from None
+    return lo, hi
 
 
 def _with_proof(logged: LoggedRecord, leaf: bytes, proof: list[bytes]) -> dict[str, Any]:
@@ -335,7 +319,7 @@ def list_records(
 ) -> Response:
     """Records as `cvid evidence list --json` lists them, each with its inclusion proof
     against the latest checkpoint; paged by `after` (follow `next` until it is null)."""
-    lo, hi = _bound("since", since), _bound("until", until, upper=True)
+    lo, hi = _bounds(since, until)
     ledger = svc.reader
     cp = svc.latest()
     if cp is None:
@@ -360,7 +344,8 @@ def list_records(
         upto=n,
         limit=limit,
     )
-    indices = select_indices(ledger, q, party)
+    with ledger.driver.read() as tx:
+        indices = select_listed(tx, q, party)
     got = ledger.records_at(indices, n)
     tree = ledger.log.reader(n)
     leaves = tree.read_hashes([merkle.Node(0, i) for i in indices])
