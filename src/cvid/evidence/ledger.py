@@ -372,14 +372,14 @@ class Ledger:
         self.close()
 
     @property
-    def agreement_id(self) -> str:
-        """The id of the ledger's agreement."""
-        return self.parties.id
-
-    @property
     def package_sha256(self) -> str:
         """The SHA-256 of the ledger's copy of the agreement package."""
         return self.meta["package_sha256"]
+
+    @property
+    def agreement_id(self) -> str:
+        """The id of the ledger's agreement."""
+        return self.parties.id
 
     # -- state from the store ------------------------------------------------------------
 
@@ -708,14 +708,6 @@ class Ledger:
                 self._times.extend((int(a), int(b)) for a, b in more)
             end = bisect.bisect_right(self._times, (size, math.inf))
             return self._times[:end]
-
-    def logged_time(self, index: int, size: int | None = None) -> datetime | None:
-        """Entry ``index``'s logged time, counting only checkpoints of at most ``size``."""
-        times = self._clock_times(self.size if size is None else size)
-        k = bisect.bisect_right(times, (index, math.inf))
-        if k == len(times):
-            return None
-        return datetime.fromtimestamp(times[k][1], UTC)
 
     def logged_times(self, size: int | None = None) -> list[datetime | None]:
         """The logged time of each of the first ``size`` records (default: all).
