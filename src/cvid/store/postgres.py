@@ -395,12 +395,10 @@ class PostgresDriver(SqlDriver):
             yield conn
 
     @contextmanager
-    def write(self) -> Iterator[_Tx]:
-        """One transaction holding :data:`WRITER_LOCK`; committed on exit, rolled back on error."""
-        if self.readonly:
-            raise StoreError(f"{self.where}: opened read-only; cannot write")
-        with self._errors("writing"), self._connection() as conn:
-            conn.execute(_BEGIN_WRITE)
+    def _transaction(self, what: str, begin: str) -> Iterator[_Tx]:
+        """A transaction opened by ``begin``: committed on exit, rolled back on error."""
+        with self._errors(what), self._connection() as conn:
+            conn.execute(begin)
             ok = False
             try:
                 yield _Tx(conn)
@@ -409,16 +407,18 @@ class PostgresDriver(SqlDriver):
                 _finish(conn, ok)
 
     @contextmanager
+    def write(self) -> Iterator[_Tx]:
+        """One transaction holding :data:`WRITER_LOCK`; committed on exit, rolled back on error."""
+        if self.readonly:
+            raise StoreError(f"{self.where}: opened read-only; cannot write")
+        with self._transaction("writing", _BEGIN_WRITE) as tx:
+            yield tx
+
+    @contextmanager
     def read(self) -> Iterator[_Tx]:
         """One ``READ ONLY``, ``REPEATABLE READ`` transaction: every statement, one snapshot."""
-        with self._errors("reading"), self._connection() as conn:
-            conn.execute(_BEGIN_READ)
-            ok = False
-            try:
-                yield _Tx(conn)
-                ok = True
-            finally:
-                _finish(conn, ok)
+        with self._transaction("reading", _BEGIN_READ) as tx:
+            yield tx
 
     def close(self) -> None:
         """Close every pooled connection; the driver cannot be used afterwards."""
