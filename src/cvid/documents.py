@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from cvid.agreements.engine import evaluate
-from cvid.agreements.index import View
+from cvid.agreements.evidence_index import View
 from cvid.agreements.instants import rfc3339
 from cvid.agreements.package import Package
 from cvid.agreements.scenarios import parse_as_of

@@ -16,7 +16,7 @@ A source that replays admission fails (:class:`VerificationError`, naming the fi
 check) when any entry it covers is not admissible: a verdict never rests on a log holding an
 entry the ledger would have refused, and such an entry is never evidence.
 
-A source's ``records`` are a :class:`~cvid.agreements.index.LedgerRecords`: with the ledger's
+A source's ``records`` are a :class:`~cvid.agreements.evidence_index.LedgerRecords`: with the ledger's
 clock mode and, from a ledger, each record's logged time, so every evaluation built from them
 sees "then" as the ledger defines it. Tiles carry no cosigned checkpoints: their records have no
 logged times.
@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cvid.agreements.index import ClockMode, Evidence, LedgerRecords, View
+from cvid.agreements.evidence_index import ClockMode, Evidence, LedgerRecords, View
 from cvid.agreements.package import Package, package_from_files
 from cvid.audit import TileSource, audit, read_vkey
 from cvid.errors import Error, InputError, VerificationError

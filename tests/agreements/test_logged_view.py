@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from test_engine_properties import PROPS, SPAN_DAYS, START, records
 
 from cvid.agreements import Package, evaluate, load_package, timeline
-from cvid.agreements.index import NEVER, ClockMode, Evidence, LedgerRecords, View
+from cvid.agreements.evidence_index import NEVER, ClockMode, Evidence, LedgerRecords, View
 from cvid.agreements.instants import DAY, to_us
 from cvid.agreements.timeline import status_at
 from cvid.errors import InputError

@@ -19,7 +19,7 @@ reads ledgers and tiles.
 
 from cvid.agreements.engine import Evaluation, StepResult, TermResult, evaluate
 from cvid.agreements.errors import PackageError
-from cvid.agreements.index import Evidence, View
+from cvid.agreements.evidence_index import Evidence, View
 from cvid.agreements.model import AgreementFile, agreement_schema
 from cvid.agreements.package import Package, load_package, package_from_files, parse_package
 from cvid.agreements.scenarios import ScenarioResult, run_scenarios

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from cvid.agreements.index import Evidence
+from cvid.agreements.evidence_index import Evidence
 from cvid.agreements.instants import show
 from cvid.evidence.record import Kind
 

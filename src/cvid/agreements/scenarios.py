@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from cvid.agreements.engine import Evaluation, evaluate
 from cvid.agreements.errors import PackageError
-from cvid.agreements.index import Evidence, View
+from cvid.agreements.evidence_index import Evidence, View
 from cvid.agreements.instants import parse_instant, rfc3339, show, to_us
 from cvid.agreements.model import Instant, to_instant
 from cvid.agreements.package import Package

@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from cvid.agreements.engine import Evaluator, Instant, as_evidence, instant
-from cvid.agreements.index import Evidence, View
+from cvid.agreements.evaluator import Evaluator, Instant, as_evidence, instant
+from cvid.agreements.evidence_index import Evidence, View
 from cvid.agreements.instants import rfc3339
 from cvid.agreements.package import Package
 from cvid.agreements.terms import CompiledStep, CompiledTerm, Finding

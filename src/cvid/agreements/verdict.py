@@ -17,7 +17,7 @@ from typing import Any
 import rfc8785
 
 from cvid.agreements.engine import Instant, evaluate
-from cvid.agreements.index import Evidence, View
+from cvid.agreements.evidence_index import Evidence, View
 from cvid.agreements.package import Package
 from cvid.errors import InputError, VerificationError
 from cvid.evidence.record import Record
@@ -43,8 +43,8 @@ def make_verdict(
 
     ``evidence`` must be exactly the first ``checkpoint.size`` log entries (indices
     0..size-1); anything else is an :class:`InputError`. Its clock and logged times (from a
-    :class:`~cvid.agreements.index.LedgerRecords` or an :class:`Evidence`) decide the ``then``
-    view and the verdict's ``clock``.
+    :class:`~cvid.agreements.evidence_index.LedgerRecords` or an :class:`Evidence`) decide
+    the ``then`` view and the verdict's ``clock``.
     """
     ev = evidence if isinstance(evidence, Evidence) else Evidence(evidence)
     if ev.index != list(range(checkpoint.size)):

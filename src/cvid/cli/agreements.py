@@ -23,7 +23,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from cvid.agreements.index import View
+from cvid.agreements.evidence_index import View
 from cvid.agreements.instants import from_us, show
 from cvid.agreements.model import agreement_schema
 from cvid.agreements.package import Package, load_package

@@ -43,7 +43,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from cvid.agreements.engine import Evaluation, evaluate
-from cvid.agreements.index import View
+from cvid.agreements.evidence_index import View
 from cvid.agreements.instants import show
 from cvid.agreements.verdict import checkpoint_json, make_verdict, verdict_bytes
 from cvid.audit import TileSource, audit

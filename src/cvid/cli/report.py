@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from cvid.agreements.index import View
+from cvid.agreements.evidence_index import View
 from cvid.agreements.scenarios import parse_as_of
 from cvid.cli._common import emit_json, reports_errors
 from cvid.report import section_for_ledger, write_report

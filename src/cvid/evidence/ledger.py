@@ -102,7 +102,7 @@ from cvid.witness.publish import WitnessOutcome, endpoints_from_policy, witness_
 FORMAT = "cvid-ledger/2"
 #: The SQLite file of a ledger in a directory.
 DB_NAME = "ledger.db"
-#: What stands for "known then" (see :mod:`cvid.agreements.index`): the logged time, or the
+#: What stands for "known then" (see :mod:`cvid.agreements.evidence_index`): the logged time, or the
 #: record's own ``reported_at`` (ledgers reconstructing the past).
 ClockMode = Literal["log", "reported"]
 CLOCK_MODES: tuple[ClockMode, ...] = ("log", "reported")

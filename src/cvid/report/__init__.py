@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cvid.agreements.engine import Instant
-from cvid.agreements.index import View
+from cvid.agreements.evidence_index import View
 from cvid.agreements.package import Package, load_package
 from cvid.agreements.verdict import checkpoint_json
 from cvid.errors import InputError

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cvid.agreements.index import Evidence, View
+from cvid.agreements.evidence_index import Evidence, View
 from cvid.agreements.instants import show, to_us
 from cvid.evidence.record import Quantity, Value
 from cvid.report.svg import number

@@ -17,7 +17,7 @@ from typing import Any
 from markupsafe import Markup
 
 from cvid.agreements.engine import Evaluation, Instant, evaluate, instant
-from cvid.agreements.index import Evidence, View
+from cvid.agreements.evidence_index import Evidence, View
 from cvid.agreements.instants import show
 from cvid.agreements.package import Package
 from cvid.agreements.terms import CompiledTerm

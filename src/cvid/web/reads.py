@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from cvid import __version__
-from cvid.agreements.index import View
+from cvid.agreements.evidence_index import View
 from cvid.agreements.instants import from_us
 from cvid.agreements.verdict import make_verdict, verdict_bytes
 from cvid.documents import keys_document, status_document, timeline_document

@@ -1,0 +1,153 @@
+"""Reading records for a term: matching, visibility, typed and converted values, conditions.
+
+:class:`Reader` is what every term kind (:mod:`cvid.agreements.kinds`) and the steps
+(:mod:`cvid.agreements.steps`) read evidence through. It knows nothing of how a kind decides
+a status, so the kinds depend on it and never on the evaluator that dispatches to them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cvid.agreements.cel import ConditionError
+from cvid.agreements.evidence_index import Evidence, View
+from cvid.agreements.explain import Wording
+from cvid.agreements.instants import from_us
+from cvid.agreements.package import Package
+from cvid.agreements.terms import CompiledTerm, Unusable
+from cvid.errors import InputError
+from cvid.evidence.record import Quantity
+from cvid.evidence.units import convert
+
+
+class Reader:
+    """Reads the records of one evidence index for the terms of one package, in one view.
+
+    It memoizes what does not depend on the instant (converted values, condition results
+    that use neither ``as_of``, ``params`` nor ``baseline``), so a timeline that evaluates a
+    term at many instants evaluates each record's condition once.
+    """
+
+    def __init__(self, package: Package, evidence: Evidence, view: View) -> None:
+        """Raises :class:`InputError` if ``evidence`` cannot say when its records became
+        visible in ``view`` (as known then under clock ``log`` without logged times)."""
+        self.package = package
+        self.ev = evidence
+        self.view = view
+        if view not in evidence.vis:
+            raise InputError(f"cannot evaluate as known {view.value}: {evidence.unavailable[view]}")
+        self.vis = evidence.vis[view]
+        self.wording = Wording(evidence)
+        self._values: dict[tuple[str, int], Any] = {}
+        self._conds: dict[tuple[str, int, float | None, float | None], bool] = {}
+
+    def forget(self) -> None:
+        """Drop the memos (a timeline calls this between terms to bound memory)."""
+        self._values.clear()
+        self._conds.clear()
+
+    # -- records -----------------------------------------------------------------------------
+
+    def matches(self, term: CompiledTerm, p: int) -> bool:
+        """Whether record ``p`` is of a kind and subject the term reads."""
+        r = self.ev.records[p]
+        return r.kind in term.kinds and (term.subject is None or r.subject == term.subject)
+
+    def usable(self, term: CompiledTerm, p: int, t: int) -> bool:
+        """Whether record ``p`` bears on ``term`` at ``t``: visible, matching, not corrected."""
+        return (
+            self.vis[p] <= t and self.matches(term, p) and not self.ev.superseded(self.view, p, t)
+        )
+
+    def verifies(self, term: CompiledTerm, party: str, p: int) -> bool:
+        """Whether record ``p`` verifies (its submitter is not the party, has a verifying role)."""
+        who = self.ev.records[p].submitter
+        if who == party:
+            return False
+        return bool(self.package.roles.get(who, frozenset()) & term.verified_by)
+
+    def value(self, term: CompiledTerm, p: int) -> Any:
+        """Record ``p``'s value of the term's quantity, typed (and converted) for the term."""
+        key = (term.id, p)
+        if key in self._values:
+            return self._values[key]
+        r = self.ev.records[p]
+        v = r.values[term.quantity]
+        idx = self.ev.index[p]
+        if term.value_type == "double":
+            if not isinstance(v, Quantity):
+                raise Unusable(f"log {idx}: {term.quantity} is not a quantity")
+            if term.unit is not None and v.unit != term.unit:
+                try:
+                    v = convert(v, term.unit, material=term.material)
+                except InputError as exc:
+                    raise Unusable(f"log {idx}: {exc}") from None
+            out: Any = float(v.value)
+        elif term.value_type == "bool":
+            if not isinstance(v, bool):
+                raise Unusable(f"log {idx}: {term.quantity} is not yes/no")
+            out = v
+        else:
+            if not isinstance(v, str):
+                raise Unusable(f"log {idx}: {term.quantity} is not a text")
+            out = v
+        self._values[key] = out
+        return out
+
+    def baseline(self, term: CompiledTerm, party: str, t: int) -> float:
+        """The first usable value of the term's quantity for ``party`` at ``t``."""
+        series = self.ev.by_value.get((party, term.quantity))
+        for p in series.pos if series else ():
+            if self.usable(term, p, t):
+                return float(self.value(term, p))
+        return 0.0
+
+    def check(
+        self, term: CompiledTerm, party: str, p: int, t: int, limit: float | None = None
+    ) -> bool:
+        """Evaluate the term's condition on record ``p`` at ``t``; :class:`Unusable` if it fails."""
+        cond = term.condition
+        uses = cond.uses
+        cacheable = not (uses & {"as_of", "params"})
+        base = self.baseline(term, party, t) if "baseline" in uses else None
+        key = (term.id, p, limit, base)
+        if cacheable and key in self._conds:
+            return self._conds[key]
+        r = self.ev.records[p]
+        data: dict[str, Any] = {}
+        if "value" in uses:
+            data["value"] = self.value(term, p)
+        if "limit" in uses:
+            data["limit"] = limit
+        if "values" in uses:
+            data["values"] = self.ev.plain_values(p)
+        if base is not None:
+            data["baseline"] = base
+        if "params" in uses:
+            data["params"] = self.params(t)
+        for name in ("party", "submitter", "subject"):
+            if name in uses:
+                data[name] = getattr(r, name) or ""
+        if "kind" in uses:
+            data["kind"] = r.kind.value
+        if "observed_at" in uses:
+            data["observed_at"] = from_us(self.ev.obs[p])
+        if "as_of" in uses:
+            data["as_of"] = from_us(t)
+        try:
+            ok = cond(data)
+        except ConditionError as exc:
+            where = f"log {self.ev.index[p]}"
+            raise Unusable(f"condition {cond.source!r} fails on {where}: {exc}") from None
+        if cacheable:
+            self._conds[key] = ok
+        return ok
+
+    def params(self, t: int) -> dict[str, float]:
+        """Every parameter with a value at ``t``."""
+        out = {}
+        for name, series in self.package.parameters.items():
+            v = series.at(t)
+            if v is not None:
+                out[name] = v
+        return out
