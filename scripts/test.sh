@@ -12,6 +12,8 @@ command -v go >/dev/null 2>&1 || need_apt+=(golang-go)
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_apt+=(postgresql)
 # Debian's nginx is the reference static server for exported tiles (tests/interop/test_nginx.py).
 [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need_apt+=(nginx)
+# Debian's chromium is the browser Playwright drives in tests/browser (the dashboard).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=""; fi
   $SUDO apt-get update -qq
@@ -31,5 +33,7 @@ echo "== mypy --strict src" >&2
 .venv/bin/mypy --strict src
 echo "== pytest" >&2
 # The interoperability and PostgreSQL tests must run here, not skip: CVID_REQUIRE_GO,
-# CVID_REQUIRE_POSTGRES and CVID_REQUIRE_NGINX make a missing Go, PostgreSQL or nginx a failure.
-CVID_REQUIRE_GO=1 CVID_REQUIRE_POSTGRES=1 CVID_REQUIRE_NGINX=1 .venv/bin/pytest "$@"
+# CVID_REQUIRE_POSTGRES, CVID_REQUIRE_NGINX and CVID_REQUIRE_BROWSER make a missing Go,
+# PostgreSQL, nginx or chromium a failure.
+CVID_REQUIRE_GO=1 CVID_REQUIRE_POSTGRES=1 CVID_REQUIRE_NGINX=1 CVID_REQUIRE_BROWSER=1 \
+  .venv/bin/pytest "$@"
