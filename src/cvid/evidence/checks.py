@@ -97,7 +97,7 @@ class BatchCheck:
             known = ", ".join(x.id for x in self.parties.parties)
             detail = f"party {r.party!r} is not in the agreement ({known})"
             raise RecordError("party", where, detail)
-        self.registry.authorize(r, where)
+        self.registry.authorize(r, where, index)
         digest = p.digest
         if digest in self.logged_digests or digest in self.digests:
             earlier = "the ledger" if digest in self.logged_digests else "this batch"

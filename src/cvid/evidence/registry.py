@@ -14,6 +14,14 @@ A key's identity is its Ed25519 public key, not its vkey text: the same key unde
 with its key ID spelled in upper case, or with surrounding blanks is the same key. So a revoked
 key can never sign or be registered again under any spelling, and ``revokes`` names a key by
 any of its spellings.
+
+**Initial key registrations.** A package need not carry keys: a ledger can start from the
+package as published (its SHA-256 unchanged) and get each party's first key from the log. At
+the head of the log — while every earlier entry is an admitted ``key_registration``, the
+*genesis* — a ``key_registration`` signed by the very key it registers is admitted for a party
+of the agreement that has no key yet (neither from the package nor from the log), if the key
+may manage keys (it is the party's root: further keys are registered under it as usual). One
+such key per party; after the genesis, a party without a key cannot get one from the log.
 """
 
 from __future__ import annotations
@@ -68,6 +76,8 @@ class KeyRegistry:
     def __init__(self, parties: AgreementParties) -> None:
         self.parties = parties
         self._keys: dict[bytes, KeyState] = {}
+        # The genesis: how many entries at the head of the log are admitted key registrations.
+        self.genesis = 0
         for g in parties.keys:
             identity = key_identity(g.vkey)
             if identity is not None:  # the package loader has refused malformed vkeys
@@ -78,6 +88,7 @@ class KeyRegistry:
         other = KeyRegistry.__new__(KeyRegistry)
         other.parties = self.parties
         other._keys = dict(self._keys)
+        other.genesis = self.genesis
         return other
 
     def get(self, vkey: str) -> KeyState | None:
@@ -89,7 +100,11 @@ class KeyRegistry:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, KeyRegistry):
             return NotImplemented
-        return self.parties == other.parties and self._keys == other._keys
+        return (
+            self.parties == other.parties
+            and self._keys == other._keys
+            and self.genesis == other.genesis
+        )
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 
@@ -97,14 +112,18 @@ class KeyRegistry:
         """Every key ever known, in registration order (package keys first)."""
         return list(self._keys.values())
 
-    def authorize(self, record: Record, where: str) -> KeyState:
+    def authorize(self, record: Record, where: str, index: int | None = None) -> KeyState:
         """Check that ``record``'s signer may sign it now; return the signer's state.
 
+        ``index`` is the log index the record would get; with it, a party's initial key
+        registration (see the module's docstring) is admitted at the head of the log.
         Raises :class:`RecordError` with check ``key-unknown``, ``key-revoked``, ``key-party``,
         ``key-kind``, ``key-registration`` or ``key-revocation``.
         """
         state = self.get(record.signer)
         name = record.signer.split("+", 1)[0]
+        if state is None and self._is_initial(record):
+            return self._authorize_initial(record, where, index)
         if state is None:
             raise RecordError(
                 "key-unknown",
@@ -143,6 +162,54 @@ class KeyRegistry:
                 f"key {name!r} of {grant.party} may sign {allowed}; not {record.kind.value}",
             )
         return state
+
+    @staticmethod
+    def _is_initial(record: Record) -> bool:
+        """Whether ``record`` registers the very key that signs it (a party's first key)."""
+        if record.kind is not Kind.KEY_REGISTRATION or record.key is None:
+            return False
+        identity = key_identity(record.key.vkey)
+        return identity is not None and identity == key_identity(record.signer)
+
+    def _authorize_initial(self, record: Record, where: str, index: int | None) -> KeyState:
+        grant = record.key
+        assert grant is not None
+        party = record.submitter
+        name = grant.vkey.split("+", 1)[0]
+        if self.parties.party(party) is None:
+            known = ", ".join(p.id for p in self.parties.parties)
+            raise RecordError(
+                "key-registration",
+                where,
+                f"an initial key is for a party of the agreement; {party!r} is not one ({known})",
+            )
+        owned = [s for s in self._keys.values() if s.grant.party == party]
+        if owned:
+            raise RecordError(
+                "key-registration",
+                where,
+                f"{party} already has key {owned[0].name!r} (from {owned[0].origin()}); "
+                f"key {name!r} must be registered by a key of {party} that may manage keys, "
+                "not by itself",
+            )
+        if index is None or index != self.genesis:
+            raise RecordError(
+                "key-unknown",
+                where,
+                f"signer key {name!r} registers itself, which only a party's first key may do, "
+                "at the head of the log (while every earlier entry is a key registration); "
+                f"this is entry {'?' if index is None else index} and the head ended at "
+                f"{self.genesis}",
+            )
+        if not grant.may_manage_keys:
+            raise RecordError(
+                "key-registration",
+                where,
+                f"initial key {name!r} of {party} must have may_manage_keys: true (it is the "
+                "root its party registers and revokes its other keys with)",
+            )
+        self._check_key_record(record, where)
+        return KeyState(grant, index)
 
     def _check_key_record(self, record: Record, where: str) -> None:
         if record.key is not None:
@@ -193,6 +260,8 @@ class KeyRegistry:
 
     def apply(self, index: int, record: Record) -> None:
         """Take an admitted record at log ``index`` into account (key records change state)."""
+        if record.kind is Kind.KEY_REGISTRATION and index == self.genesis:
+            self.genesis += 1
         if record.key is not None and record.kind is Kind.KEY_REGISTRATION:
             identity = key_identity(record.key.vkey)
             if identity is not None:
