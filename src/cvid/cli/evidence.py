@@ -250,6 +250,10 @@ def evidence_sign(
             sys.stdout.write(json.dumps(obj, ensure_ascii=False) + "\n")
 
 
+#: Summary members ``evidence show`` prints on lines of their own (source, attachments).
+_SHOWN_APART = ("index", "kind", "values", "speaker", "quote", "attachments")
+
+
 @evidence_app.command("show")
 @reports_errors
 def evidence_show(
@@ -275,7 +279,7 @@ def evidence_show(
     # A record's text is data: escaped, never read as console markup.
     out.print(f"[bold]record {logged.index}[/]  {r.kind.value}{mark}")
     for label, value in summary(logged).items():
-        if value not in (None, [], {}) and label not in ("index", "kind", "values"):
+        if value not in (None, [], {}) and label not in _SHOWN_APART:
             out.print(f"  {label:14} {escape(str(value))}")
     out.print(f"  {'values':14} {escape(format_values(logged))}")
     if r.source is not None:
@@ -283,6 +287,12 @@ def evidence_show(
             out.print(f"  source.{label:7} {escape(str(value))}")
     if r.summary:
         out.print(f"  {'summary':14} {escape(r.summary)}")
+    for a in r.attachments:
+        described = ", ".join(x for x in (a.name, a.media_type) if x)
+        out.print(
+            f"  {'attachment':14} sha256:{a.sha256}  {a.size:,} bytes"
+            + (f"  {escape(described)}" if described else "")
+        )
 
 
 @evidence_app.command("list")
@@ -341,6 +351,14 @@ def evidence_list(
         )
         if row["values"]:
             out.print(f"      [dim]{escape(summary_values(row['values']))}[/]")
+        said = [f"\u201c{row['quote']}\u201d"] if row["quote"] else []
+        if row["speaker"]:
+            said.insert(0, f"{row['speaker']}:" if said else str(row["speaker"]))
+        if said:
+            out.print(f"      {escape(' '.join(said))}")
+        if row["attachments"]:
+            n = len(row["attachments"])
+            out.print(f"      [dim]{n} attachment{'s' if n > 1 else ''}[/]")
     if not rows:
         out.print("no records match")
 

@@ -88,8 +88,10 @@ def format_values(logged: LoggedRecord) -> str:
 
 
 def summary(logged: LoggedRecord) -> dict[str, Any]:
-    """One listing row as JSON: index, what, who, when, values and the marks."""
+    """One listing row as JSON: index, what, who, when, values, the source's speaker and quoted
+    words, the attachments (by SHA-256) and the marks."""
     r = logged.record
+    source = r.source
     status = "superseded" if logged.superseded_by is not None else "current"
     return {
         "index": logged.index,
@@ -110,4 +112,7 @@ def summary(logged: LoggedRecord) -> dict[str, Any]:
         "disputes": r.disputes,
         "disputed_by": list(logged.disputed_by),
         "signer": r.signer.split("+", 1)[0],
+        "speaker": source.speaker if source is not None else None,
+        "quote": source.quote if source is not None else None,
+        "attachments": [a.model_dump(exclude_none=True) for a in r.attachments],
     }
