@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import binascii
 import json
-import math
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 import rfc8785
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from cvid.errors import FormatError, InputError
 from cvid.evidence.record import Record
-from cvid.tlog.note import Signer, Verifier, b64
+from cvid.limits import parse_json as parse_json  # the strict loader, with its limits
+from cvid.tlog.note import Signer, Verifier, b64, verify_ed25519
 
 SIGNATURE_SIZE = 64
 
@@ -174,10 +173,11 @@ def verifier_of(vkey: str, where: str = "record") -> Verifier:
 def check_signature(vkey: str, message: bytes, signature_b64: str, where: str) -> None:
     """Raise :class:`RecordError` (check ``signature``) unless the signature verifies.
 
-    Releases the GIL while verifying (``cryptography`` does), so callers may use threads.
+    Releases the GIL while verifying (libsodium and ``cryptography`` do), so callers may use
+    threads.
     """
     try:
-        _, key = _public_key(vkey)
+        verifier, key = _public_key(vkey)
     except FormatError as exc:
         raise RecordError("signer", where, str(exc)) from None
     try:
@@ -186,13 +186,11 @@ def check_signature(vkey: str, message: bytes, signature_b64: str, where: str) -
         raise RecordError("signature", where, "is not valid base64") from None
     if len(sig) != SIGNATURE_SIZE:
         raise RecordError("signature", where, f"is {len(sig)} bytes, not {SIGNATURE_SIZE}")
-    try:
-        key.verify(sig, message)
-    except InvalidSignature:
+    if not verify_ed25519(verifier.public_key, sig, message, key):
         name = vkey.split("+", 1)[0]
         raise RecordError(
             "signature", where, f"does not verify with the signer's key {name!r}"
-        ) from None
+        )
 
 
 def sign_record(obj: Mapping[str, Any], signer: Signer) -> dict[str, Any]:
@@ -228,39 +226,6 @@ def verify_record(obj: Mapping[str, Any], where: str = "record") -> Record:
     return record
 
 
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out = dict(pairs)
-    if len(out) != len(pairs):
-        names = [k for k, _ in pairs]
-        dup = next(k for k in names if names.count(k) > 1)
-        raise ValueError(f"duplicate member name {dup!r} (RFC 8785 needs unique names)")
-    return out
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite(text: str) -> float:
-    # 1e400 is valid JSON text but no float: Python would read it as infinity.
-    value = float(text)
-    if math.isinf(value):
-        raise ValueError(f"number {text[:40]} is beyond a double's range (it would be infinite)")
-    return value
-
-
-_DECODER = json.JSONDecoder(
-    object_pairs_hook=_unique_members, parse_constant=_no_constant, parse_float=_finite
-)
-
-
-def parse_json(text: str | bytes) -> Any:
-    """Parse strict JSON (UTF-8 when bytes): duplicate member names, NaN/Infinity and numbers
-    beyond a double's range are refused. Raises ``ValueError`` (``json.JSONDecodeError`` with a
-    position for syntax)."""
-    if isinstance(text, bytes):
-        text = text.decode("utf-8")
-    return _DECODER.decode(text)
 
 
 def without_signature(entry: bytes, signature_b64: str) -> bytes:
