@@ -24,6 +24,7 @@ from cvid.accountancy.model import (
     total_kg,
 )
 from cvid.errors import InputError
+from cvid.limits import parse_json
 
 _COMPONENTS = {
     "beginning": Component.BEGINNING,
@@ -190,9 +191,11 @@ def _items_json(value: Any, path: str, methods: MethodTable | None) -> list[Meas
 
 def _balance_json(text: str, source: str, methods: MethodTable | None) -> list[MaterialBalanceArea]:
     try:
-        doc = json.loads(text)
+        doc = parse_json(text)
     except json.JSONDecodeError as exc:
         raise InputError(f"{source}, line {exc.lineno}: not valid JSON ({exc.msg})") from None
+    except ValueError as exc:
+        raise InputError(f"{source}: not valid JSON ({exc})") from None
     if isinstance(doc, dict) and "periods" in doc:
         doc = {"areas": [doc]}
     if not isinstance(doc, dict) or not isinstance(doc.get("areas"), list) or not doc["areas"]:
@@ -269,9 +272,11 @@ def parse_method_table(text: str, source: str) -> MethodTable:
     text = text.removeprefix("\ufeff")
     if _is_json(text, source):
         try:
-            doc = json.loads(text)
+            doc = parse_json(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"{source}, line {exc.lineno}: not valid JSON ({exc.msg})") from None
+        except ValueError as exc:
+            raise InputError(f"{source}: not valid JSON ({exc})") from None
         if not isinstance(doc, dict) or not isinstance(doc.get("methods"), list):
             raise InputError(f"{source}: expected an object with a list 'methods'")
         entries = doc["methods"]

@@ -10,7 +10,6 @@ ledger's clock-cosigned checkpoints, so it re-derives from the ledger directory,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +20,7 @@ from cvid.agreements.evidence_index import Evidence, View
 from cvid.agreements.package import Package
 from cvid.errors import InputError, VerificationError
 from cvid.evidence.record import Record
+from cvid.limits import parse_json
 from cvid.tlog.checkpoint import Checkpoint
 from cvid.tlog.note import b64
 
@@ -65,7 +65,7 @@ def verdict_bytes(doc: dict[str, Any]) -> bytes:
 def read_verdict(data: bytes, name: str) -> dict[str, Any]:
     """Parse a verdict file; :class:`InputError` if it is not one."""
     try:
-        doc = json.loads(data)
+        doc = parse_json(data)
     except ValueError as exc:
         raise InputError(f"{name}: not JSON: {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
@@ -81,7 +81,7 @@ def compare(claimed: bytes, derived: bytes, name: str) -> None:
     if claimed == derived:
         return
     try:
-        a, b = json.loads(claimed), json.loads(derived)
+        a, b = parse_json(claimed), parse_json(derived)
     except ValueError:
         a, b = None, None
     detail = "its bytes differ from the re-derived verdict"
