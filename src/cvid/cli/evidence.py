@@ -37,7 +37,7 @@ from cvid.evidence import (
     sign_record,
 )
 from cvid.evidence.admission import Candidate
-from cvid.evidence.importer import load_mapping, read_csv, table_records
+from cvid.evidence.importer import load_mapping, read_csv, split_logged, table_records
 from cvid.evidence.ledger import ClockMode
 from cvid.evidence.ledgerdb import RecordQuery
 from cvid.evidence.listing import (
@@ -131,7 +131,9 @@ def _report_admission(
         emit_json({**extra, "indexes": indexes, "size": size, key: got})
         return
     for i in indexes:
-        out.print(f"admitted record {i}  receipt {got[str(i)]}")
+        out.print(f"admitted record {i}  receipt {escape(got[str(i)])}")
+    for row in extra.get("already_logged", []):
+        out.print(f"{escape(row['row'])}: already logged as record {row['index']}")
     out.print(f"{len(indexes)} record(s) admitted; the ledger holds {size}")
     w = extra.get("witnesses")
     if w is not None:
@@ -596,7 +598,9 @@ def import_csv(
     """Turn each row of FILE into a record, sign it with KEYFILE and admit them all at once.
 
     The submitter is the key's party unless the mapping says otherwise. All or nothing: any
-    refused row leaves the ledger untouched.
+    refused row leaves the ledger untouched. A row whose record the ledger already holds
+    (with reported_at: {rule: now}, but for its reported_at) is reported as already logged,
+    with its index, and not admitted again: importing a table again admits its new rows.
     """
     spec = load_mapping(mapping)
     signer = read_signer(key)
@@ -617,8 +621,15 @@ def import_csv(
                     batch.append(Candidate(where, obj=sign_record(obj, signer)))
                 except RecordError as exc:
                     raise InputError(f"{where}: {exc.check}: {exc.detail}") from None
-        indexes = _admit(ledger, batch)
-        extra = {"rows": len(rows), "skipped": len(rows) - len(batch), **_publish(ledger, 2.0)}
+        skipped = len(rows) - len(batch)
+        fresh, logged = split_logged(spec, [(c.origin, c.obj) for c in batch], ledger)
+        indexes = _admit(ledger, [Candidate(w, obj=o) for w, o in fresh]) if fresh else []
+        extra = {
+            "rows": len(rows),
+            "skipped": skipped,
+            "already_logged": [{"row": x.where, "index": x.index} for x in logged],
+            **_publish(ledger, 2.0),
+        }
         texts = _receipt_texts(ledger, indexes)
         _report_admission(indexes, texts, ledger.size, receipts, as_json, extra)
 
