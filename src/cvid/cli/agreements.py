@@ -1,8 +1,10 @@
 """``cvid status``, ``cvid timeline``, ``cvid agreement`` and ``cvid verdict``.
 
-Exit codes: ``status`` exits 1 when a term is violated (a finding); ``agreement check`` exits 1
-when a scenario fails and 2 when the package is invalid; ``verdict verify`` exits 1 when the
-verdict does not re-derive. The JSON documents are described in docs/status.md.
+Exit codes (docs/cli.md): ``status``, ``timeline`` and ``verdict create`` exit 1 when a term is
+violated (a finding: at the date, anywhere in the window, in the verdict written);
+``agreement check`` exits 1 when a scenario fails; ``verdict verify`` exits 1 when the verdict
+does not re-derive; all exit 2 on bad input. The JSON documents are described in
+docs/status.md.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from cvid.agreements.verdict import (
     verdict_bytes,
 )
 from cvid.cli import remote
-from cvid.cli._common import emit_json, reports_errors
+from cvid.cli._common import AlwaysJsonOpt, emit_json, reports_errors
 from cvid.documents import is_violated, status_document, timeline_document
 from cvid.errors import InputError, VerificationError
 from cvid.evidence.parties import witness_policy_text
@@ -215,7 +217,10 @@ def timeline_command(
     package: PackageOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Every change of status of every term and step between two dates."""
+    """Every change of status of every term and step between two dates.
+
+    Exit 0, or 1 when a term is violated at some time in the window.
+    """
     if remote.is_service(directory):
         with remote.service(directory, package) as svc:
             doc = svc.timeline(start, end, view)
@@ -224,7 +229,18 @@ def timeline_command(
         doc = timeline_document(source, pkg, start, end, view, where=directory)
     if as_json:
         emit_json(doc)
-        return
+    else:
+        _print_timeline(doc)
+    if timeline_violated(doc):
+        raise typer.Exit(1)
+
+
+def timeline_violated(doc: dict[str, Any]) -> bool:
+    """Whether a timeline document has a term turning (or starting) violated in its window."""
+    return any(c.get("type") == "term" and c.get("to") == "violated" for c in doc["changes"])
+
+
+def _print_timeline(doc: dict[str, Any]) -> None:
     lo, hi = show(parse_as_of(doc["from"])), show(parse_as_of(doc["to"]))
     table = Table(title=f"{doc['agreement']}: changes from {lo} to {hi} (as known {doc['view']})")
     _columns(table, ("at", "term or step", "party", "from", "to", "evidence", "explanation"))
@@ -307,8 +323,13 @@ def verdict_create(
     out: Annotated[Path, typer.Option("--out", help="Where to write the verdict.")],
     view: ViewOpt = View.NOW,
     package: PackageOpt = None,
+    as_json: AlwaysJsonOpt = False,
 ) -> None:
-    """Evaluate the ledger as of a date and write the verdict (RFC 8785 JSON) to OUT."""
+    """Evaluate the ledger as of a date and write the verdict (RFC 8785 JSON) to OUT.
+
+    Prints a JSON summary. Exit 0, or 1 when a term is violated (the verdict is written
+    either way).
+    """
     t = parse_as_of(as_of)
     if remote.is_service(directory):
         with remote.service(directory, package) as svc:
@@ -329,8 +350,11 @@ def verdict_create(
             "checkpoint": doc["checkpoint"],
             "package_sha256": doc["package_sha256"],
             "summary": doc["summary"],
+            "violated": is_violated(doc),
         }
     )
+    if is_violated(doc):
+        raise typer.Exit(1)
 
 
 @verdict_app.command("verify")
@@ -356,11 +380,14 @@ def verdict_verify(
         str | None,
         typer.Option(help="The ledger's clock key, to re-derive a 'then' verdict from tiles."),
     ] = None,
+    as_json: AlwaysJsonOpt = False,
 ) -> None:
     """Re-derive a verdict from the log it names and compare it byte for byte.
 
     Exit 0 when it re-derives, 1 when it does not (the difference is named), or when the
     checkpoint it rests on lacks the quorum of --policy (or of the package's witnesses).
+    A verdict that re-derives exits 0 even when it finds a violation (its JSON says
+    "violated"): the question verify answers is whether the verdict holds.
     """
     try:
         claimed = verdict.read_bytes()
@@ -421,6 +448,7 @@ def verdict_verify(
             "verdict": str(verdict),
             "checkpoint": cp,
             "package_sha256": pkg.sha256,
+            "violated": is_violated(doc),
             **witnessed,
         }
     )

@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from cvid.audit import TileSource, audit
-from cvid.cli._common import emit_json, err_console, reports_errors
+from cvid.cli._common import AlwaysJsonOpt, emit_json, err_console, problem, reports_errors
 from cvid.cli.witness import compare_checkpoints, log_witness, receipt_checks, served_checks
 from cvid.errors import InputError
 from cvid.keyfiles import read_vkey
@@ -85,10 +85,15 @@ def split_lines(data: bytes) -> list[bytes]:
 def log_init(
     directory: DirArg,
     origin: Annotated[str, typer.Option(help="The log's origin line, also its key name.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a log in DIRECTORY and print its verifier key (vkey text)."""
     with Log.create(directory, origin) as log:
-        typer.echo(log.verifier.vkey)
+        vkey = log.verifier.vkey
+    if as_json:
+        emit_json({"log": str(directory), "origin": origin, "vkey": vkey})
+    else:
+        typer.echo(vkey)
 
 
 @log_app.command("append")
@@ -99,6 +104,7 @@ def log_append(
         Path | None,
         typer.Argument(help="Entries, one a line, split at LF (default: standard input)."),
     ] = None,
+    as_json: AlwaysJsonOpt = False,
 ) -> None:
     """Append each line of FILE as one entry, durably, in one commit.
 
@@ -124,10 +130,21 @@ def log_append(
 
 @log_app.command("checkpoint")
 @reports_errors
-def log_checkpoint(directory: DirArg) -> None:
+def log_checkpoint(
+    directory: DirArg,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print JSON: origin, size, root and the note.")
+    ] = False,
+) -> None:
     """Print the latest signed checkpoint, signing one first if entries are not yet covered."""
     with Log.open(directory) as log:
-        sys.stdout.write(log.checkpoint().encode().decode())
+        signed = log.checkpoint()
+    text = signed.encode().decode()
+    if as_json:
+        cp = signed.checkpoint
+        emit_json({"origin": cp.origin, "size": cp.size, "root": b64(cp.root), "note": text})
+    else:
+        sys.stdout.write(text)
 
 
 @log_app.command("export")
@@ -135,6 +152,7 @@ def log_checkpoint(directory: DirArg) -> None:
 def log_export(
     directory: DirArg,
     out: Annotated[Path, typer.Argument(help="Directory to write the tiles tree into.")],
+    as_json: AlwaysJsonOpt = False,
 ) -> None:
     """Write OUT/checkpoint and OUT/tile/..., a static tlog-tiles tree (only what is new).
 
@@ -171,7 +189,7 @@ def log_prove(
 
 @log_app.command("verify")
 @reports_errors
-def log_verify(directory: DirArg) -> None:
+def log_verify(directory: DirArg, as_json: AlwaysJsonOpt = False) -> None:
     """Recompute every hash from the stored entries; check every tile and checkpoint.
 
     Needs no private key. Exit 0 when intact, 1 listing what is wrong and where (damage that
@@ -189,7 +207,7 @@ def log_verify(directory: DirArg) -> None:
         driver.close()
     emit_json({"ok": not problems, "size": size, "problems": problems})
     for p in problems:
-        err_console.print(f"[red]problem:[/] {p}", soft_wrap=True)
+        problem(p)
     if problems:
         raise typer.Exit(1)
 
@@ -202,6 +220,7 @@ def receipt_verify(
     entry: Annotated[Path, typer.Option(help="A file holding exactly the entry's bytes.")],
     policy: PolicyOpt = None,
     state_dir: StateDirOpt = None,
+    as_json: AlwaysJsonOpt = False,
 ) -> None:
     """Check a receipt offline: the checkpoint signature and the entry's inclusion.
 
@@ -235,6 +254,7 @@ def audit_command(
         tuple[Path, Path] | None,
         typer.Option(help="Two checkpoint files A B: exit 1 printing both if inconsistent."),
     ] = None,
+    as_json: AlwaysJsonOpt = False,
 ) -> None:
     """Audit a served log: checkpoint signature, every entry and tile, consistency.
 
@@ -289,7 +309,7 @@ def audit_command(
         }
     )
     for p in report.problems:
-        err_console.print(f"[red]problem:[/] {p}", soft_wrap=True)
+        problem(p)
     if not report.ok:
         raise typer.Exit(1)
 
