@@ -31,7 +31,7 @@ from cvid.web.common import (
     json_bytes,
     json_response,
 )
-from cvid.web.problems import TYPES, ProblemError, responses
+from cvid.web.problems import TYPES, ProblemError, bad_parameter, responses
 
 router = APIRouter(route_class=StrictRoute, tags=["reads"])
 
@@ -108,6 +108,30 @@ def verdict(svc: ServiceDep, as_of: AsOf, view: ViewQ = View.NOW) -> Response:
         return source.checkpoint, verdict_bytes(doc)
 
     return _json(svc.answer(("verdict", t, view), compute))
+
+
+@router.get("/v1/view", responses=responses(400, 503))
+def view(
+    svc: ServiceDep,
+    at: Annotated[str, Query(description="A date (00:00Z) or an RFC 3339 instant with a zone.")],
+    views: Annotated[
+        str, Query(description="The views, comma-separated, the primary first.")
+    ] = "now,then",
+) -> Response:
+    """`cvid view --json`: the view model the report and the dashboard draw (docs/view-model.md)."""
+    from cvid.view import view_for_source
+
+    t = instant_param("at", at)
+    try:
+        chosen = tuple(dict.fromkeys(View(v.strip()) for v in views.split(",")))
+    except ValueError:
+        raise bad_parameter("views", "each view is then or now, comma-separated") from None
+
+    def compute() -> tuple[Checkpoint | None, bytes]:
+        source = source_of(svc.reader, package=svc.package)
+        return source.checkpoint, json_bytes(view_for_source(source, t, chosen).to_json())
+
+    return _json(svc.answer(("view", t, chosen), compute))
 
 
 @router.get("/v1/report", response_class=HTMLResponse, responses=responses(400, 503))
