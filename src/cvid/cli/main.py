@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "timeline": "cvid.cli.agreements",
     "verdict": "cvid.cli.agreements",
     "demo": "cvid.cli.demo",
+    "diff": "cvid.cli.diff",
     "evidence": "cvid.cli.evidence",
     "import": "cvid.cli.evidence",
     "key": "cvid.cli.evidence",
