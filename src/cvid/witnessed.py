@@ -30,7 +30,15 @@ from cvid.tlog.note import Verifier
 from cvid.witness.policy import Policy
 from cvid.witness.publish import HISTORY_DIR, cosigned_note
 
-__all__ = ["history_sizes", "history_times", "require_quorum", "witnessed_note"]
+__all__ = [
+    "SKEW",
+    "history_sizes",
+    "history_times",
+    "require_quorum",
+    "unattested",
+    "witnessed_note",
+    "witnessed_times",
+]
 
 
 def _is_tiles(location: str) -> bool:
@@ -146,3 +154,137 @@ def history_times(
             times[i] = stamp
         start = max(start, size)
     return times
+
+
+# -- "as known then", attested by the witnesses ------------------------------------------------
+
+#: How far a witness's clock may be from the ledger's before a logged time counts as
+#: unattested (seconds): witnesses cosign within seconds of the checkpoint being signed.
+SKEW = 300
+
+
+def _history_notes(location: str, size: int, verifier: Verifier | None) -> tuple[
+    Verifier, list[tuple[int, bytes]], list[bytes]
+]:
+    """Every checkpoint note of at most ``size`` entries that ``location`` publishes, with its
+    cosignatures, and the leaf hashes of the first ``size`` entries (read from the entries)."""
+    from cvid.tlog.merkle import leaf_hash
+    from cvid.tlog.tiles import TILE_WIDTH, decode_bundle, tile_for_size
+
+    notes: dict[int, bytes] = {}
+    hashes: list[bytes] = []
+    if _is_tiles(location):
+        if verifier is None:
+            raise InputError(f"{location}: not a ledger; for tiles give the log's --vkey")
+        with TileSource(location) as src:
+            latest = src.read("checkpoint")
+            try:
+                served = open_checkpoint(latest, verifier).checkpoint
+            except Error as exc:
+                raise VerificationError(f"{src.name('checkpoint')}: {exc.diagnostics()}") from None
+            if served.size <= size:
+                notes[served.size] = latest
+            for s in history_sizes(src) or []:
+                if s <= size:
+                    notes[s] = src.read(f"{HISTORY_DIR}/{s}")
+            for n in range((min(size, served.size) + TILE_WIDTH - 1) // TILE_WIDTH):
+                tile = tile_for_size(0, n, served.size)
+                data = src.read(tile.entries_path())
+                hashes.extend(leaf_hash(e) for e in decode_bundle(data, tile.entries_path()))
+        return verifier, sorted(notes.items()), hashes[:size]
+    from cvid.evidence.ledger import Ledger, is_url
+
+    with Ledger.open(location if is_url(location) else Path(location), readonly=True) as led:
+        verifier = verifier or led.log.verifier
+        for s, note in led.driver.checkpoints():
+            if s <= size:
+                try:
+                    signed = open_checkpoint(note, verifier)
+                except Error as exc:
+                    where = f"{location} checkpoint {s}"
+                    raise VerificationError(f"{where}: {exc.diagnostics()}") from None
+                notes[s] = cosigned_note(led.driver, signed)
+        for lo in range(0, size, 65536):
+            entries = led.driver.read_entries(lo, min(size, lo + 65536))
+            hashes.extend(leaf_hash(e) for e in entries)
+    return verifier, sorted(notes.items()), hashes
+
+
+def witnessed_times(
+    location: str, size: int, verifier: Verifier | None, policy: Policy
+) -> list[int | None]:
+    """When a quorum of ``policy``'s witnesses first attests each of the first ``size`` entries
+    of the log at ``location`` (a ledger or tiles): the earliest :meth:`Policy.quorum_time`, by
+    the witnesses' own timestamps, of a published checkpoint that holds it. None for an entry no
+    checkpoint with a quorum holds.
+
+    Each checkpoint's log signature is verified and its root recomputed from the entries, so
+    the witnesses' word is taken only on checkpoints of this log's entries.
+    :class:`VerificationError` names a checkpoint that does not hold.
+    """
+    verifier, notes, hashes = _history_notes(location, size, verifier)
+    if len(hashes) < size:
+        raise VerificationError(f"{location}: holds {len(hashes)} entries, fewer than {size}")
+    edge = TreeEdge()
+    quorum_at: list[tuple[int, int | None]] = []
+    for s, note in notes:
+        where = f"{location} checkpoint {s}"
+        try:
+            signed = open_checkpoint(note, verifier)
+        except Error as exc:
+            raise VerificationError(f"{where}: {exc.diagnostics()}") from None
+        edge.extend(hashes[edge.size : s])
+        if signed.checkpoint.size != s or signed.checkpoint.root != edge.root():
+            raise VerificationError(f"{where}: not the checkpoint of the log's first {s} entries")
+        quorum_at.append((s, policy.quorum_time(policy.evaluate(note).cosigned)))
+    times: list[int | None] = [None] * size
+    best: int | None = None
+    hi = size
+    for s, t in reversed(quorum_at):
+        for i in range(s, hi):
+            times[i] = best
+        hi = min(hi, s)
+        if t is not None and (best is None or t < best):
+            best = t
+    for i in range(0, hi):
+        times[i] = best
+    return times
+
+
+def unattested(
+    logged: Sequence[dt.datetime | None],
+    witnessed: Sequence[int | None],
+    as_of: dt.datetime,
+    skew: int = SKEW,
+) -> list[str]:
+    """Where "as known at ``as_of``" under the ledger's clock disagrees with the witnesses.
+
+    An entry the clock says was logged by ``as_of`` that no quorum attests until more than
+    ``skew`` seconds after it (or ever) is known then on the operator's word alone; an entry
+    the clock says came later (or never) that a quorum attests more than ``skew`` seconds
+    before ``as_of`` was left out of what was known then. One sentence per such entry.
+    """
+    at = as_of.timestamp()
+    out: list[str] = []
+    for i, (t, w) in enumerate(zip(logged, witnessed, strict=True)):
+        says = t is not None and t.timestamp() <= at
+        if says and (w is None or w > at + skew):
+            when = "never" if w is None else f"only at {_utc(w)}"
+            assert t is not None
+            out.append(
+                f"entry {i}: the ledger's clock says it was logged at {t.isoformat()}, but a "
+                f"quorum of the witnesses attests it {when}: counting it as known at "
+                f"{as_of.isoformat()} rests on the operator's clock alone"
+            )
+        elif not says and w is not None and w < at - skew:
+            said = "no logged time" if t is None else f"logged at {t.isoformat()}"
+            out.append(
+                f"entry {i}: a quorum of the witnesses attests it at {_utc(w)}, before "
+                f"{as_of.isoformat()}, but the ledger's clock gives it {said}: what was known "
+                "then leaves it out"
+            )
+    return out
+
+
+def _utc(t: int) -> str:
+    return dt.datetime.fromtimestamp(t, dt.UTC).isoformat()

@@ -25,7 +25,7 @@ from rich.markup import escape
 from rich.table import Table
 from typer.core import TyperGroup
 
-from cvid.agreements.evidence_index import View
+from cvid.agreements.evidence_index import ClockMode, LedgerRecords, View
 from cvid.agreements.instants import from_us, show
 from cvid.agreements.model import agreement_schema
 from cvid.agreements.package import Package, load_package
@@ -45,8 +45,8 @@ from cvid.keyfiles import read_vkey
 from cvid.sources import Source, from_ledger, parties_of, verdict_source
 from cvid.tlog.checkpoint import Checkpoint
 from cvid.tlog.note import b64
-from cvid.witness.policy import parse_policy
-from cvid.witnessed import require_quorum, witnessed_note
+from cvid.witness.policy import Policy, parse_policy
+from cvid.witnessed import require_quorum, unattested, witnessed_note, witnessed_times
 
 COLORS = {
     "not_in_force": "dim",
@@ -386,6 +386,9 @@ def verdict_verify(
 
     Exit 0 when it re-derives, 1 when it does not (the difference is named), or when the
     checkpoint it rests on lacks the quorum of --policy (or of the package's witnesses).
+    With a policy, a verdict as known then under the ledger's clock 'log' must also count
+    as known at its date exactly the entries a quorum of the witnesses had cosigned by then
+    (their own timestamps, 300 s apart at most): else exit 1, naming the entries.
     A verdict that re-derives exits 0 even when it finds a violation (its JSON says
     "violated"): the question verify answers is whether the verdict holds.
     """
@@ -441,7 +444,9 @@ def verdict_verify(
         make_verdict(pkg, source.records, str(doc["as_of"]), str(doc["view"]), source.checkpoint)
     )
     compare(claimed, derived, str(verdict))
-    witnessed = _witnessed(log, source.checkpoint, vkey, policy, pkg)
+    witnessed, rules = _witnessed(log, source.checkpoint, vkey, policy, pkg)
+    if rules is not None and doc["view"] == View.THEN.value:
+        witnessed["then_attested"] = _then_attested(log, doc, source, vkey, rules)
     emit_json(
         {
             "ok": True,
@@ -454,12 +459,39 @@ def verdict_verify(
     )
 
 
+def _then_attested(
+    log: str, doc: dict[str, Any], source: Source, vkey: str | None, rules: Policy
+) -> int:
+    """Check that what a "then" verdict counts as known at its date is what the witnesses
+    attest (:func:`cvid.witnessed.unattested`), when its ledger's clock is ``log``; the
+    number of entries checked. :class:`VerificationError` (exit 1) naming the entries where
+    the ledger's clock and the witnesses' timestamps disagree."""
+    records = source.records
+    if not isinstance(records, LedgerRecords) or records.clock is not ClockMode.LOG:
+        return 0
+    if records.logged_at is None:
+        return 0
+    assert source.checkpoint is not None
+    size = source.checkpoint.size
+    witnessed = witnessed_times(log, size, read_vkey(vkey) if vkey is not None else None, rules)
+    logged = [records.logged_at.get(i) for i in range(size)]
+    problems = unattested(logged, witnessed, from_us(parse_as_of(str(doc["as_of"]))))
+    if problems:
+        shown = "; ".join(problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise VerificationError(
+            f"{log}: the verdict is as known then, but its logged times are not the witnesses': "
+            f"{shown}{more}"
+        )
+    return size
+
+
 def _witnessed(
     log: str, cp: Checkpoint, vkey: str | None, policy: Path | None, pkg: Package
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Policy | None]:
     """``{"witnesses": [names]}`` when ``policy`` (or the package's witnesses) holds on the
-    checkpoint of the verdict's size; ``{}`` when there is no policy to apply.
-    :class:`VerificationError` (exit 1) without the quorum."""
+    checkpoint of the verdict's size, with the policy; ``{}`` and None when there is no policy
+    to apply. :class:`VerificationError` (exit 1) without the quorum."""
     if policy is not None:
         try:
             text = policy.read_bytes()
@@ -469,11 +501,11 @@ def _witnessed(
     else:
         derived = witness_policy_text(parties_of(pkg))
         if not derived:
-            return {}
+            return {}, None
         rules = parse_policy(derived, "the package's witnesses")
     note = witnessed_note(log, cp.size, read_vkey(vkey) if vkey is not None else None)
     names = require_quorum(note, rules, cp.root, f"{log} checkpoint {cp.size}")
-    return {"witnesses": names}
+    return {"witnesses": names}, rules
 
 
 _MAX_SIZE = 2**63 - 1

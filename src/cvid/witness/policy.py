@@ -127,6 +127,20 @@ class Policy:
         ok = self._holds(self.quorum, cosigned)
         return PolicyResult(cp, cosigned, ok, "" if ok else self._explain(self.quorum, cosigned))
 
+    def quorum_time(self, cosigned: dict[str, int]) -> int | None:
+        """The earliest time at which the quorum held, by the cosignatures' own timestamps:
+        the smallest ``t`` such that the witnesses of ``cosigned`` (name → timestamp) that
+        cosigned at or before ``t`` meet the quorum. None when they never do, or when the
+        quorum is ``none`` (no witness attests anything)."""
+        if self.quorum == NONE:
+            return None
+        have: dict[str, int] = {}
+        for name, t in sorted(cosigned.items(), key=lambda item: item[1]):
+            have[name] = t
+            if self._holds(self.quorum, have):
+                return t
+        return None
+
     def require(self, data: bytes | str | Note, where: str = "checkpoint") -> PolicyResult:
         """:meth:`evaluate`, raising :class:`VerificationError` naming what is missing unless
         the quorum holds."""
