@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,11 +15,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cvid.audit import TileSource, audit
 from cvid.cli._common import AlwaysJsonOpt, emit_json, err_console, problem, reports_errors
 from cvid.cli.witness import compare_checkpoints, log_witness, receipt_checks, served_checks
-from cvid.errors import InputError
+from cvid.errors import InputError, VerificationError
+from cvid.evidence.signing import canonical
 from cvid.keyfiles import read_vkey
 from cvid.store.fsck import verify_store
 from cvid.store.log import LEDGER_DB_NAME, Log, check_entry, open_store
-from cvid.tlog.note import b64
+from cvid.tlog.note import Verifier, b64
 from cvid.tlog.receipt import Receipt, verify_receipt
 from cvid.witness.publish import cosigned_receipt, export_cosigned
 
@@ -217,26 +219,69 @@ def log_verify(directory: DirArg, as_json: AlwaysJsonOpt = False) -> None:
 def receipt_verify(
     receipt: Annotated[Path, typer.Argument(help="The tlog-proof receipt file.")],
     vkey: Annotated[str, typer.Option(help="The log's verifier key, or a file holding it.")],
-    entry: Annotated[Path, typer.Option(help="A file holding exactly the entry's bytes.")],
+    entry: Annotated[
+        Path,
+        typer.Option(
+            help="The entry: its exact bytes (cvid evidence bytes), or the signed record as "
+            "JSON, canonicalised (RFC 8785) to the logged bytes."
+        ),
+    ],
     policy: PolicyOpt = None,
     state_dir: StateDirOpt = None,
+    log: Annotated[
+        str | None,
+        typer.Option(
+            "--log",
+            help="The log's tiles (directory or URL), to prove the receipt's checkpoint "
+            "consistent with the one this verifier remembers when their sizes differ.",
+        ),
+    ] = None,
     as_json: AlwaysJsonOpt = False,
 ) -> None:
     """Check a receipt offline: the checkpoint signature and the entry's inclusion.
 
-    With --policy, the checkpoint must carry its quorum of witness cosignatures. A checkpoint
-    with another root at the size of the one this verifier last accepted (`cvid audit`) is a
-    split view. Exit 0 when the entry is proven, 1 when it is not.
+    With --policy, the checkpoint must carry its quorum of witness cosignatures. The first
+    checkpoint accepted of a log is remembered (--state-dir); one with another root at the
+    remembered size is a split view. Of another size it is proven consistent with the
+    remembered one from --log's tiles (the larger is then remembered); without --log the JSON
+    says "consistency": "unchecked". Exit 0 when the entry is proven, 1 when it is not.
     """
     verifier = read_vkey(vkey)
     data, _ = read_input(receipt)
     entry_bytes, _ = read_input(entry)
     rec = Receipt.parse(data)
-    cp = verify_receipt(rec, entry_bytes, verifier)
-    receipt_checks(rec.checkpoint, verifier, policy, state_dir)
+    cp = verify_receipt(rec, _entry_of(entry_bytes, rec, verifier), verifier)
+    consistency = receipt_checks(rec.checkpoint, verifier, policy, state_dir, log)
     emit_json(
-        {"ok": True, "index": rec.index, "origin": cp.origin, "size": cp.size, "root": b64(cp.root)}
+        {
+            "ok": True,
+            "index": rec.index,
+            "origin": cp.origin,
+            "size": cp.size,
+            "root": b64(cp.root),
+            "consistency": consistency,
+        }
     )
+
+
+def _entry_of(data: bytes, rec: Receipt, verifier: Verifier) -> bytes:
+    """The bytes a receipt proves: ``data`` as given when it is proven, else, when ``data``
+    is a JSON object (a signed record, pretty or not), its RFC 8785 form, the logged bytes."""
+    try:
+        verify_receipt(rec, data, verifier)
+        return data
+    except VerificationError:
+        pass
+    try:
+        obj = json.loads(data)
+    except ValueError:
+        return data
+    if not isinstance(obj, dict):
+        return data
+    try:
+        return canonical(obj)
+    except InputError:
+        return data
 
 
 @reports_errors

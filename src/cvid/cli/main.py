@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "demo": "cvid.cli.demo",
     "diff": "cvid.cli.diff",
     "evidence": "cvid.cli.evidence",
+    "export": "cvid.cli.tables",
     "import": "cvid.cli.evidence",
     "key": "cvid.cli.evidence",
     "ledger": "cvid.cli.evidence",
@@ -49,6 +50,9 @@ COMMANDS: dict[str, str] = {
     "view": "cvid.cli.view",
     "witness": "cvid.cli.witness",
 }
+
+#: Modules that add commands to another module's group (``cvid evidence bytes``).
+ALSO: dict[str, list[str]] = {"evidence": ["cvid.cli.tables"]}
 
 HELP = (
     "cvid: complete, verifiable, irreversible. A public, append-only, verifiable log "
@@ -158,7 +162,7 @@ def main() -> None:
     if name is None and "--version" in argv:
         modules: list[str] | None = []  # the root callback alone answers it
     elif name in COMMANDS:
-        modules = [COMMANDS[name]]
+        modules = [COMMANDS[name], *ALSO.get(name, [])]
     else:
         modules = None  # help, completing the command's name, or an unknown one: all
     build_app(modules)()
