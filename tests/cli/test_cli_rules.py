@@ -154,7 +154,7 @@ def test_error_text_from_input_is_not_console_markup(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["status"], ["verdict"], ["verdict", "verify"], ["diff"], ["import", "csv"]],
+    [[], ["status"], ["verdict"], ["verdict", "verify"], ["diff"], ["export"], ["evidence", "bytes"]],
 )
 def test_dash_h_is_help(args: list[str]) -> None:
     short, long = ok(cvid(*args, "-h")), ok(cvid(*args, "--help"))
@@ -187,7 +187,8 @@ def _complete(words: str, cword: int) -> list[str]:
 
 
 def test_shell_completion_of_commands_and_their_options() -> None:
-    assert {"status", "diff", "timeline"} <= set(_complete("cvid ", 1))
+    assert {"status", "diff", "export"} <= set(_complete("cvid ", 1))
+    assert "bytes" in _complete("cvid evidence ", 2)
     assert "status" in _complete("cvid sta", 1)
     assert "--as-of" in _complete("cvid status x --as", 3)
     assert "csv" in _complete("cvid import ", 2)
