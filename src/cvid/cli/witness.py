@@ -285,25 +285,55 @@ def served_checks(
 
 
 def receipt_checks(
-    checkpoint: bytes, verifier: Verifier, policy: Path | None, state_dir: Path | None
-) -> None:
+    checkpoint: bytes,
+    verifier: Verifier,
+    policy: Path | None,
+    state_dir: Path | None,
+    log: str | None = None,
+) -> str:
     """What ``cvid receipt verify`` adds: the policy's quorum on the receipt's checkpoint, and
-    no other root at a size this verifier remembers (:class:`VerificationError` otherwise).
+    its consistency with the checkpoint this verifier last accepted of the log
+    (:class:`VerificationError` otherwise). Returns how it stands with the remembered one:
+    ``none`` (nothing remembered yet: the receipt's is remembered), ``same``, ``proven`` or
+    ``unchecked``.
 
-    A receipt offline carries no consistency proof: one of another size than the remembered
-    checkpoint is accepted (a receipt proves an earlier state as well as a later one) and not
-    remembered; ``cvid audit`` checks and remembers.
+    A receipt carries no consistency proof. At the remembered size it must have the same
+    root. Of another size, with ``log`` (the log's tiles, a directory or URL) the smaller of
+    the two is proven a prefix of the larger from the tiles and the larger is remembered;
+    without it the receipt is accepted (it proves an earlier state as well as a later one),
+    nothing is remembered, and the answer says ``unchecked``.
     """
     if policy is not None:
         read_policy(policy).require(checkpoint, "the receipt's checkpoint")
     cp = open_checkpoint(checkpoint, verifier).checkpoint
     memory = CheckpointMemory(state_dir if state_dir is not None else default_state_dir())
     known = memory.recall(verifier)
-    if known is not None and known[0].size == cp.size and known[0].root != cp.root:
-        raise VerificationError(
-            f"the receipt's checkpoint has another root at size {cp.size} than the one this "
-            f"verifier accepted before (kept in {memory.path(verifier)}): a split view"
-        )
+    if known is None:
+        memory.remember(verifier, checkpoint)
+        return "none"
+    old = known[0]
+    if old.size == cp.size:
+        if old.root != cp.root:
+            raise VerificationError(
+                f"the receipt's checkpoint has another root at size {cp.size} than the one this "
+                f"verifier accepted before (kept in {memory.path(verifier)}): a split view"
+            )
+        return "same"
+    if log is None:
+        return "unchecked"
+    small, large = (old, cp) if old.size < cp.size else (cp, old)
+    with TileSource(log) as src:
+        try:
+            check_consistency(src, small, large)
+        except VerificationError as exc:
+            raise VerificationError(
+                f"the receipt's checkpoint (size {cp.size}) and the one this verifier accepted "
+                f"before (size {old.size}, kept in {memory.path(verifier)}) are not consistent "
+                f"by {log}: {exc}"
+            ) from None
+    if cp.size > old.size:
+        memory.remember(verifier, checkpoint)
+    return "proven"
 
 
 def compare_checkpoints(paths: tuple[Path, Path], verifier: Verifier, source: str | None) -> None:
