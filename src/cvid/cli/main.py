@@ -52,7 +52,7 @@ COMMANDS: dict[str, str] = {
 }
 
 #: Modules that add commands to another module's group (``cvid evidence bytes``).
-ALSO: dict[str, list[str]] = {"evidence": ["cvid.cli.tables"]}
+ALSO: dict[str, list[str]] = {"evidence": ["cvid.cli.tables"], "import": ["cvid.cli.tables"]}
 
 HELP = (
     "cvid: complete, verifiable, irreversible. A public, append-only, verifiable log "

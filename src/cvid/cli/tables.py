@@ -220,14 +220,78 @@ def evidence_bytes(
     sys.stdout.buffer.flush()
 
 
+@reports_errors
+def import_xlsx(
+    location: Annotated[
+        str, typer.Argument(help="The ledger: its directory, or a postgresql:// URL.")
+    ],
+    file: Annotated[Path, typer.Argument(help="The workbook (XLSX, a header row).")],
+    mapping: Annotated[Path, typer.Option(help="How rows become records (YAML), as for CSV.")],
+    key: Annotated[Path, typer.Option("--key", help="The private key file (cvid key new).")],
+    sheet: Annotated[str | None, typer.Option(help="The sheet (default: the first).")] = None,
+    receipts: Annotated[
+        Path | None, typer.Option(help="Write each receipt to RECEIPTS/<index>.tlog-proof.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Turn each row of a sheet into a record, sign it with KEYFILE and admit them all at once.
+
+    The same mapping, rules and output as cvid import csv; refusals name the sheet, the row
+    and the column. All or nothing.
+    """
+    from cvid.cli.evidence import _admit, _publish, _receipt_texts, _report_admission
+    from cvid.cli.log import progress_bar
+    from cvid.evidence import Ledger, RecordError, sign_record
+    from cvid.evidence.admission import Candidate
+    from cvid.evidence.importer import load_mapping, split_logged, table_records
+    from cvid.evidence.xlsx_import import read_xlsx
+    from cvid.keyfiles import read_signer
+
+    spec = load_mapping(mapping)
+    signer = read_signer(key)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {file}: {exc.strerror}") from None
+    rows = read_xlsx(data, str(file), sheet)
+    with Ledger.open(location) as ledger:
+        state = ledger.registry.get(signer.verifier.vkey)
+        if state is None:
+            raise InputError(f"key {signer.name!r} is not registered in this ledger")
+        batch: list[Candidate] = []
+        with progress_bar("signing rows") as bar:
+            task = bar.add_task("sign", total=len(rows))
+            defaults = {"submitter": state.grant.party}
+            for where, obj in table_records(
+                spec, rows, ledger.clock(), defaults, lambda n: bar.update(task, completed=n)
+            ):
+                try:
+                    batch.append(Candidate(where, obj=sign_record(obj, signer)))
+                except RecordError as exc:
+                    raise InputError(f"{where}: {exc.check}: {exc.detail}") from None
+        skipped = len(rows) - len(batch)
+        fresh, logged = split_logged(spec, [(c.origin, c.obj) for c in batch], ledger)
+        indexes = _admit(ledger, [Candidate(w, obj=o) for w, o in fresh]) if fresh else []
+        extra = {
+            "rows": len(rows),
+            "skipped": skipped,
+            "already_logged": [{"row": x.where, "index": x.index} for x in logged],
+            **_publish(ledger, 2.0),
+        }
+        texts = _receipt_texts(ledger, indexes)
+        _report_admission(indexes, texts, ledger.size, receipts, as_json, extra)
+
+
 _registered: list[bool] = []
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``cvid export`` to ``app`` and ``bytes`` to ``cvid evidence`` (once)."""
-    from cvid.cli.evidence import evidence_app
+    """Add ``cvid export`` to ``app``, ``bytes`` to ``cvid evidence`` and ``xlsx`` to
+    ``cvid import`` (once)."""
+    from cvid.cli.evidence import evidence_app, import_app
 
     app.command("export")(export_command)
     if not _registered:
         evidence_app.command("bytes")(evidence_bytes)
+        import_app.command("xlsx")(import_xlsx)
         _registered.append(True)
