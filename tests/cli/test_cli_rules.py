@@ -154,7 +154,7 @@ def test_error_text_from_input_is_not_console_markup(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["status"], ["verdict"], ["verdict", "verify"], ["diff"], ["export"], ["evidence", "bytes"]],
+    [[], ["status"], ["verdict"], ["verdict", "verify"], ["diff"], ["export"], ["evidence", "bytes"], ["import", "xlsx"]],
 )
 def test_dash_h_is_help(args: list[str]) -> None:
     short, long = ok(cvid(*args, "-h")), ok(cvid(*args, "--help"))
@@ -191,7 +191,7 @@ def test_shell_completion_of_commands_and_their_options() -> None:
     assert "bytes" in _complete("cvid evidence ", 2)
     assert "status" in _complete("cvid sta", 1)
     assert "--as-of" in _complete("cvid status x --as", 3)
-    assert "csv" in _complete("cvid import ", 2)
+    assert {"csv", "xlsx"} <= set(_complete("cvid import ", 2))
     shown = subprocess.run(
         [_cvid_exe(), "--show-completion", "bash"],
         capture_output=True,
