@@ -154,7 +154,16 @@ def test_error_text_from_input_is_not_console_markup(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "args",
-    [[], ["status"], ["verdict"], ["verdict", "verify"], ["diff"], ["export"], ["evidence", "bytes"], ["import", "xlsx"]],
+    [
+        [],
+        ["status"],
+        ["verdict"],
+        ["verdict", "verify"],
+        ["diff"],
+        ["export"],
+        ["evidence", "bytes"],
+        ["import", "xlsx"],
+    ],
 )
 def test_dash_h_is_help(args: list[str]) -> None:
     short, long = ok(cvid(*args, "-h")), ok(cvid(*args, "--help"))
