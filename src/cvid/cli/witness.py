@@ -14,7 +14,7 @@ import typer
 from rich.markup import escape
 
 from cvid.audit import TileSource
-from cvid.cli._common import emit_json, err_console, reports_errors
+from cvid.cli._common import AlwaysJsonOpt, emit_json, err_console, reports_errors
 from cvid.errors import Error, InputError, VerificationError
 from cvid.keyfiles import read_vkey
 from cvid.tlog.checkpoint import Checkpoint, open_checkpoint
@@ -45,15 +45,20 @@ def read_policy(path: Path) -> Policy:
 def witness_init(
     directory: WitnessDir,
     name: Annotated[str, typer.Option(help="The witness's key name (e.g. witness.example/w1).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Make a witness in DIRECTORY: its key (mode 0600) and state; print its cosigner vkey."""
     from cvid.witness.witness import Witness
 
     w = Witness.create(directory, name)
     try:
-        typer.echo(w.key.vkey)
+        vkey = w.key.vkey
     finally:
         w.close()
+    if as_json:
+        emit_json({"witness": str(directory), "name": name, "vkey": vkey})
+    else:
+        typer.echo(vkey)
 
 
 @witness_app.command("add-log")
@@ -68,6 +73,7 @@ def witness_add_log(
         Path | None,
         typer.Option(help="A tlog-policy file: every 'log' line in it is witnessed."),
     ] = None,
+    as_json: AlwaysJsonOpt = False,
 ) -> None:
     """Witness the logs given: each by its vkey, whose key name is the log's origin."""
     from cvid.witness.witness import Witness
