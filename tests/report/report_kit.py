@@ -43,7 +43,7 @@ class Page(HTMLParser):
             self.section = a.get("id", "")
         if tag == "a" and "href" in a:
             self.hrefs.append(a["href"])
-        if tag == "tr" and any(k.startswith("data-") for k in a):
+        if tag in ("tr", "li") and any(k.startswith("data-") for k in a):
             self.rows.append(
                 Row(self.section, {k[5:]: v for k, v in a.items() if k[:5] == "data-"})
             )

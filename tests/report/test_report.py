@@ -8,8 +8,10 @@ The demo is built once for the module (both shipped examples, keys made on the s
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +22,8 @@ from cvid.agreements import load_package
 from cvid.agreements.instants import parse_instant
 from cvid.evidence import Ledger, Record, sign_record
 from cvid.report import build_section, render_report
-from cvid.report.charts import LimitChart, Observation, limit_chart
-from cvid.report.svg import date_ticks, label, value_ticks
+from cvid.report.charts import axis_ticks
+from cvid.report.svg import date_ticks, label
 from cvid.sources import example_signer
 from kit import cvid, ok
 
@@ -102,49 +104,63 @@ def test_each_status_is_written_out_not_only_coloured(html: str) -> None:
 # -- charts ---------------------------------------------------------------------------------------
 
 
-def test_one_chart_per_new_start_limit_with_its_limit_line(html: str) -> None:
+def test_one_chart_per_new_start_limit_and_party_with_its_limit_line(html: str) -> None:
     drawings = {e.get("id"): e for e in svgs(html)}
     limits = {"deployed-delivery-vehicles": "700", "deployed-warheads": "1,550", "launchers": "800"}
     for term, value in limits.items():
-        svg = drawings[f"new-start-chart-{term}"]
-        texts = ["".join(t.itertext()) for t in svg.iter(f"{SVG}text")]
-        assert f"limit {value} from 2018-02-05" in texts, texts
-        assert [p for p in svg.iter(f"{SVG}path") if p.get("class") == "limit-line"]
-        links = {a.get("href") for a in svg.iter(f"{SVG}a")}
+        for party in ("US", "RU"):
+            svg = drawings[f"new-start-chart-{term}-{party}"]
+            texts = ["".join(t.itertext()) for t in svg.iter(f"{SVG}text")]
+            assert f"limit {value} from 2018-02-05" in texts, texts
+            assert [p for p in svg.iter(f"{SVG}path") if p.get("class") == "limit-line"]
+        links = {a.get("href") for a in drawings[f"new-start-chart-{term}-RU"].iter(f"{SVG}a")}
         assert "#new-start-log-23" in links  # Russia's 1,561 links to its record
     assert not [i for i in drawings if str(i).startswith("singapore-2018-chart-")]
 
 
-def test_limit_line_sits_at_the_limit_value() -> None:
-    day = 86_400_000_000
-    t0 = parse_instant("2018-02-05")
-    chart = LimitChart(
-        id="c",
-        title="Warheads <max>",
-        unit="warhead",
-        bound="max",
-        series=(("RU", (Observation(t0 - 100 * day, 1561.0, 0), Observation(t0, 1444.0, 1))),),
-        limits=((t0, 1550.0), (t0 + 3000 * day, None)),
-        as_of=t0,
-    )
-    svg = svgs(limit_chart(chart))[0]
-    assert svg.find(f"{SVG}title").text == "Warheads <max>"  # type: ignore[union-attr]
+def _breach_chart() -> tuple[Any, ET.Element]:
+    """RU at 1,444, then 1,566 (1 % over the 1,550 limit), by a US inspection (verified)."""
+    records = [
+        _declared(0, 1444, observed_at="2018-02-05T00:00:00Z", reported_at="2018-02-06T00:00:00Z"),
+        _declared(1, 1566, submitter="US", kind="inspection_finding"),
+    ]
+    section = build_section(load_package(NEW_START), records, "2018-10-05")
+    chart = next(c for c in section.charts if c.term == "deployed-warheads" and c.party == "RU")
+    return section, ET.fromstring(str(chart.svg))
+
+
+def test_axis_around_the_limit_makes_a_one_percent_breach_visible() -> None:
+    section, svg = _breach_chart()
     [line] = [p for p in svg.iter(f"{SVG}path") if p.get("class") == "limit-line"]
     y_limit = float(line.get("d", "").split(",")[1].split()[0])
-    points = {}  # the tooltip of each plotted point → its y
-    for g in svg.iter(f"{SVG}g"):
-        tip, dot = g.find(f"{SVG}title"), g.find(f"{SVG}circle")
-        if tip is not None and dot is not None and tip.text:
-            points[tip.text] = float(dot.get("cy", "nan"))
-    # 1,561 is drawn above the limit line, 1,444 below it (SVG y grows downwards).
-    above = points["RU 2017-10-28: 1,561 warhead, log 0"]
-    below = points["RU 2018-02-05: 1,444 warhead, log 1"]
-    assert above < y_limit < below
+    ticks = [float("".join(t.itertext()).replace(",", "")) for t in svg.iter(f"{SVG}text")
+             if t.get("class") == "tick"]  # fmt: skip
+    assert ticks and min(ticks) > 0  # the axis does not start at zero
+    marks = {a.get("data-index"): a for a in svg.iter() if a.get("class") == "point"}
+    over = marks["1"].find(f"{SVG}rect")  # verified: a square
+    assert over is not None
+    y_over = float(over.get("y", "nan")) + float(over.get("height", "0")) / 2
+    assert y_limit - y_over >= 6  # at least 6 px above the limit line for a 1 % breach
+    assert marks["1"].get("data-role") == "verified" and marks["0"].get("data-role") == "declared"
+    assert marks["0"].find(f"{SVG}circle") is not None  # declared: a circle
+    assert [c for c in marks["1"].iter(f"{SVG}circle") if c.get("class") == "breach"]
+    texts = ["".join(t.itertext()) for t in svg.iter(f"{SVG}text")]
+    assert "declared by the party" in texts and "verified (inspection)" in texts
+    assert section.findings[0].status == "violated"
+
+
+def test_gaps_are_hatched_and_the_line_broken(html: str) -> None:
+    drawings = {e.get("id"): e for e in svgs(html)}
+    svg = drawings["new-start-chart-deployed-warheads-US"]
+    gaps = [r for r in svg.iter(f"{SVG}rect") if r.get("class") == "gap"]
+    assert len(gaps) == 2  # no March 2016 or March 2017 figures
+    lines = [p for p in svg.iter(f"{SVG}polyline") if p.get("class") == "series-line"]
+    # Broken at each gap: 2011..2015-09, then 2016-09 alone (no line), then 2017-09..2018-02.
+    assert len(lines) == 2
 
 
 def test_axis_ticks_are_round() -> None:
-    top, ticks = value_ticks(1800 * 1.08)
-    assert top == 2000 and ticks == [0, 500, 1000, 1500, 2000]
+    assert axis_ticks(1402.5, 1841.0) == [1500, 1600, 1700, 1800]
     lo, hi = parse_instant("2011-01-01"), parse_instant("2018-06-01")
     labels = [text for _, text in date_ticks(lo, hi)]
     assert labels == [str(y) for y in range(2011, 2019)]
@@ -221,8 +237,8 @@ def test_corrections_and_disputes_are_marked() -> None:
     assert 'corrects <a href="#new-start-log-0">0</a>' in out
     assert 'disputed by <a href="#new-start-log-2">2</a>' in out
     assert statuses(read(out), "new-start")[("deployed-warheads", "RU")] == "disputed"
-    chart = next(c for c in section.charts if c.term == "deployed-warheads")
-    assert ("RU", "2018-09-01", "1,600 warhead", 0, True) in chart.points  # drawn hollow
+    chart = next(c for c in section.charts if c.term == "deployed-warheads" and c.party == "RU")
+    assert ("RU", "2018-09-01", "1,600 warhead", 0, "declared", True) in chart.points  # hollow
 
 
 # -- cvid report ----------------------------------------------------------------------------------
@@ -272,3 +288,39 @@ def test_report_of_a_missing_ledger_is_bad_input(tmp_path: Path) -> None:
     result = cvid("report", tmp_path / "nothing", "--as-of", "2018-02-05", "--out", tmp_path / "x")
     assert result.exit_code == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_findings_come_first_and_the_cover_names_the_verdicts(tmp_path: Path) -> None:
+    ru = example_signer("new-start", "RU")
+    record = {
+        "agreement": "new-start",
+        "kind": "declaration",
+        "subject": "central-limits",
+        "party": "RU",
+        "submitter": "RU",
+        "observed_at": "2018-09-01T00:00:00Z",
+        "reported_at": "2018-10-01T00:00:00Z",
+        "values": {"deployed_warheads": {"value": 1600, "unit": "warhead"}},
+    }
+    with Ledger.create(tmp_path / "ledger", NEW_START, clock_mode="reported") as ledger:
+        ledger.submit([sign_record(record, ru)])
+    out = tmp_path / "r.html"
+    assert cvid("report", tmp_path / "ledger", "--as-of", "2018-10-05", "--out", out).exit_code == 1
+    html = out.read_text(encoding="utf-8")
+    assert html.index('id="new-start-findings"') < html.index('id="new-start-status"')
+    assert html.index('data-finding="deployed-warheads"') < html.index(
+        'data-term="deployed-warheads"'
+    )
+    verdict = tmp_path / "v.json"
+    cvid("verdict", "create", tmp_path / "ledger", "--as-of", "2018-10-05", "--out", verdict)
+    digest = hashlib.sha256(verdict.read_bytes()).hexdigest()
+    assert f'data-view="now">{digest}</code>' in html
+    # Terms nobody has judged yet are one compact list, not a table row each.
+    page = read(html)
+    assert statuses(page, "new-start")[("initial-data", "US")] in (
+        "pending",
+        "not_in_force",
+        "met_claimed",
+        "overdue",
+    )
+    assert "Not yet judged" in html or "data-finding-status" in html

@@ -54,7 +54,7 @@ def report_command(
             {
                 "out": str(path),
                 "agreement": section.agreement,
-                "as_of": section.evaluation.to_json()["as_of"],
+                "as_of": section.model.as_of,
                 "view": section.view,
                 "checkpoint": section.checkpoint,
                 "package_sha256": section.package_sha256,
@@ -63,7 +63,7 @@ def report_command(
         )
     else:
         typer.echo(str(path))
-    if section.evaluation.violated:
+    if section.violated:
         raise typer.Exit(1)
 
 

@@ -1,9 +1,10 @@
 """Reports: one self-contained HTML file with the status of agreements as of a date.
 
-A report has one section per ledger: the status table (each term per party, its clause, its
-status in colour *and* words, the log indices it rests on, the explanation), the reciprocal
-steps, each limit's quantity plotted against the limit over time (inline SVG), every term's
-timeline, the terms with their clauses quoted, the evidence list (with anchors the citations
+A report has one section per ledger, drawn from the view model (:mod:`cvid.view`): a cover
+(checkpoint, verdict hashes, package hash, witnesses), the findings first, every obligation as
+known now and as known then side by side (the ones not yet judged in one compact list), the
+reciprocal steps in plain words, each limit's quantity against the limit (inline SVG), every
+term's timeline in both views, the clauses quoted, the evidence list (with anchors the citations
 link to) and how to check it all offline. No JavaScript, nothing fetched::
 
     from pathlib import Path
@@ -56,7 +57,8 @@ def section_for_ledger(
     there. Writes nothing.
     """
     pkg = load_package(package) if package is not None else None
-    source = from_ledger(directory, package=pkg)
+    # Every entry, re-read and re-checked: the cover names the verdict of exactly these.
+    source = from_ledger(directory, package=pkg, verify=True)
     return section_for_source(
         source,
         as_of,

@@ -12,50 +12,26 @@ the evidence they come from (``href`` of each :class:`Observation`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from cvid.agreements.instants import parse_instant
 from cvid.report.svg import (
-    MARKERS,
-    PARTY_COLORS,
     STATUS_COLORS,
     date_ticks,
     day,
     esc,
     label,
     marker,
+    nice_step,
     number,
-    value_ticks,
 )
+from cvid.view.model import LimitPeriod, Series
 
 _DAY = 86_400_000_000
 #: A white outline behind text drawn over lines and points, so it stays readable.
 _HALO = 'stroke="#ffffff" stroke-width="3" stroke-linejoin="round" paint-order="stroke"'
-
-
-@dataclass(frozen=True)
-class Observation:
-    """One reported value: when it held, the value in the chart's unit, its log index."""
-
-    at: int
-    value: float
-    index: int
-    superseded: bool = False
-    href: str = ""
-    by: str | None = None  # the submitter, when not the party itself (a finding, a report)
-
-
-@dataclass(frozen=True)
-class LimitChart:
-    """What a limit chart shows. ``limits`` are the parameter's (start, value or None) pairs."""
-
-    id: str
-    title: str
-    unit: str
-    bound: str
-    series: tuple[tuple[str, tuple[Observation, ...]], ...]
-    limits: tuple[tuple[int, float | None], ...]
-    as_of: int
 
 
 @dataclass(frozen=True)
@@ -120,57 +96,161 @@ def _range(times: Sequence[int]) -> tuple[int, int]:
     return lo - pad, hi + pad
 
 
-def limit_chart(chart: LimitChart) -> str:
-    """The SVG of one limit chart (see the module docstring)."""
-    width, height = 760, 330
-    box = (72.0, 52.0, width - 72.0 - 24.0, height - 52.0 - 46.0)
-    points = [o for _, obs in chart.series for o in obs]
-    limits = [(t, v) for t, v in chart.limits]
-    binding = [v for _, v in limits if v is not None]
-    times = [o.at for o in points] + [chart.as_of]
-    times += [t for t, v in limits if v is not None]
+#: How each submitter role is drawn: (shape, colour, words). Shape and words, never colour alone.
+ROLE_STYLE: dict[str, tuple[str, str, str]] = {
+    "declared": ("circle", "#0072B2", "declared by the party"),
+    "observed": ("triangle", "#E69F00", "observed by others"),
+    "verified": ("square", "#009E73", "verified (inspection)"),
+}
+
+
+@dataclass(frozen=True)
+class Plotted:
+    """A point as the chart draws it (the view model's point, in microseconds)."""
+
+    at: int
+    value: float
+    low: float | None
+    high: float | None
+    index: int
+    role: str
+    superseded: bool
+    beyond: float | None
+    href: str
+    note: str
+
+
+def limit_at(limits: Sequence[LimitPeriod], t: int) -> float | None:
+    """The limit in force at ``t`` (None before the first or where none applies)."""
+    value = None
+    for p in limits:
+        if parse_instant(p.start) <= t and (p.end is None or t < parse_instant(p.end)):
+            value = p.value
+    return value
+
+
+def plotted(series: Series, view: str, href: str = "") -> list[Plotted]:
+    """The points of ``series`` known in ``view`` at its instant, with how far each is beyond
+    the limit in force at its date (None when within it or no limit applies)."""
+    out = []
+    for p in series.points:
+        if not p.known.get(view, False):
+            continue
+        at = parse_instant(p.at)
+        limit = limit_at(series.limits, at)
+        beyond = None
+        if limit is not None:
+            over = p.value - limit if series.bound == "max" else limit - p.value
+            beyond = over if over > 0 else None
+        low = p.lower if p.lower is not None else None
+        high = p.upper if p.upper is not None else None
+        if p.uncertainty:
+            low = p.value - p.uncertainty if low is None else low
+            high = p.value + p.uncertainty if high is None else high
+        notes = []
+        if p.submitter != series.party:
+            notes.append(f"by {p.submitter}")
+        if p.superseded.get(view):
+            notes.append("superseded")
+        if p.disputed_by:
+            notes.append("disputed by log " + ", ".join(map(str, p.disputed_by)))
+        others = [v for v, k in p.known.items() if v != view and not k]
+        if others:
+            notes.append(f"not yet known as known {others[0]}")
+        out.append(
+            Plotted(
+                at,
+                p.value,
+                low,
+                high,
+                p.index,
+                p.role,
+                bool(p.superseded.get(view)),
+                beyond,
+                f"{href}{p.index}" if href else "",
+                "; ".join(notes),
+            )
+        )
+    return sorted(out, key=lambda x: (x.at, x.index))
+
+
+def axis_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
+    """Round ticks within ``[lo, hi]`` (the axis need not start at zero)."""
+    step = nice_step(hi - lo, count)
+    first = math.ceil(lo / step) * step
+    n = math.floor((hi - first) / step + 1e-9)
+    return [first + i * step for i in range(n + 1)]
+
+
+def series_chart(series: Series, view: str, as_of: int, svg_id: str, href: str = "") -> str:
+    """The SVG of one limit's quantity for one party, as known in ``view`` at ``as_of``.
+
+    The value axis is the view model's (around the limit, not from zero); the dashed line is
+    the limit from the date it takes effect, the shaded band beyond it; each figure is drawn
+    by who vouches for it (shape and legend: declared, observed, verified), hollow when
+    superseded, ringed when beyond the limit, with its uncertainty or bounds as a bar; times
+    with no figure (the model's gaps) are shaded grey and the line is broken there.
+    """
+    width, height = 720, 320
+    box = (70.0, 50.0, width - 70.0 - 20.0, height - 50.0 - 44.0)
+    points = plotted(series, view, href)
+    limits = [(parse_instant(p.start), p.value) for p in series.limits]
+    times = [p.at for p in points] + [as_of]
+    times += [t for t, v in limits if v is not None and t <= as_of]
     lo, hi = _range(times)
-    times += [t for t, v in limits if v is None and t <= hi]
-    lo, hi = _range(times)
-    if binding:  # room on the right to show the limit in force at and after the as-of date
-        hi += max((hi - lo) // 8, 180 * _DAY)
-    top, ticks = value_ticks(max([o.value for o in points] + binding + [1.0]) * 1.08)
-    s = _Scale(lo, hi, top, box)
-    bottom = s.y(0)
-    word = "at most" if chart.bound == "max" else "at least"
+    hi += max((hi - lo) // 10, 90 * _DAY)  # room for the as-of label and the limit in force
+    vmin, vmax = series.axis.min, series.axis.max
+    s = _Scale(lo, hi, 1.0, box)
+
+    def y(v: float) -> float:
+        return s.y0 + s.h - (v - vmin) / (vmax - vmin or 1.0) * s.h
+
+    word = "at most" if series.bound == "max" else "at least"
+    beyond = [p for p in points if p.beyond is not None]
     desc = (
-        f"{chart.title}: values declared by {', '.join(p for p, _ in chart.series) or 'nobody'}"
-        f" over time, in {chart.unit}, against the limit ({word}); as of {day(chart.as_of)}."
+        f"{series.title}: {series.party}'s figures over time, in {series.unit}, against the "
+        f"limit ({word}), as known {view} on {day(as_of)}; axis from {number(vmin)} to "
+        f"{number(vmax)}; {len(points)} figures, {len(beyond)} beyond the limit, "
+        f"{len(series.gaps)} gaps without data."
     )
-    out = _open(chart.id, width, height, chart.title, desc)
+    title = f"{series.title} — {series.party} (as known {view})"
+    out = _open(svg_id, width, height, title, desc)
+    bottom, right = s.y0 + s.h, s.x0 + s.w
     out.append(f'<rect x="{s.x0}" y="{s.y0}" width="{s.w}" height="{s.h}" fill="#ffffff"/>')
-    # Where the limit is not in force: shaded and said, so an early figure above it is read
-    # as what it is (not a violation).
     first = next((t for t, v in limits if v is not None), None)
     if first is not None and first > lo:
-        x1 = min(s.x(first), s.x0 + s.w)
+        x1 = min(s.x(first), right)
         out.append(
             f'<rect x="{s.x0:.1f}" y="{s.y0:.1f}" width="{x1 - s.x0:.1f}" height="{s.h:.1f}" '
-            'fill="#f3f4f6"/>'
+            'fill="#f3f4f6" class="not-in-force"/>'
         )
         out.append(
-            f'<text x="{s.x0 + 6:.1f}" y="{s.y0 + 14:.1f}" font-size="11" fill="#6b7280">'
+            f'<text x="{s.x0 + 6:.1f}" y="{s.y0 + 14:.1f}" font-size="11" fill="#4b5563">'
             "limit not yet in force</text>"
         )
-        y = s.y(next(v for _, v in limits if v is not None) or 0.0)
+    for g in series.gaps:
+        g0, g1 = max(parse_instant(g.start), lo), min(parse_instant(g.end), hi)
+        if g1 <= g0:
+            continue
+        x1, x2 = s.x(g0), s.x(g1)
         out.append(
-            f'<line x1="{s.x0:.1f}" y1="{y:.1f}" x2="{x1:.1f}" y2="{y:.1f}" stroke="#991b1b" '
-            'stroke-opacity="0.45" stroke-dasharray="2 4"/>'
+            f'<rect x="{x1:.1f}" y="{s.y0:.1f}" width="{x2 - x1:.1f}" height="{s.h:.1f}" '
+            f'fill="#e5e7eb" fill-opacity="0.85" class="gap">'
+            f"<title>no figure from {esc(day(g0))} to {esc(day(g1))}</title></rect>"
         )
-    for v in ticks:
-        y = s.y(v)
+        if x2 - x1 > 46:
+            out.append(
+                f'<text x="{(x1 + x2) / 2:.1f}" y="{bottom - 6:.1f}" font-size="10.5" '
+                f'text-anchor="middle" fill="#374151" {_HALO}>no data</text>'
+            )
+    for v in axis_ticks(vmin, vmax):
+        yy = y(v)
         out.append(
-            f'<line x1="{s.x0:.1f}" y1="{y:.1f}" x2="{s.x0 + s.w:.1f}" y2="{y:.1f}" '
-            'stroke="#e5e7eb"/>'
+            f'<line x1="{s.x0:.1f}" y1="{yy:.1f}" x2="{right:.1f}" y2="{yy:.1f}" stroke="#e5e7eb"/>'
         )
         out.append(
-            f'<text x="{s.x0 - 8:.1f}" y="{y + 4:.1f}" font-size="11" text-anchor="end" '
-            f'fill="#374151">{esc(number(v))}</text>'
+            f'<text x="{s.x0 - 8:.1f}" y="{yy + 4:.1f}" font-size="11" text-anchor="end" '
+            f'fill="#374151" class="tick">{esc(number(v))}</text>'
         )
     _x_axis(out, s, bottom, None)
     out.append(
@@ -179,30 +259,30 @@ def limit_chart(chart: LimitChart) -> str:
     )
     out.append(
         f'<text transform="translate(16 {s.y0 + s.h / 2:.1f}) rotate(-90)" font-size="12" '
-        f'text-anchor="middle" fill="#111827">{esc(chart.unit)}</text>'
+        f'text-anchor="middle" fill="#111827">{esc(series.unit)}</text>'
     )
-    _limit_line(out, s, limits, chart.bound)
-    xa = s.x(chart.as_of)
+    _limit_line(out, s, y, limits, series.bound)
+    xa = s.x(as_of)
     out.append(
         f'<line x1="{xa:.1f}" y1="{s.y0:.1f}" x2="{xa:.1f}" y2="{bottom:.1f}" stroke="#111827" '
         'stroke-dasharray="2 3"/>'
     )
-    anchor = "end" if xa > s.x0 + s.w * 0.8 else "start"
-    dx = -4 if anchor == "end" else 4
     out.append(
-        f'<text x="{xa + dx:.1f}" y="{bottom - 6:.1f}" font-size="11" {_HALO} '
-        f'text-anchor="{anchor}" '
-        f'fill="#111827">as of {esc(day(chart.as_of))}</text>'
+        f'<text x="{xa - 4:.1f}" y="{s.y0 + 28:.1f}" font-size="11" {_HALO} text-anchor="end" '
+        f'fill="#111827">as of {esc(day(as_of))}</text>'
     )
-    for n, (party, obs) in enumerate(chart.series):
-        _series(out, s, party, obs, n, chart.unit)
-    _legend(out, [p for p, _ in chart.series], s.x0)
+    _points(out, s, y, points, series)
+    _role_legend(out, s.x0, sorted({p.role for p in points}, key=list(ROLE_STYLE).index))
     out.append("</svg>")
     return "\n".join(out)
 
 
 def _limit_line(
-    out: list[str], s: _Scale, limits: list[tuple[int, float | None]], bound: str
+    out: list[str],
+    s: _Scale,
+    y: Callable[[float], float],
+    limits: list[tuple[int, float | None]],
+    bound: str,
 ) -> None:
     right = s.x0 + s.w
     path: list[str] = []
@@ -210,16 +290,16 @@ def _limit_line(
         end = limits[i + 1][0] if i + 1 < len(limits) else s.hi
         if value is None or end <= s.lo or start >= s.hi:
             continue
-        x1, x2, y = max(s.x(start), s.x0), min(s.x(end), right), s.y(value)
-        zone_y, zone_h = (s.y0, y - s.y0) if bound == "max" else (y, s.y0 + s.h - y)
+        x1, x2, yy = max(s.x(start), s.x0), min(s.x(end), right), y(value)
+        zone_y, zone_h = (s.y0, yy - s.y0) if bound == "max" else (yy, s.y0 + s.h - yy)
         out.append(
             f'<rect x="{x1:.1f}" y="{zone_y:.1f}" width="{x2 - x1:.1f}" height="{zone_h:.1f}" '
-            'fill="#fee2e2" fill-opacity="0.55"/>'
+            'fill="#fee2e2" fill-opacity="0.6" class="beyond"/>'
         )
-        path.append(f"M{x1:.1f},{y:.1f} H{x2:.1f}")
+        path.append(f"M{x1:.1f},{yy:.1f} H{x2:.1f}")
         text = f"limit {number(value)} from {day(start)}"
         anchor, tx = ("end", x2 - 4) if x1 > s.x0 + s.w * 0.55 else ("start", x1 + 4)
-        ty = y - 6 if bound == "max" else y + 14
+        ty = yy - 6 if bound == "max" else yy + 14
         out.append(
             f'<text x="{tx:.1f}" y="{ty:.1f}" font-size="11" font-weight="600" {_HALO} '
             f'text-anchor="{anchor}" fill="#991b1b">{esc(text)}</text>'
@@ -231,52 +311,90 @@ def _limit_line(
         )
 
 
-def _series(
-    out: list[str], s: _Scale, party: str, obs: Sequence[Observation], n: int, unit: str
+def _points(
+    out: list[str],
+    s: _Scale,
+    y: Callable[[float], float],
+    points: Sequence[Plotted],
+    series: Series,
 ) -> None:
-    color, shape = PARTY_COLORS[n % len(PARTY_COLORS)], MARKERS[n % len(MARKERS)]
-    live = sorted((o for o in obs if not o.superseded), key=lambda o: o.at)
-    if len(live) > 1:
-        pts = " ".join(f"{s.x(o.at):.1f},{s.y(o.value):.1f}" for o in live)
-        out.append(
-            f'<polyline points="{pts}" fill="none" stroke="{color}" stroke-width="1.6" '
-            'stroke-opacity="0.8"/>'
-        )
-    for o in sorted(obs, key=lambda o: o.at):
-        note = (f" (by {o.by})" if o.by else "") + (" (superseded)" if o.superseded else "")
-        tip = f"{party} {day(o.at)}: {number(o.value)} {unit}, log {o.index}{note}"
-        dot = marker(shape, s.x(o.at), s.y(o.value), color, hollow=o.superseded)
-        body = f"<title>{esc(tip)}</title>{dot}"
-        if o.href:
-            out.append(f'<a href="{esc(o.href)}">{body}</a>')
+    gaps = [(parse_instant(g.start), parse_instant(g.end)) for g in series.gaps]
+    live = [p for p in points if not p.superseded]
+    run: list[Plotted] = []
+    runs = []
+    for p in live:  # the line is broken wherever a gap lies between two figures
+        if run and any(run[-1].at < g1 and g0 < p.at for g0, g1 in gaps):
+            runs.append(run)
+            run = []
+        run.append(p)
+    runs.append(run)
+    for r in runs:
+        if len(r) > 1:
+            pts = " ".join(f"{s.x(p.at):.1f},{y(p.value):.1f}" for p in r)
+            out.append(
+                f'<polyline points="{pts}" fill="none" stroke="#374151" stroke-width="1.4" '
+                'stroke-opacity="0.7" class="series-line"/>'
+            )
+    unit = series.unit
+    for p in points:
+        shape, color, words = ROLE_STYLE.get(p.role, ROLE_STYLE["observed"])
+        x, yy = s.x(p.at), y(p.value)
+        parts = [f"<title>{esc(_tip(p, series, words, unit))}</title>"]
+        if p.low is not None and p.high is not None:
+            parts.append(
+                f'<line x1="{x:.1f}" y1="{y(p.low):.1f}" x2="{x:.1f}" y2="{y(p.high):.1f}" '
+                f'stroke="{color}" stroke-width="1.4" class="bounds"/>'
+            )
+        if p.beyond is not None:
+            parts.append(
+                f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="8.5" fill="none" stroke="#b91c1c" '
+                'stroke-width="2" class="breach"/>'
+            )
+        parts.append(marker(shape, x, yy, color, hollow=p.superseded))
+        attrs = f'class="point" data-role="{esc(p.role)}" data-index="{p.index}"'
+        body = "".join(parts)
+        if p.href:
+            out.append(f'<a href="{esc(p.href)}" {attrs}>{body}</a>')
         else:
-            out.append(f"<g>{body}</g>")
+            out.append(f"<g {attrs}>{body}</g>")
 
 
-def _legend(out: list[str], parties: Sequence[str], x0: float) -> None:
+def _tip(p: Plotted, series: Series, words: str, unit: str) -> str:
+    text = f"{series.party} {day(p.at)}: {number(p.value)} {unit}, {words}, log {p.index}"
+    if p.low is not None and p.high is not None:
+        text += f" (from {number(p.low)} to {number(p.high)})"
+    if p.beyond is not None:
+        limit = limit_at(series.limits, p.at) or 0.0
+        pct = f" ({p.beyond / abs(limit) * 100:.1f} %)" if limit else ""
+        text += f"; beyond the limit by {number(p.beyond)}{pct}"
+    if p.note:
+        text += f"; {p.note}"
+    return text
+
+
+def _role_legend(out: list[str], x0: float, roles: Sequence[str]) -> None:
     x = x0
-    for n, party in enumerate(parties):
-        color, shape = PARTY_COLORS[n % len(PARTY_COLORS)], MARKERS[n % len(MARKERS)]
+    for role in roles:
+        shape, color, words = ROLE_STYLE[role]
+        out.append(marker(shape, x + 6, 20, color))
         out.append(
-            f'<line x1="{x:.1f}" y1="20" x2="{x + 24:.1f}" y2="20" stroke="{color}" '
-            'stroke-width="1.6"/>'
+            f'<text x="{x + 16:.1f}" y="24" font-size="12" fill="#111827">{esc(words)}</text>'
         )
-        out.append(marker(shape, x + 12, 20, color))
-        out.append(
-            f'<text x="{x + 30:.1f}" y="24" font-size="12" fill="#111827">{esc(party)}</text>'
-        )
-        x += 42 + 7.5 * len(party)
+        x += 26 + 6.6 * len(words)
     out.append(
-        f'<line x1="{x:.1f}" y1="20" x2="{x + 28:.1f}" y2="20" stroke="#991b1b" '
+        f'<line x1="{x:.1f}" y1="20" x2="{x + 26:.1f}" y2="20" stroke="#991b1b" '
         'stroke-width="2" stroke-dasharray="7 4"/>'
     )
-    out.append(f'<text x="{x + 34:.1f}" y="24" font-size="12" fill="#111827">limit</text>')
-    x += 80
-    out.append(f'<rect x="{x:.1f}" y="13" width="16" height="14" fill="#fee2e2" stroke="#fca5a5"/>')
+    out.append(f'<text x="{x + 32:.1f}" y="24" font-size="12" fill="#111827">limit</text>')
+    x += 72
     out.append(
-        f'<text x="{x + 22:.1f}" y="24" font-size="12" fill="#111827">beyond the limit</text>'
+        f'<circle cx="{x + 6:.1f}" cy="20" r="7" fill="none" stroke="#b91c1c" stroke-width="2"/>'
     )
-    x += 140
+    out.append(f'<text x="{x + 18:.1f}" y="24" font-size="12" fill="#111827">beyond it</text>')
+    x += 84
+    out.append(f'<rect x="{x:.1f}" y="13" width="16" height="14" fill="#e5e7eb" stroke="#9ca3af"/>')
+    out.append(f'<text x="{x + 21:.1f}" y="24" font-size="12" fill="#111827">no data</text>')
+    x += 80
     out.append(marker("circle", x + 6, 20, "#374151", hollow=True))
     out.append(f'<text x="{x + 16:.1f}" y="24" font-size="12" fill="#111827">superseded</text>')
 

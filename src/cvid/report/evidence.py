@@ -7,12 +7,15 @@ http(s) addresses, so a record cannot smuggle a ``javascript:`` link into the re
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cvid.agreements.evidence_index import Evidence, View
-from cvid.agreements.instants import show, to_us
+from cvid.agreements.instants import parse_instant, show, to_us
 from cvid.evidence.record import Quantity, Value
 from cvid.report.svg import number
+from cvid.view.model import EvidenceItem
+from cvid.view.model import Value as ViewValue
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class EvidenceRow:
     disputed_by: tuple[int, ...]
     visible: bool
     signer: str
+    role: str = ""
+    attachments: tuple[str, ...] = ()
 
 
 def safe_url(url: str | None) -> str | None:
@@ -102,3 +107,50 @@ def evidence_rows(ev: Evidence, view: View, t: int) -> tuple[EvidenceRow, ...]:
             )
         )
     return tuple(rows)
+
+
+def rows_from_view(items: Sequence[EvidenceItem], view: str) -> tuple[EvidenceRow, ...]:
+    """The view model's evidence as report rows, marked as used or not in ``view``."""
+    rows = []
+    for e in items:
+        src = e.source
+        rows.append(
+            EvidenceRow(
+                index=e.index,
+                kind=e.kind,
+                subject=e.subject,
+                party=e.party,
+                submitter=e.submitter,
+                observed_at=show(parse_instant(e.observed_at)),
+                reported_at=show(parse_instant(e.reported_at)),
+                summary=e.summary,
+                values=tuple(_shown(v) for v in e.values),
+                source=src.title if src else None,
+                url=src.url if src else None,
+                quote=src.quote if src else None,
+                speaker=src.speaker if src else None,
+                supersedes=e.supersedes,
+                superseded_by=e.superseded_by,
+                disputes=e.disputes,
+                disputed_by=e.disputed_by,
+                visible=bool(e.known.get(view)),
+                signer=e.signer,
+                role=e.role,
+                attachments=tuple(
+                    f"{a.name or 'attachment'} (SHA-256 {a.sha256}, {a.size:,} bytes)"
+                    for a in e.attachments
+                ),
+            )
+        )
+    return tuple(rows)
+
+
+def _shown(v: ViewValue) -> str:
+    if v.unit is not None and isinstance(v.value, float):
+        u = f" ± {number(v.uncertainty)}" if v.uncertainty is not None else ""
+        return f"{v.name}: {number(v.value)}{u} {v.unit}"
+    if isinstance(v.value, bool):
+        return f"{v.name}: {'yes' if v.value else 'no'}"
+    if isinstance(v.value, float):
+        return f"{v.name}: {number(v.value)}"
+    return f"{v.name}: {v.value}"

@@ -1,40 +1,46 @@
 """What a report says about one agreement's ledger at one instant, ready to render.
 
-:func:`build_section` is pure: from a loaded package, the logged records, an instant and a
-view it computes the statuses (with :func:`cvid.agreements.evaluate`, so they are exactly what
-``cvid status`` prints), every change of status from the first record to the instant, the
-charts of each limit's quantity, and the evidence list with its marks. Rendering is
-:mod:`cvid.report.render`; reading a ledger is :func:`cvid.report.section_for_ledger`.
+:func:`build_section` is pure: it builds the view model (:func:`cvid.view.build_view`, so every
+status is exactly what ``cvid status`` prints, in the primary view and the other one beside
+it) and draws from it the charts of each limit (:func:`cvid.report.charts.series_chart`) and
+each term's timeline as known now and as known then. Rendering is :mod:`cvid.report.render`;
+reading a ledger is :func:`cvid.report.section_for_ledger`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from markupsafe import Markup
 
-from cvid.agreements.engine import Evaluation, Instant, evaluate, instant
-from cvid.agreements.evidence_index import Evidence, View
-from cvid.agreements.instants import show
-from cvid.agreements.package import Package
-from cvid.agreements.terms import CompiledTerm
-from cvid.agreements.timeline import Change, timeline
-from cvid.errors import InputError
-from cvid.evidence.record import Quantity, Record
-from cvid.evidence.units import convert
-from cvid.report.charts import Band, LimitChart, Observation, limit_chart, status_strip
-from cvid.report.evidence import EvidenceRow, evidence_rows, safe_url
+from cvid.agreements import Change, Evidence, Package, View, evaluate
+from cvid.agreements.instants import parse_instant
+from cvid.agreements.verdict import FORMAT as VERDICT_FORMAT
+from cvid.agreements.verdict import verdict_bytes
+from cvid.evidence.record import Record
+from cvid.report.charts import Band, series_chart, status_strip
+from cvid.report.evidence import EvidenceRow, rows_from_view
 from cvid.report.svg import number
+from cvid.view import build_view
+from cvid.view.build import Instant, to_instant
+from cvid.view.model import Finding, Step, ViewModel, Witnesses
 
 _DAY = 86_400_000_000
+
+#: Statuses that say nothing is judged yet: collapsed into one compact list.
+QUIET = ("pending", "not_in_force")
+
+WitnessQuorum = Witnesses
+"""Who witnessed the checkpoint a section rests on (the view model's :class:`Witnesses`)."""
 
 
 @dataclass(frozen=True)
 class TermRow:
-    """One term's status for one party (``other``: its status in the comparison view)."""
+    """One term's status for one party in each view (``statuses``: view → status)."""
 
     term: str
     title: str
@@ -42,9 +48,16 @@ class TermRow:
     clause: str
     party: str
     status: str
+    statuses: Mapping[str, str]
+    since: str | None
     evidence: tuple[int, ...]
     explanation: str
-    other: str | None = None
+
+    @property
+    def other(self) -> str | None:
+        """Its status in the second view, if there is one."""
+        values = list(self.statuses.values())
+        return values[1] if len(values) > 1 else None
 
 
 @dataclass(frozen=True)
@@ -62,24 +75,9 @@ class TermText:
 
 
 @dataclass(frozen=True)
-class StepRow:
-    """One reciprocal step's state (``other``: its state in the comparison view)."""
-
-    step: str
-    title: str
-    by: str
-    to: tuple[str, ...]
-    clause: str
-    quote: str
-    state: str
-    evidence: tuple[int, ...]
-    explanation: str
-    other: str | None = None
-
-
-@dataclass(frozen=True)
 class History:
-    """A term's (or the steps') changes of status, drawn as a strip and listed."""
+    """A term's (or the steps') timeline: a strip per party and view, and the changes of the
+    primary view."""
 
     id: str
     title: str
@@ -89,12 +87,15 @@ class History:
 
 @dataclass(frozen=True)
 class ChartBlock:
-    """A limit chart and the figures it plots (party, date, value, log index, superseded)."""
+    """A limit chart of one party and the figures it plots
+    (party, date, value, log index, role, superseded)."""
 
     term: str
+    party: str
     title: str
     svg: Markup
-    points: tuple[tuple[str, str, str, int, bool], ...]
+    points: tuple[tuple[str, str, str, int, str, bool], ...]
+    beyond: int
 
 
 @dataclass(frozen=True)
@@ -102,45 +103,81 @@ class Section:
     """Everything the report shows about one ledger; ``slug`` prefixes its HTML anchors."""
 
     slug: str
-    agreement: str
-    title: str
-    description: str | None
+    model: ViewModel
     as_of: int
     view: str
     compare: str | None
-    package_sha256: str | None
-    checkpoint: dict[str, Any] | None
-    summary: dict[str, int]
+    findings: tuple[Finding, ...]
     terms: tuple[TermRow, ...]
+    pending: tuple[TermRow, ...]
+    steps: tuple[Step, ...]
     texts: tuple[TermText, ...]
-    steps: tuple[StepRow, ...]
     histories: tuple[History, ...]
     charts: tuple[ChartBlock, ...]
     evidence: tuple[EvidenceRow, ...]
     span: tuple[int, int]
-    evaluation: Evaluation
-    log_vkey: str | None = None
+    verdicts: Mapping[str, str] = field(default_factory=dict)
     ledger: str | None = None
     tiles: str | None = None
-    notes: tuple[str, ...] = field(default=())
-    witnesses: WitnessQuorum | None = None
+    notes: tuple[str, ...] = ()
 
+    @property
+    def agreement(self) -> str:
+        return self.model.agreement
 
-@dataclass(frozen=True)
-class WitnessQuorum:
-    """Who witnessed the checkpoint a section rests on: the policy's ``needed`` of
-    ``members``, the members whose cosignature verifies on it (with its time, ISO 8601 UTC),
-    and whether the quorum holds."""
+    @property
+    def title(self) -> str:
+        return self.model.title
 
-    needed: int
-    members: tuple[str, ...]
-    cosigned: tuple[tuple[str, str], ...]
-    holds: bool
+    @property
+    def description(self) -> str | None:
+        return self.model.description
+
+    @property
+    def package_sha256(self) -> str | None:
+        return self.model.package_sha256
+
+    @property
+    def checkpoint(self) -> Mapping[str, Any] | None:
+        return self.model.checkpoint
+
+    @property
+    def log_vkey(self) -> str | None:
+        return self.model.log_vkey
+
+    @property
+    def witnesses(self) -> Witnesses | None:
+        return self.model.witnesses
+
+    @property
+    def summary(self) -> Mapping[str, int]:
+        """How many term/party pairs have each status in the primary view."""
+        return self.model.status[self.view].summary
+
+    @property
+    def violated(self) -> bool:
+        """Whether a term is violated in the primary view (``cvid report`` exits 1)."""
+        return self.model.violated
 
 
 def slugify(text: str) -> str:
     """An HTML id fragment from ``text`` (letters, digits and dashes)."""
     return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower() or "agreement"
+
+
+def verdict_hashes(
+    package: Package, ev: Evidence, t: int, views: Sequence[str], checkpoint: Mapping[str, Any]
+) -> dict[str, str]:
+    """The SHA-256 of the verdict ``cvid verdict create`` writes for each view, when the
+    records are exactly the checkpoint's (indices 0..size-1); else nothing."""
+    if ev.index != list(range(int(checkpoint.get("size", -1)))):
+        return {}
+    out = {}
+    for v in views:
+        doc = evaluate(package, ev, t, View(v)).to_json(checkpoint)
+        doc["format"] = VERDICT_FORMAT
+        out[v] = hashlib.sha256(verdict_bytes(doc)).hexdigest()
+    return out
 
 
 def build_section(
@@ -149,198 +186,159 @@ def build_section(
     as_of: Instant,
     view: View | str = View.NOW,
     *,
-    checkpoint: dict[str, Any] | None = None,
+    checkpoint: Mapping[str, Any] | None = None,
     compare: View | str | None = None,
     log_vkey: str | None = None,
     ledger: str | None = None,
     tiles: str | None = None,
     notes: Sequence[str] = (),
-    witnesses: WitnessQuorum | None = None,
+    witnesses: Witnesses | None = None,
 ) -> Section:
-    """The report section for ``package`` over ``records`` at ``as_of`` in ``view``.
+    """The report section for ``package`` over ``records`` at ``as_of`` in ``view``, with
+    ``compare`` (default: the other view) beside it.
 
-    ``compare`` adds each term's status in another view beside it. ``checkpoint`` (origin,
-    size, root) names the log prefix the records are; the other keywords are shown as given.
-    Pure: nothing is read or written.
+    ``checkpoint`` (origin, size, root) names the log prefix the records are; the other
+    keywords are shown as given. Pure: nothing is read or written.
     """
     v = View(view)
-    t = instant(as_of)
-    ev = Evidence(records)
-    result = evaluate(package, ev, t, v)
-    other = evaluate(package, ev, t, View(compare)) if compare is not None else None
+    other = View(compare) if compare is not None else (View.THEN if v is View.NOW else View.NOW)
+    t = to_instant(as_of)
+    ev = records if isinstance(records, Evidence) else Evidence(records)
+    model = build_view(
+        package, ev, t, (v, other), checkpoint=checkpoint, log_vkey=log_vkey, witnesses=witnesses
+    )
     slug = slugify(package.id)
-    vis = ev.vis[v]
-    lo = min([x for x in vis if x <= t], default=t - 365 * _DAY)
-    lo = min(lo, t - _DAY)
-    changes = timeline(package, ev, lo, t, v)
-    summary = result.to_json()["summary"]
+    lo = parse_instant(model.start)
+    rows = _term_rows(model)
+    verdicts = verdict_hashes(package, ev, t, model.views, checkpoint) if checkpoint else {}
     return Section(
         slug=slug,
-        agreement=package.id,
-        title=package.title,
-        description=package.model.description,
+        model=model,
         as_of=t,
         view=v.value,
-        compare=View(compare).value if compare is not None else None,
-        package_sha256=package.sha256,
-        checkpoint=checkpoint,
-        summary=summary,
-        terms=_term_rows(package, result, other),
-        texts=_texts(package),
-        steps=_step_rows(package, result, other),
-        histories=_histories(package, changes, slug, lo, t),
-        charts=_charts(package, ev, v, t, slug),
-        evidence=evidence_rows(ev, v, t),
+        compare=model.views[1] if len(model.views) > 1 else None,
+        findings=tuple(f for f in model.findings if f.view == v.value),
+        terms=tuple(r for r in rows if not all(s in QUIET for s in r.statuses.values())),
+        pending=tuple(r for r in rows if all(s in QUIET for s in r.statuses.values())),
+        steps=model.steps,
+        texts=_texts(model),
+        histories=_histories(model, slug, lo, t),
+        charts=_charts(model, slug, t),
+        evidence=rows_from_view(model.evidence, v.value),
         span=(lo, t),
-        evaluation=result,
-        log_vkey=log_vkey,
+        verdicts=verdicts,
         ledger=ledger,
         tiles=tiles,
         notes=tuple(notes),
-        witnesses=witnesses,
     )
 
 
-def _term_rows(package: Package, ev: Evaluation, other: Evaluation | None) -> tuple[TermRow, ...]:
-    titles = {t.id: t.title for t in package.terms}
-    others = {(r.term, r.party): r.status.value for r in other.terms} if other else {}
-    return tuple(
-        TermRow(
-            r.term,
-            titles[r.term],
-            r.kind,
-            r.clause,
-            r.party,
-            r.status.value,
-            r.evidence,
-            r.explanation,
-            others.get((r.term, r.party)),
-        )
-        for r in ev.terms
-    )
-
-
-def _texts(package: Package) -> tuple[TermText, ...]:
-    compiled = {t.id: t for t in package.terms}
-    return tuple(
-        TermText(
-            t.id,
-            t.title,
-            compiled[t.id].kind,
-            compiled[t.id].parties,
-            t.clause.ref,
-            t.clause.quote,
-            safe_url(t.clause.url),
-            t.description,
-        )
-        for t in package.model.terms
-    )
-
-
-def _step_rows(package: Package, ev: Evaluation, other: Evaluation | None) -> tuple[StepRow, ...]:
-    model = {s.id: s for s in package.model.steps}
-    others = {s.step: s.state.value for s in other.steps} if other else {}
-    rows = []
-    for s in ev.steps:
-        m = model[s.step]
-        rows.append(
-            StepRow(
-                s.step,
-                m.title,
-                s.by,
-                tuple(m.to),
-                s.clause,
-                m.clause.quote,
-                s.state.value,
-                s.evidence,
-                s.explanation,
-                others.get(s.step),
+def _term_rows(model: ViewModel) -> tuple[TermRow, ...]:
+    primary = model.status[model.primary]
+    others = [model.status[v] for v in model.views[1:]]
+    out = []
+    for i, r in enumerate(primary.terms):
+        statuses = {model.primary: r.status}
+        for o in others:
+            statuses[o.view] = o.terms[i].status
+        out.append(
+            TermRow(
+                r.term,
+                r.title,
+                r.kind,
+                r.clause,
+                r.party,
+                r.status,
+                statuses,
+                r.since,
+                r.evidence,
+                r.explanation,
             )
         )
-    return tuple(rows)
+    return tuple(out)
 
 
-def _bands(changes: Sequence[Change], hi: int) -> list[Band]:
-    return [
-        Band(c.at, changes[i + 1].at if i + 1 < len(changes) else hi, c.after, c.explanation)
-        for i, c in enumerate(changes)
-    ]
+def _texts(model: ViewModel) -> tuple[TermText, ...]:
+    return tuple(
+        TermText(t.term, t.title, t.kind, t.parties, t.clause, t.quote, t.url, t.description)
+        for t in model.terms
+    )
 
 
-def _histories(
-    package: Package, changes: Sequence[Change], slug: str, lo: int, t: int
-) -> tuple[History, ...]:
+def _change(c: Mapping[str, Any]) -> Change:
+    return Change(
+        at=parse_instant(c["at"]),
+        subject=c["type"],
+        id=c["id"],
+        party=c["party"],
+        before=c["from"],
+        after=c["to"],
+        evidence=tuple(c["evidence"]),
+        explanation=c["explanation"],
+    )
+
+
+def _histories(model: ViewModel, slug: str, lo: int, t: int) -> tuple[History, ...]:
     # Draw a little past the as-of date, so that a status reached on that very day shows.
     hi = t + max((t - lo) // 30, 7 * _DAY)
+    primary = [_change(c) for c in model.timelines[model.primary].changes]
+    groups: dict[str, list[tuple[str, list[Band]]]] = {}
+    titles: dict[str, str] = {}
+    for v in model.views:
+        for track in model.timelines[v].tracks:
+            key = track.id if track.type == "term" else "steps"
+            titles[key] = track.title if track.type == "term" else "Reciprocal steps"
+            name = track.party if track.type == "term" else track.title
+            bands = [
+                Band(
+                    parse_instant(b.start),
+                    hi if i == len(track.bands) - 1 else parse_instant(b.end),
+                    b.status,
+                    b.explanation,
+                )
+                for i, b in enumerate(track.bands)
+            ]
+            groups.setdefault(key, []).append((f"{name} · {v}", bands))
     out = []
-    for term in package.terms:
-        mine = [c for c in changes if c.subject == "term" and c.id == term.id]
-        rows = [(p, _bands([c for c in mine if c.party == p], hi)) for p in term.parties]
-        svg = status_strip(f"{slug}-strip-{term.id}", term.title, rows, lo, hi, t)
-        out.append(History(term.id, term.title, Markup(svg), tuple(mine)))
-    if package.steps:
-        mine = [c for c in changes if c.subject == "step"]
-        rows = [(s.id, _bands([c for c in mine if c.id == s.id], hi)) for s in package.steps]
-        svg = status_strip(f"{slug}-strip-steps", "Reciprocal steps", rows, lo, hi, t)
-        out.append(History("steps", "Reciprocal steps", Markup(svg), tuple(mine)))
+    for key, rows in groups.items():
+        # The rows of one party (or step) as known in each view, side by side.
+        ordered = _interleave(rows, model.views)
+        svg = status_strip(f"{slug}-strip-{key}", titles[key], ordered, lo, hi, t)
+        mine = tuple(
+            c
+            for c in primary
+            if (c.subject == "term" and c.id == key) or (key == "steps" and c.subject == "step")
+        )
+        out.append(History(key, titles[key], Markup(svg), mine))
     return tuple(out)
 
 
-def _charts(
-    package: Package, ev: Evidence, view: View, t: int, slug: str
-) -> tuple[ChartBlock, ...]:
+def _interleave(
+    rows: list[tuple[str, list[Band]]], views: Sequence[str]
+) -> list[tuple[str, list[Band]]]:
+    """Rows ``name · view`` grouped by name, each name's views in order."""
+    names = list(dict.fromkeys(n.rsplit(" · ", 1)[0] for n, _ in rows))
+    by = dict(rows)
+    return [(f"{n} · {v}", by[f"{n} · {v}"]) for n in names for v in views if f"{n} · {v}" in by]
+
+
+def _charts(model: ViewModel, slug: str, t: int) -> tuple[ChartBlock, ...]:
+    view = model.primary
     out = []
-    for term in package.terms:
-        if term.kind != "limit" or term.parameter is None:
-            continue
-        unit = term.unit or term.parameter.unit or ""
-        series = tuple((p, _observations(term, ev, view, t, p, slug)) for p in term.parties)
-        chart = LimitChart(
-            id=f"{slug}-chart-{term.id}",
-            title=term.title,
-            unit=unit,
-            bound=term.bound,
-            series=series,
-            limits=tuple(zip(term.parameter.starts, term.parameter.values, strict=True)),
-            as_of=t,
-        )
+    for s in model.series:
+        svg = series_chart(s, view, t, f"{slug}-chart-{s.term}-{s.party}", f"#{slug}-log-")
+        known = [p for p in s.points if p.known.get(view)]
         points = tuple(
-            (p, show(o.at), f"{number(o.value)} {unit}", o.index, o.superseded)
-            for p, obs in series
-            for o in obs
-        )
-        out.append(ChartBlock(term.id, term.title, Markup(limit_chart(chart)), points))
-    return tuple(out)
-
-
-def _observations(
-    term: CompiledTerm, ev: Evidence, view: View, t: int, party: str, slug: str
-) -> tuple[Observation, ...]:
-    series = ev.by_value.get((party, term.quantity))
-    out = []
-    for p in series.pos if series else ():
-        r = ev.records[p]
-        if ev.vis[view][p] > t or r.kind not in term.kinds:
-            continue
-        if term.subject is not None and r.subject != term.subject:
-            continue
-        q = r.values[term.quantity]
-        if not isinstance(q, Quantity):
-            continue
-        if term.unit is not None and q.unit != term.unit:
-            try:
-                q = convert(q, term.unit, material=term.material)
-            except InputError:
-                continue  # the status table says why the record cannot be used
-        idx = ev.index[p]
-        out.append(
-            Observation(
-                ev.obs[p],
-                float(q.value),
-                idx,
-                ev.superseded(view, p, t),
-                f"#{slug}-log-{idx}",
-                r.submitter if r.submitter != party else None,
+            (
+                s.party,
+                p.at[:10],
+                f"{number(p.value)} {s.unit}",
+                p.index,
+                p.role,
+                bool(p.superseded.get(view)),
             )
+            for p in known
         )
+        beyond = svg.count('class="breach"')
+        out.append(ChartBlock(s.term, s.party, s.title, Markup(svg), points, beyond))
     return tuple(out)

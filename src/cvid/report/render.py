@@ -16,7 +16,7 @@ from cvid import __version__
 from cvid.agreements.instants import show
 from cvid.agreements.terms import Status, StepState
 from cvid.report.model import Section
-from cvid.report.svg import STATUS_COLORS, label
+from cvid.report.svg import STATUS_COLORS, label, number
 
 _VIEW_WORDS = {
     "now": (
@@ -28,6 +28,16 @@ _VIEW_WORDS = {
 
 def _when(us: int) -> str:
     return show(us)[:10]
+
+
+def _figure(value: float | None, unit: str | None = None) -> str:
+    if value is None:
+        return "—"
+    return f"{number(value)} {unit}" if unit else number(value)
+
+
+def _day_of(text: str | None) -> str:
+    return text[:10] if text else "—"
 
 
 def environment() -> jinja2.Environment:
@@ -43,6 +53,8 @@ def environment() -> jinja2.Environment:
     env.filters["instant"] = show
     env.filters["when"] = _when
     env.filters["key_name"] = lambda v: "+".join(str(v).split("+")[:2])
+    env.filters["figure"] = _figure
+    env.filters["day_of"] = _day_of
     env.filters["view_words"] = lambda v: _VIEW_WORDS.get(str(v), str(v))
     return env
 
@@ -64,5 +76,6 @@ def render_report(sections: Sequence[Section], title: str | None = None) -> str:
         sections=list(sections),
         version=__version__,
         palette=STATUS_COLORS,
+        step_titles={st.step: st.title for s in sections for st in s.steps},
         statuses=[s.value for s in Status] + [s.value for s in StepState],
     )
