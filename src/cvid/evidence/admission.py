@@ -142,7 +142,7 @@ def prepare(c: Candidate, where: str, verify: bool = True, logged: bool = False)
         unsigned = canonical({k: v for k, v in obj.items() if k != "signature"})
     except InputError as exc:
         raise RecordError("json", where, str(exc)) from None
-    entry = with_signature(unsigned, record.signature)
+    entry = with_signature(unsigned, record.signature, where)
     if len(entry) > MAX_ENTRY_SIZE:
         raise RecordError(
             "size",

@@ -122,7 +122,15 @@ def signing_bytes(obj: Mapping[str, Any]) -> bytes:
     return canonical({k: v for k, v in obj.items() if k != "signature"})
 
 
-def with_signature(unsigned: bytes, signature_b64: str) -> bytes:
+def _ascii(signature_b64: str, where: str) -> bytes:
+    try:
+        return signature_b64.encode("ascii")
+    except UnicodeEncodeError:
+        detail = "is not valid base64 (it has a non-ASCII character)"
+        raise RecordError("signature", where, detail) from None
+
+
+def with_signature(unsigned: bytes, signature_b64: str, where: str = "record") -> bytes:
     """JCS of the signed record, given JCS of the same record without its signature.
 
     Equal to ``canonical(signed_obj)`` for any object that validates as a :class:`Record`:
@@ -134,7 +142,7 @@ def with_signature(unsigned: bytes, signature_b64: str) -> bytes:
     at = unsigned.find(b',"signer":"')
     if at < 0:
         raise InputError("record has no 'signer' member")
-    member = b',"signature":"' + signature_b64.encode("ascii") + b'"'
+    member = b',"signature":"' + _ascii(signature_b64, where) + b'"'
     return unsigned[:at] + member + unsigned[at:]
 
 
@@ -228,9 +236,9 @@ def verify_record(obj: Mapping[str, Any], where: str = "record") -> Record:
 
 
 
-def without_signature(entry: bytes, signature_b64: str) -> bytes:
+def without_signature(entry: bytes, signature_b64: str, where: str = "record") -> bytes:
     """The inverse of :func:`with_signature`: JCS of a logged record minus its signature."""
-    member = b',"signature":"' + signature_b64.encode("ascii") + b'"'
+    member = b',"signature":"' + _ascii(signature_b64, where) + b'"'
     at = entry.find(member)
     if at < 0:
         raise InputError("logged record does not hold its signature member")

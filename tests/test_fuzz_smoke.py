@@ -1,0 +1,149 @@
+"""The atheris harnesses under fuzz/: each runs briefly here (CI), its seeds and every crash
+input ever found (fuzz/regressions/<target>/) replay without a crash, and the crashes fixed
+are refused with the error that names them. ``bash fuzz/run.sh`` is the long run."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FUZZ = ROOT / "fuzz"
+TARGETS = sorted(p.stem.removeprefix("fuzz_") for p in FUZZ.glob("fuzz_*.py"))
+
+# Executions per target in the brief run: a few seconds each on a loaded 2-core machine.
+SLOW = {"package": 2_000, "scenario": 2_000, "csv": 2_000, "record": 5_000, "verdict": 5_000}
+SLOW |= {"http_records": 5_000, "tiles": 10_000}
+DEFAULT_RUNS = 20_000
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fuzz_on_path() -> Iterator[None]:
+    sys.path.insert(0, str(FUZZ))
+    yield
+    sys.path.remove(str(FUZZ))
+
+
+def harness(target: str) -> ModuleType:
+    return importlib.import_module(f"fuzz_{target}")
+
+
+def inputs(target: str) -> list[Path]:
+    found = []
+    for folder in (FUZZ / "corpus" / target, FUZZ / "regressions" / target):
+        if folder.is_dir():
+            found.extend(sorted(p for p in folder.iterdir() if p.is_file()))
+    return found
+
+
+def test_there_is_a_harness_for_every_parser() -> None:
+    assert set(TARGETS) >= {
+        "note",
+        "checkpoint",
+        "cosignature",
+        "tile_path",
+        "tiles",
+        "receipt",
+        "vkey",
+        "record",
+        "package",
+        "scenario",
+        "csv",
+        "verdict",
+        "witness",
+        "http_records",
+    }
+
+
+# Crashes found and reported, not yet fixed by the owner of the code: each replay is expected
+# to fail (strict: once fixed, the test fails until the entry is removed here).
+KNOWN_OPEN = {
+    "csv/year-744": "format_utc (evidence/record.py) writes year 744 as '744', which "
+    "datetime.fromisoformat then refuses with a ValueError (cvid import csv, plus_days)",
+}
+OPEN_TARGETS = {key.split("/")[0]: why for key, why in KNOWN_OPEN.items()}
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_seeds_and_regressions_replay_without_a_crash(target: str) -> None:
+    from fuzzkit import refusing
+
+    files = inputs(target)
+    assert (FUZZ / "corpus" / target).is_dir() and files, f"no seeds for {target}"
+    one_input = refusing(harness(target).one_input)
+    for path in files:
+        if f"{target}/{path.name}" not in KNOWN_OPEN:
+            one_input(path.read_bytes())  # anything but a cvid.errors.Error propagates
+
+
+@pytest.mark.parametrize("key", sorted(KNOWN_OPEN))
+def test_known_open_crashes_still_crash(key: str) -> None:
+    from fuzzkit import refusing
+
+    target, name = key.split("/")
+    data = (FUZZ / "regressions" / target / name).read_bytes()
+    pytest.xfail(KNOWN_OPEN[key]) if _crashes(refusing(harness(target).one_input), data) else None
+    pytest.fail(f"{key} no longer crashes: remove it from KNOWN_OPEN")
+
+
+def _crashes(one_input: object, data: bytes) -> bool:
+    try:
+        one_input(data)  # type: ignore[operator]
+    except Exception:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_fuzz_briefly(target: str, tmp_path: Path) -> None:
+    runs = SLOW.get(target, DEFAULT_RUNS)
+    new = tmp_path / "new"
+    new.mkdir()
+    cmd = [
+        sys.executable,
+        str(FUZZ / f"fuzz_{target}.py"),
+        f"-atheris_runs={runs}",
+        "-timeout=20",
+        "-rss_limit_mb=2048",
+        f"-artifact_prefix={tmp_path}/",
+        str(new),
+        str(FUZZ / "corpus" / target),
+    ]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
+    log = done.stdout + done.stderr
+    if done.returncode != 0 and target in OPEN_TARGETS:
+        pytest.xfail(f"known open crash, reported: {OPEN_TARGETS[target]}")
+    assert done.returncode == 0, f"fuzz_{target} crashed:\n{log[-4000:]}"
+    m = re.search(r"^Done (\d+) in", log, re.MULTILINE)
+    assert m is not None and int(m.group(1)) >= runs, log[-2000:]
+    assert not list(tmp_path.glob("crash-*")) and not list(tmp_path.glob("timeout-*"))
+
+
+def test_a_non_ascii_signature_is_refused_as_a_bad_signature() -> None:
+    from cvid.evidence import RecordError
+    from cvid.evidence.admission import prepare
+    from cvid.web.records import parse_body
+
+    data = (FUZZ / "regressions" / "http_records" / "non-ascii-signature").read_bytes()
+    [candidate] = parse_body(data, "application/json")
+    with pytest.raises(RecordError) as err:
+        prepare(candidate, "record 1 of 1")
+    assert err.value.check == "signature" and err.value.where == "record 1 of 1"
+
+
+def test_a_key_name_that_is_not_utf8_is_a_format_error() -> None:
+    from cvid.errors import FormatError
+    from cvid.witness import parse_policy
+
+    data = (FUZZ / "regressions" / "policy" / "surrogate-key-name").read_bytes()
+    with pytest.raises(FormatError, match="not valid UTF-8"):
+        parse_policy(data, "fuzz.policy")
