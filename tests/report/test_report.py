@@ -315,12 +315,16 @@ def test_findings_come_first_and_the_cover_names_the_verdicts(tmp_path: Path) ->
     cvid("verdict", "create", tmp_path / "ledger", "--as-of", "2018-10-05", "--out", verdict)
     digest = hashlib.sha256(verdict.read_bytes()).hexdigest()
     assert f'data-view="now">{digest}</code>' in html
-    # Terms nobody has judged yet are one compact list, not a table row each.
-    page = read(html)
-    assert statuses(page, "new-start")[("initial-data", "US")] in (
-        "pending",
-        "not_in_force",
-        "met_claimed",
-        "overdue",
-    )
-    assert "Not yet judged" in html or "data-finding-status" in html
+
+
+def test_terms_not_yet_judged_are_one_compact_list() -> None:
+    section = build_section(load_package(NEW_START), [], "2012-01-01")
+    out = render_report([section])
+    # The limits do not bind before 2018: six term/party pairs, each one list item.
+    assert len(section.pending) == 6 and {r.status for r in section.pending} == {"not_in_force"}
+    assert "Not yet judged (6):" in out
+    page = read(out)
+    assert page.problems == []
+    items = [r for r in page.rows if r.data.get("term") == "deployed-warheads"]
+    assert len(items) == 2 and not re.search(r'<tr data-term="deployed-warheads"', out)
+    assert re.search(r'<li data-term="deployed-warheads" data-party="RU"', out)
