@@ -55,6 +55,7 @@ def test_status_json_is_the_documented_document(ledger_dir: Path) -> None:
         "summary",
         "terms",
         "steps",
+        "open_findings",
     ]
     assert doc["as_of"] == "2017-09-01T00:00:00Z" and doc["view"] == "now"
     assert doc["clock"] == "reported"

@@ -5,7 +5,8 @@ with the ``jsonschema`` package); generated records with one member replaced by 
 another type or shape (text for a number, a bool, an integer for a time, a missing or extra
 member, ...) are accepted by both or refused by both. The kind-specific rules (``key`` only in
 ``key_registration``, ``revokes`` only in ``key_revocation``) are the model's alone, as the
-schema's description says; generated records keep them.
+schema's description says; generated records keep them. So are ``knowledge_lost`` only in a
+notice and a ``period`` whose start is not after its end.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from cvid.evidence.record import Kind, Record
+from cvid.evidence.record import Kind, Period, Record
 from kit import ROOT
 
 SCHEMA = json.loads((ROOT / "docs" / "evidence.schema.json").read_text(encoding="utf-8"))
@@ -44,7 +45,10 @@ numbers = st.one_of(
 )
 quantities = st.fixed_dictionaries(
     {"value": numbers, "unit": st.text(min_size=1, max_size=8)},
-    optional={"uncertainty": st.floats(0, 1e6)},
+    optional={
+        "uncertainty": st.floats(0, 1e6),
+        "bound": st.sampled_from(["<", "<=", ">=", ">"]),
+    },
 )
 values = st.dictionaries(
     text, st.one_of(quantities, st.booleans(), st.text(max_size=20)), max_size=3
@@ -83,11 +87,18 @@ def records(draw: st.DrawFn) -> dict[str, Any]:
         "attachments": attachments,
         "supersedes": st.integers(0, 10**6),
         "disputes": st.integers(0, 10**6),
+        "period": st.just({"start": obj["observed_at"], "end": obj["observed_at"]}),
         "signature": text,
     }
     for name, strategy in optional.items():
         if draw(st.booleans()):
             obj[name] = draw(strategy)
+    if "disputes" in obj and draw(st.booleans()):
+        obj["disputed_values"] = draw(st.lists(text, min_size=1, max_size=3))
+    if kind is Kind.NOTICE and "party" in obj and draw(st.booleans()):
+        obj["knowledge_lost"] = draw(
+            st.fixed_dictionaries({}, optional={"quantities": st.lists(text, max_size=2)})
+        )
     if kind is Kind.KEY_REGISTRATION:
         obj["key"] = {
             "vkey": draw(text),
@@ -147,6 +158,16 @@ def paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
+def _period_out_of_order(period: Any) -> bool:
+    if not isinstance(period, dict) or not {"start", "end"} <= set(period):
+        return False
+    try:
+        p = Period.model_validate({"start": period["start"], "end": period["end"]})
+    except ValidationError:
+        return False  # a malformed instant: both refuse it
+    return p.start > p.end
+
+
 def model_accepts(obj: dict[str, Any]) -> bool:
     try:
         Record.model_validate(obj)
@@ -190,4 +211,8 @@ def test_mutated_records_are_judged_alike(obj: dict[str, Any], data: st.DataObje
     has_key, has_revokes = mutated.get("key") is not None, mutated.get("revokes") is not None
     if has_key != (kind == "key_registration") or has_revokes != (kind == "key_revocation"):
         return
+    if "knowledge_lost" in mutated and kind != "notice":
+        return
+    if _period_out_of_order(mutated.get("period")):
+        return  # start after end: the model's rule alone
     assert model_accepts(mutated) == VALIDATOR.is_valid(mutated), mutated

@@ -33,8 +33,26 @@ def test_a_bare_mass_with_its_material() -> None:
     assert got.value == pytest.approx(202.854, abs=0.0005)
     with pytest.raises(InputError, match="say which substance"):
         convert(Quantity(value=300, unit="kg"), "kg U")
-    with pytest.raises(InputError, match="not of material 'UO2'"):
-        convert(Quantity(value=300, unit="kg UF6"), "kg U", material="UO2")
+    # A quantity that names its own substance keeps it: material speaks for bare masses only.
+    own = convert(Quantity(value=300, unit="kg UF6"), "kg U", material="UO2")
+    assert own.value == pytest.approx(202.854, abs=0.0005)
+
+
+def test_a_record_in_kg_u_against_a_cap_in_bare_kg_of_uf6() -> None:
+    # material: UF6 on a limit in "kg" accepts records in kg U (converted to kg UF6).
+    got = convert(Quantity(value=202.8, unit="kg U"), "kg", material="UF6", enrichment=3.67)
+    assert got.unit == "kg UF6"
+    assert got.value == pytest.approx(299.956, abs=0.001)  # 202.8 / 0.676094
+    assert convert(Quantity(value=300, unit="kg UF6"), "kg", material="UF6").value == 300
+
+
+def test_lengths_and_bounds_convert() -> None:
+    km = convert(Quantity(value=5500, unit="km", bound="<="), "mi")
+    assert km.value == pytest.approx(3417.5, abs=0.1)
+    assert km.bound == "<="
+    assert convert(Quantity(value=1, unit="nmi"), "m").value == pytest.approx(1852)
+    with pytest.raises(InputError, match="length"):
+        convert(Quantity(value=1, unit="km"), "kg")
 
 
 def test_element_back_to_compound_and_other_compounds() -> None:

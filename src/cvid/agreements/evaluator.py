@@ -73,6 +73,7 @@ class Evaluator(Reader):
                         f.evidence,
                         f.explanation,
                         f.facts,
+                        f.open_finding,
                     )
                 )
         steps = []

@@ -1,5 +1,7 @@
 """Evidence indexed for evaluation: by party and value name, by party and subject.
 
+(This module was ``cvid.agreements.index``; that name remains an alias.)
+
 Building the index is the only pass over all records; evaluating a term then looks only at
 its own party's records for its own quantity (a binary search by time), so one evaluation is
 near-linear in the number of terms, whatever the size of the log.
@@ -74,6 +76,8 @@ class Series:
 
     pos: list[int] = field(default_factory=list)
     obs: list[int] = field(default_factory=list)
+    #: The positions among ``pos`` of records that speak for a period.
+    spans: list[int] = field(default_factory=list)
 
 
 class Evidence:
@@ -111,7 +115,14 @@ class Evidence:
         self.records: list[Record] = [r for _, r in pairs]
         if len(set(self.index)) != len(self.index):
             raise ValueError("two records with the same log index")
-        self.obs: list[int] = [to_us(r.observed_at) for r in self.records]
+        #: When each record's observation begins: ``observed_at``, or its period's start.
+        self.obs: list[int] = [
+            to_us(r.period.start if r.period is not None else r.observed_at) for r in self.records
+        ]
+        #: The end of the period of records that speak for one (position -> instant).
+        self.end: dict[int, int] = {
+            p: to_us(r.period.end) for p, r in enumerate(self.records) if r.period is not None
+        }
         rep = [to_us(r.reported_at) for r in self.records]
         known = [max(o, r) for o, r in zip(self.obs, rep, strict=True)]
         self.vis: dict[View, list[int]] = {View.NOW: self.obs}
@@ -135,6 +146,8 @@ class Evidence:
         self.by_subject: dict[tuple[str, str], Series] = {}
         self.superseders: dict[int, list[int]] = {}
         self.disputers: dict[int, list[int]] = {}
+        #: Notices of lost knowledge by the party they concern, in log order.
+        self.losses: dict[str, list[int]] = {}
         obs = self.obs
         for p, r in enumerate(self.records):
             if r.party is not None:
@@ -145,9 +158,12 @@ class Evidence:
                 self.superseders.setdefault(self.position[r.supersedes], []).append(p)
             if r.disputes is not None and r.disputes in self.position:
                 self.disputers.setdefault(self.position[r.disputes], []).append(p)
+            if r.knowledge_lost is not None and r.party is not None:
+                self.losses.setdefault(r.party, []).append(p)
         for series in (*self.by_value.values(), *self.by_subject.values()):
             series.pos.sort(key=lambda p: obs[p])  # stable: log order within an instant
             series.obs = [obs[p] for p in series.pos]
+            series.spans = [p for p in series.pos if p in self.end] if self.end else []
         self.sup: dict[View, dict[int, int]] = {
             view: {p: min(vis[s] for s in ss) for p, ss in self.superseders.items()}
             for view, vis in self.vis.items()
@@ -161,18 +177,32 @@ class Evidence:
         s = self.sup[view].get(p)
         return s is not None and s <= t
 
-    def active_disputes(self, view: View, p: int, t: int) -> list[int]:
-        """Positions of visible, uncorrected records from other submitters disputing ``p``."""
+    def active_disputes(self, view: View, p: int, t: int, value: str | None = None) -> list[int]:
+        """Positions of visible, uncorrected records from other submitters disputing ``p``.
+
+        With ``value``, only disputes of the whole record or naming that value count: a
+        dispute of one figure leaves the record's other figures undisputed.
+        """
         ds = self.disputers.get(p)
         if not ds:
             return []
         vis = self.vis[view]
         who = self.records[p].submitter
-        return [
-            d
-            for d in ds
-            if vis[d] <= t and not self.superseded(view, d, t) and self.records[d].submitter != who
-        ]
+        out = []
+        for d in ds:
+            r = self.records[d]
+            if vis[d] > t or self.superseded(view, d, t) or r.submitter == who:
+                continue
+            named = r.disputed_values
+            if value is None or named is None or value in named:
+                out.append(d)
+        return out
+
+    def when(self, p: int, t: int) -> int:
+        """The instant record ``p`` speaks for at ``t``: its observation, or ``t`` within its
+        period (the period's end once it is over)."""
+        end = self.end.get(p)
+        return self.obs[p] if end is None else max(self.obs[p], min(t, end))
 
     def plain_values(self, p: int) -> dict[str, object]:
         """Record ``p``'s values for conditions: quantities as their number, as a double."""

@@ -44,12 +44,16 @@ class Wording:
         self.ev = evidence
 
     def record(self, p: int, what: str) -> str:
-        """``<submitter> <verb> <what> as of <observed date> (log <index>)``."""
+        """``<submitter> <verb> <what> as of <observed date> (log <index>)``; a record with a
+        period says ``for <start> to <end>``."""
         r = self.ev.records[p]
-        return (
-            f"{r.submitter} {VERBS[r.kind]} {what} as of {show(self.ev.obs[p])} "
-            f"(log {self.ev.index[p]})"
+        end = self.ev.end.get(p)
+        when = (
+            f"as of {show(self.ev.obs[p])}"
+            if end is None
+            else f"for {show(self.ev.obs[p])} to {show(end)}"
         )
+        return f"{r.submitter} {VERBS[r.kind]} {what} {when} (log {self.ev.index[p]})"
 
     def records(self, ps: Iterable[int], what: dict[int, str]) -> str:
         """Several records, joined with ``; ``."""

@@ -176,6 +176,12 @@ class LimitTerm(_TermBase):
     bound: Bound = Bound.MAX
     unit: str | None = Field(default=None, max_length=64)
     material: str | None = Field(default=None, max_length=32)
+    enrichment: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="U-235 mass percent at which uranium compounds convert (3.67 for the JCPOA).",
+    )
     freshness_days: float | None = Field(default=None, gt=0)
 
 
@@ -185,6 +191,12 @@ class ProhibitionTerm(_TermBase):
     kind: Literal["prohibition"]
     unit: str | None = Field(default=None, max_length=64)
     material: str | None = Field(default=None, max_length=32)
+    enrichment: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="U-235 mass percent at which uranium compounds convert (3.67 for the JCPOA).",
+    )
     value_type: ValueType | None = None
     freshness_days: float | None = Field(default=None, gt=0)
 
@@ -196,6 +208,12 @@ class ActionTerm(_TermBase):
     deadline: Instant | None = None
     unit: str | None = Field(default=None, max_length=64)
     material: str | None = Field(default=None, max_length=32)
+    enrichment: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="U-235 mass percent at which uranium compounds convert (3.67 for the JCPOA).",
+    )
     value_type: ValueType | None = None
 
 

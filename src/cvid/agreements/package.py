@@ -287,6 +287,7 @@ class _Compiler:
             value_type=vtype,
             unit=unit,
             material=getattr(t, "material", None),
+            enrichment=getattr(t, "enrichment", None),
             noun=t.noun or t.evidence.quantity.replace("_", " "),
             line=self.located.line(path),
             parameter=param,

@@ -11,13 +11,24 @@ from typing import Any
 
 from cvid.agreements.cel import ConditionError
 from cvid.agreements.evidence_index import Evidence, View
-from cvid.agreements.explain import Wording
+from cvid.agreements.explain import Wording, num
 from cvid.agreements.instants import from_us
 from cvid.agreements.package import Package
-from cvid.agreements.terms import CompiledTerm, Unusable
+from cvid.agreements.terms import CompiledTerm, Undecided, Unusable
 from cvid.errors import InputError
 from cvid.evidence.record import Quantity
-from cvid.evidence.units import convert
+from cvid.evidence.units import convert, parse_unit
+
+
+def unit_suffix(unit: str | None) -> str:
+    """`` kg`` for a unit to show after a number; nothing for a count or no unit."""
+    if unit is None:
+        return ""
+    try:
+        counted = parse_unit(unit).unit.dimension.startswith("count")
+    except InputError:
+        counted = False
+    return "" if counted else f" {unit}"
 
 
 class Reader:
@@ -39,11 +50,13 @@ class Reader:
         self.vis = evidence.vis[view]
         self.wording = Wording(evidence)
         self._values: dict[tuple[str, int], Any] = {}
+        self._quantities: dict[tuple[str, int], Quantity] = {}
         self._conds: dict[tuple[str, int, float | None, float | None], bool] = {}
 
     def forget(self) -> None:
         """Drop the memos (a timeline calls this between terms to bound memory)."""
         self._values.clear()
+        self._quantities.clear()
         self._conds.clear()
 
     # -- records -----------------------------------------------------------------------------
@@ -66,23 +79,37 @@ class Reader:
             return False
         return bool(self.package.roles.get(who, frozenset()) & term.verified_by)
 
+    def quantity(self, term: CompiledTerm, p: int) -> Quantity:
+        """Record ``p``'s quantity for a term on a double value, in the term's unit."""
+        key = (term.id, p)
+        q = self._quantities.get(key)
+        if q is not None:
+            return q
+        v = self.ev.records[p].values[term.quantity]
+        idx = self.ev.index[p]
+        if not isinstance(v, Quantity):
+            raise Unusable(f"log {idx}: {term.quantity} is not a quantity")
+        if term.unit is not None and v.unit != term.unit:
+            try:
+                v = convert(v, term.unit, material=term.material, enrichment=term.enrichment)
+            except InputError as exc:
+                raise Unusable(f"log {idx}: {exc}") from None
+        self._quantities[key] = v
+        return v
+
     def value(self, term: CompiledTerm, p: int) -> Any:
-        """Record ``p``'s value of the term's quantity, typed (and converted) for the term."""
+        """Record ``p``'s value of the term's quantity, typed (and converted) for the term.
+
+        For a bound or an interval this is its stated value (500 of "at most 500"); the
+        limit kinds judge those through :meth:`judge`.
+        """
         key = (term.id, p)
         if key in self._values:
             return self._values[key]
-        r = self.ev.records[p]
-        v = r.values[term.quantity]
+        v = self.ev.records[p].values[term.quantity]
         idx = self.ev.index[p]
         if term.value_type == "double":
-            if not isinstance(v, Quantity):
-                raise Unusable(f"log {idx}: {term.quantity} is not a quantity")
-            if term.unit is not None and v.unit != term.unit:
-                try:
-                    v = convert(v, term.unit, material=term.material)
-                except InputError as exc:
-                    raise Unusable(f"log {idx}: {exc}") from None
-            out: Any = float(v.value)
+            out: Any = float(self.quantity(term, p).value)
         elif term.value_type == "bool":
             if not isinstance(v, bool):
                 raise Unusable(f"log {idx}: {term.quantity} is not yes/no")
@@ -93,6 +120,53 @@ class Reader:
             out = v
         self._values[key] = out
         return out
+
+    def judge(
+        self, term: CompiledTerm, party: str, p: int, t: int, limit: float | None = None
+    ) -> bool:
+        """Whether record ``p`` meets the term at ``t``, judging bounds and intervals soundly.
+
+        A figure goes to the condition (:meth:`check`). A bound or an interval (``<= 500``,
+        ``500 ± 5``) against the default ``value <= limit`` (or ``>=``) condition is met when
+        every value it allows meets the limit, violated when none does, and otherwise decides
+        nothing (:class:`Undecided`). Other conditions cannot judge a bound: :class:`Unusable`.
+        """
+        if term.value_type != "double":
+            return self.check(term, party, p, t, limit)
+        q = self.quantity(term, p)
+        span = q.interval()
+        if span is None:
+            return self.check(term, party, p, t, limit)
+        where = f"log {self.ev.index[p]}"
+        if limit is None or term.condition.source not in ("value <= limit", "value >= limit"):
+            raise Unusable(f"{where}: the term's condition cannot judge a bound or an interval")
+        lo, lo_in, hi, hi_in = span
+        if term.bound == "max":
+            if hi <= limit:
+                return True
+            if lo > limit or (lo == limit and not lo_in):
+                return False
+        else:
+            if lo >= limit:
+                return True
+            if hi < limit or (hi == limit and not hi_in):
+                return False
+        raise Undecided(
+            f"{where}: {self.amount(term, q)} against the {self.amount_of(term, limit)} "
+            f"{'limit' if term.bound == 'max' else 'minimum'} decides nothing"
+        )
+
+    def amount(self, term: CompiledTerm, q: Quantity) -> str:
+        """A quantity in words with its unit and any bound: ``at most 500 kg``, ``95.2 t``."""
+        words = {"<": "below ", "<=": "at most ", ">=": "at least ", ">": "above "}
+        text = f"{words[q.bound] if q.bound else ''}{num(q.value)}"
+        if q.uncertainty:
+            text += f" ± {num(q.uncertainty)}"
+        return text + unit_suffix(q.unit)
+
+    def amount_of(self, term: CompiledTerm, value: float) -> str:
+        """A number in the term's unit: ``500 kg``; counts go without unit."""
+        return num(value) + unit_suffix(term.unit)
 
     def baseline(self, term: CompiledTerm, party: str, t: int) -> float:
         """The first usable value of the term's quantity for ``party`` at ``t``."""

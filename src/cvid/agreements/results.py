@@ -11,7 +11,7 @@ from typing import Any
 
 from cvid.agreements.evidence_index import ClockMode, View
 from cvid.agreements.instants import rfc3339
-from cvid.agreements.terms import Status, StepState
+from cvid.agreements.terms import OpenFinding, Status, StepState
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,8 @@ class TermResult:
     evidence: tuple[int, ...]
     explanation: str
     facts: tuple[tuple[str, object], ...] = ()
+    #: A violation found by a verifying role still open at the instant (docs/status.md).
+    open_finding: OpenFinding | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The stable JSON form (docs/status.md)."""
@@ -38,7 +40,19 @@ class TermResult:
             "evidence": list(self.evidence),
             "explanation": self.explanation,
             "facts": dict(self.facts),
+            "open_finding": finding_json(self.open_finding),
         }
+
+
+def finding_json(f: OpenFinding | None) -> dict[str, Any] | None:
+    """An open finding as JSON: ``opened_at``, ``evidence``, ``explanation`` (or None)."""
+    if f is None:
+        return None
+    return {
+        "opened_at": rfc3339(f.opened_at),
+        "evidence": list(f.evidence),
+        "explanation": f.explanation,
+    }
 
 
 @dataclass(frozen=True)
@@ -98,4 +112,9 @@ class Evaluation:
             "summary": dict(sorted(counts.items())),
             "terms": [t.to_json() for t in self.terms],
             "steps": [s.to_json() for s in self.steps],
+            "open_findings": [
+                {"term": t.term, "party": t.party, **(finding_json(t.open_finding) or {})}
+                for t in self.terms
+                if t.open_finding is not None
+            ],
         }

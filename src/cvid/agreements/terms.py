@@ -59,8 +59,28 @@ class Unusable(Exception):
     """Evidence that cannot be judged (a unit that does not convert, a failing condition)."""
 
 
+class Undecided(Unusable):
+    """A bound or interval that neither meets nor breaks the limit (``<= 600`` against 500)."""
+
+
 Facts = tuple[tuple[str, object], ...]
 Detail = tuple[tuple[int, ...], str, Facts]
+
+
+@dataclass(frozen=True)
+class OpenFinding:
+    """A violation a verifying role found, open until a verifying role's record shows it cured.
+
+    ``opened_at`` is the instant the first record of the unbroken run of violating verifying
+    findings speaks for; ``evidence`` those records' log indices. The party's own later claims,
+    a dispute by the party and age leave it open; only a verifying record that meets the term
+    closes it.
+    """
+
+    opened_at: int
+    evidence: tuple[int, ...]
+    explanation: str
+
 
 
 class Finding:
@@ -72,7 +92,7 @@ class Finding:
     evaluates a term at many instants but reads the words only where the status changes.
     """
 
-    __slots__ = ("_detail", "_make", "status")
+    __slots__ = ("_detail", "_make", "open_finding", "status")
 
     def __init__(
         self,
@@ -82,8 +102,11 @@ class Finding:
         facts: Facts = (),
         *,
         detail: Callable[[], Detail] | None = None,
+        open_finding: OpenFinding | None = None,
     ) -> None:
         self.status = status
+        #: The violation found by a verifying role that is still open at this instant, if any.
+        self.open_finding = open_finding
         self._make = detail
         self._detail: Detail | None = None if detail else (evidence, explanation, facts)
 
@@ -228,6 +251,8 @@ class CompiledTerm:
     freshness: int | None = None
     overdue_from: int | None = None
     schedule: Schedule | None = None
+    #: U-235 mass percent for conversions between uranium compounds (None: natural uranium).
+    enrichment: float | None = None
 
     def in_force_window(self, t: int) -> bool:
         """Whether ``t`` is in the term's own ``[from, until)`` period."""

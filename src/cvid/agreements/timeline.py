@@ -17,7 +17,7 @@ from cvid.agreements.evaluator import Evaluator, Instant, as_evidence, instant
 from cvid.agreements.evidence_index import Evidence, View
 from cvid.agreements.instants import rfc3339
 from cvid.agreements.package import Package
-from cvid.agreements.terms import CompiledStep, CompiledTerm, Finding
+from cvid.agreements.terms import CompiledStep, CompiledTerm, Finding, OpenFinding
 from cvid.evidence.record import Record
 
 
@@ -57,6 +57,11 @@ def term_instants(e: Evaluator, term: CompiledTerm, party: str, lo: int, hi: int
     if s is not None:
         for o in s.occurrences(lo - 400 * 86_400_000_000, hi):
             out.update((o, s.overdue_from(o)))
+        if s.end is not None:
+            out.add(s.end)  # the schedule's until: the term stops applying
+    for n in ev.losses.get(party, ()):
+        out.add(e.vis[n])
+        out.update(e.vis[q] for q in ev.superseders.get(n, ()))
     if "params" in term.condition.uses:
         out.update(param_instants(e))
     series = ev.by_value.get((party, term.quantity))
@@ -101,6 +106,11 @@ def _record_instants(e: Evaluator, term: CompiledTerm, pos: list[int], obs: list
             group_obs, group_until = o, -_NEVER
         group_until = max(group_until, sup.get(p, _NEVER))
         out.add(vis[p])
+        end = ev.end.get(p)
+        if end is not None:
+            out.add(end)  # a period record's end: the instant it speaks for stops moving
+            if fresh is not None:
+                out.add(end + fresh)
         for q in ev.superseders.get(p, ()):
             out.add(vis[q])
         for d in ev.disputers.get(p, ()):
@@ -146,6 +156,7 @@ def timeline(
         for party in term.parties:
             prev: Finding | None = None
             at: list[int] = []
+            opened: int | None = None
             for t in term_instants(e, term, party, lo, hi):
                 f = e.term(term, party, t)
                 if prev is None or f.status is not prev.status:
@@ -155,6 +166,11 @@ def timeline(
                     )
                     changes.append((t, order, change))
                     at.append(t)
+                found = f.open_finding
+                now_open = None if found is None else found.opened_at
+                if now_open != opened:
+                    changes.append((t, order, _finding_change(t, term.id, party, opened, found)))
+                    opened = now_open
                 prev = f
             history[(term.id, party)] = at
             order += 1
@@ -178,13 +194,26 @@ def timeline(
     return [c for _, _, c in changes]
 
 
+def _finding_change(
+    t: int, term: str, party: str, was: int | None, found: OpenFinding | None
+) -> Change:
+    """A finding opening (``to`` ``open``) or closing (``to`` ``closed``) at ``t``."""
+    if found is None:
+        text = f"the finding open since {rfc3339(was or t)} is closed: a verifying record meets it"
+        return Change(t, "finding", term, party, "open", "closed", (), text)
+    before = None if was is None else "open"
+    return Change(t, "finding", term, party, before, "open", found.evidence, found.explanation)
+
+
 def statuses_between(changes: list[Change], term: str, party: str | None) -> list[str]:
     """The sequence of statuses one term/party (or step) takes in a timeline."""
-    return [c.after for c in changes if c.id == term and c.party == party]
+    return [
+        c.after for c in changes if c.id == term and c.party == party and c.subject != "finding"
+    ]
 
 
 def status_at(changes: list[Change], term: str, party: str | None, t: int) -> str | None:
     """The status of a term/party in a timeline at ``t`` (None before its first entry)."""
-    mine = [c for c in changes if c.id == term and c.party == party]
+    mine = [c for c in changes if c.id == term and c.party == party and c.subject != "finding"]
     i = bisect.bisect_right([c.at for c in mine], t) - 1
     return None if i < 0 else mine[i].after

@@ -115,12 +115,67 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
+#: How a bound relates the true quantity to ``value``: below, at most, at least, above it.
+BOUNDS = ("<", "<=", ">=", ">")
+
+
 class Quantity(_Strict):
-    """A number with its unit, e.g. ``{"value": 1550, "unit": "warhead"}``."""
+    """A number with its unit, e.g. ``{"value": 1550, "unit": "warhead"}``.
+
+    ``bound`` makes it a bound rather than a figure: ``{"value": 500, "unit": "kg",
+    "bound": "<="}`` is "did not exceed 500 kg". ``uncertainty`` makes it an interval:
+    the true value lies within ``value ± uncertainty`` (with a bound, the bound moves out by
+    it). A limit judges a bound or an interval soundly (docs/agreements.md).
+    """
 
     value: float | int
     unit: str = Field(min_length=1, max_length=64)
-    uncertainty: float | None = Field(default=None, ge=0, description="Standard uncertainty.")
+    uncertainty: float | None = Field(
+        default=None,
+        ge=0,
+        description="Half-width of the interval the true value lies in (value ± uncertainty).",
+    )
+    bound: Literal["<", "<=", ">=", ">"] | None = Field(
+        default=None,
+        description="The true value is below (<), at most (<=), at least (>=) or above (>) value.",
+    )
+
+    def interval(self) -> tuple[float, bool, float, bool] | None:
+        """``(low, low_included, high, high_included)`` the true value lies in; None for a figure.
+
+        An unbounded side is ``±inf``. A figure without bound or uncertainty is a point: None.
+        """
+        u = float(self.uncertainty or 0.0)
+        v = float(self.value)
+        if self.bound is None:
+            return None if u == 0.0 else (v - u, True, v + u, True)
+        inf = float("inf")
+        if self.bound in ("<", "<="):
+            return (-inf, False, v + u, self.bound == "<=" or u > 0)
+        return (v - u, self.bound == ">=" or u > 0, inf, False)
+
+
+class Period(_Strict):
+    """The span a record speaks for, both ends included (``start`` ≤ ``end``)."""
+
+    start: UTCDateTime
+    end: UTCDateTime
+
+    @field_serializer("start", "end")
+    def _ser_time(self, value: datetime) -> str:
+        return format_utc(value)
+
+
+class KnowledgeLoss(_Strict):
+    """What a notice says the inspectorate lost access to or continuity of knowledge of.
+
+    Names values (``quantities``, keys of records' values) and ``subjects``; a term of the
+    record's party that reads one of them becomes ``unknown`` from the notice's
+    ``observed_at`` until newer evidence is observed.
+    """
+
+    quantities: list[str] = Field(default_factory=list, max_length=100)
+    subjects: list[str] = Field(default_factory=list, max_length=100)
 
 
 #: A value in a record: a quantity with a unit, a yes/no fact, or a short text.
@@ -182,6 +237,21 @@ class Record(_Strict):
     attachments: list[Attachment] = Field(default_factory=list)
     supersedes: Index | None = Field(default=None, description="Log index corrected.")
     disputes: Index | None = Field(default=None, description="Log index contested.")
+    disputed_values: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="With disputes: the names of the contested record's values it contests "
+        "(absent: the whole record).",
+    )
+    period: Period | None = Field(
+        default=None, description="The span the record speaks for, at every instant of it."
+    )
+    knowledge_lost: KnowledgeLoss | None = Field(
+        default=None,
+        description="For a notice about a party: the values and subjects whose continuity of "
+        "knowledge was lost as of observed_at.",
+    )
     key: KeyGrant | None = Field(default=None, description="For key_registration.")
     revokes: str | None = Field(default=None, description="For key_revocation: a vkey.")
     submitter: str = Field(min_length=1, max_length=64, description="Submitting party or body.")
@@ -192,8 +262,23 @@ class Record(_Strict):
     def _ser_time(self, value: datetime) -> str:
         return format_utc(value)
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "dependentRequired": {"disputed_values": ["disputes"], "knowledge_lost": ["party"]}
+        }
+    )
+
     @model_validator(mode="after")
     def _kind_fields(self) -> Record:
+        if self.disputed_values is not None and self.disputes is None:
+            raise ValueError("'disputed_values' needs 'disputes' (the log index contested)")
+        if self.knowledge_lost is not None:
+            if self.party is None:
+                raise ValueError("'knowledge_lost' needs 'party' (whose terms it concerns)")
+            if self.kind is not Kind.NOTICE:
+                raise ValueError("'knowledge_lost' belongs only in a notice record")
+        if self.period is not None and self.period.start > self.period.end:
+            raise ValueError("'period': 'start' must not be after 'end'")
         # A key record says exactly which key it registers or revokes, and nothing else does.
         if self.kind is Kind.KEY_REGISTRATION and self.key is None:
             raise ValueError("a key_registration record needs 'key' (the key it registers)")

@@ -1,9 +1,10 @@
 """Units of the quantities in evidence records, and the only conversions cvid makes.
 
 A unit is written ``<unit>`` or ``<unit> <substance>``: ``warhead``, ``kg``, ``kg UF6``,
-``kg U``. Every unit belongs to one dimension (mass, a count of one kind of thing, a fraction,
-time); conversion is only within a dimension, by the factors in :data:`UNITS`. Counts of
-different things never convert into each other (a warhead is not a launcher).
+``kg U``, ``km``. Every unit belongs to one dimension (mass, length, a count of one kind of
+thing, a fraction, time); conversion is only within a dimension, by the factors in
+:data:`UNITS`. Counts of different things never convert into each other (a warhead is not a
+launcher).
 
 A mass of a compound converts to the mass of an element in it (and back) by the element's mass
 fraction, computed from standard atomic weights (:data:`ATOMIC_WEIGHTS`, with their source):
@@ -54,12 +55,17 @@ _COUNTED = {
     "item": "items (any other counted thing)",
 }
 
-#: Every unit cvid knows. Mass in kg; counts in themselves; fractions in 1; time in days.
+#: Every unit cvid knows. Mass in kg; length in km; counts in themselves; fractions in 1; time
+#: in days.
 UNITS: Mapping[str, Unit] = _units(
     Unit("mg", "mass", 1e-6, "milligram"),
     Unit("g", "mass", 1e-3, "gram"),
     Unit("kg", "mass", 1.0, "kilogram"),
     Unit("t", "mass", 1e3, "tonne (metric ton, 1000 kg)"),
+    Unit("m", "length", 1e-3, "metre"),
+    Unit("km", "length", 1.0, "kilometre (missile ranges)"),
+    Unit("mi", "length", 1.609344, "statute mile (1,609.344 m)"),
+    Unit("nmi", "length", 1.852, "nautical mile (1,852 m)"),
     Unit("fraction", "fraction", 1.0, "a ratio as a number, 0.0367 for 3.67%"),
     Unit("percent", "fraction", 0.01, "a ratio in percent (U-235 enrichment: 3.67)"),
     Unit("day", "time", 1.0, "day"),
@@ -186,21 +192,24 @@ def convert(
 ) -> Quantity:
     """Express ``quantity`` in ``to_unit``, explicitly and only by the tables above.
 
-    ``material`` names the substance of a bare mass (``Quantity(300, "kg")`` with
-    ``material="UF6"`` is 300 kg UF6); it must agree with the quantity's own substance if that
-    is given. ``enrichment`` (U-235 mass percent) replaces uranium's standard atomic weight in
-    compound conversions. The uncertainty, if any, scales with the value. Raises
+    ``material`` names the substance of a bare mass on either side (``Quantity(300, "kg")``
+    with ``material="UF6"`` is 300 kg UF6, and so is ``to_unit="kg"``); a quantity that names
+    its own substance keeps it (``kg U`` converts to ``kg`` of ``UF6`` by uranium's mass
+    fraction). ``enrichment`` (U-235 mass percent) replaces uranium's standard atomic weight in
+    compound conversions. The uncertainty, if any, scales with the value, and a bound stays the
+    same bound. Raises
     :class:`InputError` naming both units when the dimensions or substances do not match.
     """
     src = parse_unit(quantity.unit)
     dst = parse_unit(to_unit)
     source = src.substance
+    target = dst.substance
     if material is not None:
-        if source is not None and source != material:
-            raise InputError(f"quantity in {quantity.unit!r} is not of material {material!r}")
-        source = material
         parse_unit(f"kg {material}")
-    target = dst.substance if dst.substance is not None else source
+        source = material if source is None else source
+        target = material if target is None else target
+    if target is None:
+        target = source
     if src.unit.dimension != dst.unit.dimension:
         raise InputError(
             f"cannot convert {quantity.unit!r} ({src.unit.dimension}) to {to_unit!r} "
@@ -214,4 +223,4 @@ def convert(
         value = quantity.value
     unc = None if quantity.uncertainty is None else quantity.uncertainty * abs(factor)
     out_unit = dst.unit.name if target is None else f"{dst.unit.name} {target}"
-    return Quantity(value=value, unit=out_unit, uncertainty=unc)
+    return Quantity(value=value, unit=out_unit, uncertainty=unc, bound=quantity.bound)

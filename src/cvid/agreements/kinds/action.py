@@ -9,7 +9,7 @@ from cvid.agreements.terms import CompiledTerm, Detail, Finding, Status, Unusabl
 
 
 def _done(e: Reader, term: CompiledTerm, party: str, group: list[int], t: int) -> bool:
-    return all(e.check(term, party, p, t) for p in group)
+    return all(e.judge(term, party, p, t) for p in group)
 
 
 def _verifies(e: Reader, term: CompiledTerm, party: str, group: list[int]) -> bool:
@@ -35,7 +35,7 @@ def evaluate_action(e: Reader, term: CompiledTerm, party: str, t: int) -> Findin
                 Status.OVERDUE, (), f"no evidence of {term.noun} ({due} passed): overdue"
             )
         return Finding(Status.PENDING, (), f"no evidence yet of {term.noun} ({due}): pending")
-    disputes = [d for p in first for d in e.ev.active_disputes(e.view, p, t)]
+    disputes = [d for p in first for d in e.ev.active_disputes(e.view, p, t, term.quantity)]
     if disputes:
 
         def disputed() -> Detail:

@@ -11,21 +11,54 @@ from collections.abc import Iterator
 
 from cvid.agreements.explain import num
 from cvid.agreements.instants import show
-from cvid.agreements.reader import Reader
+from cvid.agreements.reader import Reader, unit_suffix
 from cvid.agreements.terms import CompiledTerm, Detail, Finding, Status, Unusable
 from cvid.evidence.record import Quantity
-from cvid.evidence.units import parse_unit
 
 
 def groups(
     e: Reader, term: CompiledTerm, party: str, t: int, lower: int | None
 ) -> Iterator[list[int]]:
-    """Usable records of ``term`` for ``party`` observed in ``[lower, t]``, newest group first."""
+    """Usable records of ``term`` for ``party`` speaking for ``[lower, t]``, newest group first.
+
+    A record with a period speaks for ``t`` while ``t`` is in it (for its end after): it
+    ranks at :meth:`~cvid.agreements.evidence_index.Evidence.when`, not at its start.
+    """
     series = e.ev.by_value.get((party, term.quantity))
     if series is None:
         return
-    obs, pos = series.obs, series.pos
-    vis, records, sup = e.vis, e.ev.records, e.ev.sup[e.view]
+    points = _point_groups(e, term, series.obs, series.pos, t, lower)
+    if not series.spans:
+        yield from points
+        return
+    spans: dict[int, list[int]] = {}
+    for p in series.spans:
+        if e.ev.obs[p] > t or not e.usable(term, p, t):
+            continue
+        w = e.ev.when(p, t)
+        if lower is None or w >= lower:
+            spans.setdefault(w, []).append(p)
+    pending = sorted(spans.items(), reverse=True)
+    for group in points:
+        o = e.ev.obs[group[0]]
+        while pending and pending[0][0] > o:
+            yield sorted(pending.pop(0)[1])
+        if pending and pending[0][0] == o:
+            group = sorted(group + pending.pop(0)[1])
+        yield group
+    for _, ps in pending:
+        yield sorted(ps)
+
+
+def _point_groups(
+    e: Reader,
+    term: CompiledTerm,
+    obs: list[int],
+    pos: list[int],
+    t: int,
+    lower: int | None,
+) -> Iterator[list[int]]:
+    vis, records, sup, ends = e.vis, e.ev.records, e.ev.sup[e.view], e.ev.end
     kinds, subject = term.kinds, term.subject
     i = bisect.bisect_right(obs, t) - 1
     while i >= 0:
@@ -36,7 +69,7 @@ def groups(
         while i >= 0 and obs[i] == o:
             p = pos[i]
             i -= 1
-            if vis[p] > t:
+            if vis[p] > t or p in ends:
                 continue
             r = records[p]
             if r.kind in kinds and (subject is None or r.subject == subject):
@@ -49,16 +82,19 @@ def groups(
 
 
 def what(e: Reader, term: CompiledTerm, p: int) -> str:
-    """The term's value in record ``p``, in words (``1,561 deployed warheads``)."""
+    """The term's value in record ``p``, in words (``1,561 deployed warheads``, ``95.2 t of
+    heavy water``, ``at most 500 kg of ...``), converted figures after the stated ones."""
     v = e.ev.records[p].values[term.quantity]
     if isinstance(v, Quantity):
+        stated = e.amount(term, v)
+        of = " of " if unit_suffix(v.unit) else " "
         if term.unit is not None and v.unit != term.unit:
             try:
-                conv = e.value(term, p)
+                conv = e.quantity(term, p)
             except Unusable:
-                return f"{num(v.value)} {v.unit} of {term.noun}"
-            return f"{num(v.value)} {v.unit} of {term.noun} ({num(conv)} {term.unit})"
-        return f"{num(v.value)} {term.noun}"
+                return f"{stated}{of}{term.noun}"
+            return f"{stated}{of}{term.noun} ({e.amount(term, conv)})"
+        return f"{stated}{of}{term.noun}"
     if isinstance(v, bool):
         return f"{term.noun}: {'yes' if v else 'no'}"
     return f"{term.noun} {v!r}"
@@ -79,14 +115,13 @@ def cite(e: Reader, *groups_: list[int]) -> tuple[int, ...]:
 
 def limit_text(term: CompiledTerm, value: float) -> str:
     """``the 1,550 limit``, ``the 100 kg U limit`` (or ``minimum``); counts go without unit."""
-    unit = ""
-    if term.unit is not None and not parse_unit(term.unit).unit.dimension.startswith("count"):
-        unit = f" {term.unit}"
-    return f"the {num(value)}{unit} {'limit' if term.bound == 'max' else 'minimum'}"
+    return (
+        f"the {num(value)}{unit_suffix(term.unit)} {'limit' if term.bound == 'max' else 'minimum'}"
+    )
 
 
 def next_in_force(term: CompiledTerm, t: int) -> str:
-    """When the term next applies after ``t``, in words."""
+    """When the term next applies after ``t``, in words (or since when it no longer does)."""
     for c in sorted(set(term.fixed_instants())):
         if c <= t or not term.in_force_window(c):
             continue
@@ -96,7 +131,16 @@ def next_in_force(term: CompiledTerm, t: int) -> str:
                 continue
             return f"{limit_text(term, v)} binds from {show(c)}"
         return f"it applies from {show(c)}"
-    return "it no longer applies" if term.start is not None and t >= term.start else "no date"
+    if term.end is not None and t >= term.end:
+        return f"it no longer applies (it ended on {show(term.end)})"
+    param = term.parameter
+    if param is not None:
+        i = param.index_at(t)
+        if i >= 0 and param.values[i] is None and any(v is not None for v in param.values[:i]):
+            return f"its limit ended on {show(param.starts[i])} ({param.references[i]})"
+    if term.start is not None and t >= term.start:
+        return "it no longer applies"
+    return "no date is set from which it applies"
 
 
 def in_force(term: CompiledTerm, t: int) -> tuple[bool, float | None, int | None]:
@@ -124,3 +168,29 @@ def not_in_force(e: Reader, term: CompiledTerm, party: str, t: int) -> Finding:
         return cite(e, latest), f"{said(e, term, latest)}; {when}: not in force", ()
 
     return Finding(Status.NOT_IN_FORCE, detail=detail)
+
+
+def knowledge_lost(
+    e: Reader, term: CompiledTerm, party: str, group: list[int], t: int
+) -> int | None:
+    """The newest notice of lost knowledge that ends the validity of ``group`` at ``t``.
+
+    It counts if visible at ``t`` and uncorrected, from a verifying role of the term, about
+    ``party``, observed after what ``group`` speaks for, and naming the term's value or a
+    subject of ``group``'s records.
+    """
+    notices = e.ev.losses.get(party)
+    if not notices:
+        return None
+    after = e.ev.when(group[0], t)
+    subjects = {e.ev.records[p].subject for p in group}
+    for n in reversed(notices):
+        if e.vis[n] > t or e.ev.obs[n] <= after or e.ev.superseded(e.view, n, t):
+            continue
+        r = e.ev.records[n]
+        lost = r.knowledge_lost
+        if lost is None or not e.verifies(term, party, n):
+            continue
+        if term.quantity in lost.quantities or subjects & set(lost.subjects):
+            return n
+    return None

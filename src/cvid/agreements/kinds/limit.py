@@ -2,7 +2,17 @@
 
 The newest usable group of records since the term took effect decides; a group fails if any
 of its records fails the condition, and verifies if any of its records comes from a
-verifying role.
+verifying role. Around that rule:
+
+- a bound or an interval is judged soundly (:meth:`~cvid.agreements.reader.Reader.judge`):
+  ``<= 600`` against a 500 ceiling decides nothing and the term is ``unknown``;
+- a notice of lost knowledge (``knowledge_lost``) newer than the deciding group makes the
+  term ``unknown`` at once;
+- only disputes of the whole record, or naming the term's value, make it ``disputed``;
+- corroboration never demotes: a passing claim after a fresh, passing verification stays
+  ``met_verified`` (the walk back stops at the first group that fails);
+- a violation found by a verifying role opens a finding (:class:`OpenFinding`) that stays open
+  until a verifying role's record meets the term.
 """
 
 from __future__ import annotations
@@ -11,11 +21,86 @@ from collections.abc import Callable
 
 from cvid.agreements.explain import days
 from cvid.agreements.instants import show
-from cvid.agreements.kinds.common import cite, groups, in_force, limit_text, not_in_force, said
+from cvid.agreements.kinds.common import (
+    cite,
+    groups,
+    in_force,
+    knowledge_lost,
+    limit_text,
+    not_in_force,
+    said,
+)
 from cvid.agreements.reader import Reader
-from cvid.agreements.terms import CompiledTerm, Detail, Finding, Status, Unusable
+from cvid.agreements.terms import (
+    CompiledTerm,
+    Detail,
+    Finding,
+    OpenFinding,
+    Status,
+    Undecided,
+    Unusable,
+)
 
 _JUDGED = (Status.VIOLATED, Status.MET_CLAIMED, Status.MET_VERIFIED)
+
+
+def _passes(
+    e: Reader, term: CompiledTerm, party: str, ps: list[int], t: int, limit: float | None
+) -> bool | None:
+    """True if every record of ``ps`` meets the term, False if one fails, None if undecided."""
+    decided = False
+    for p in ps:
+        try:
+            if not e.judge(term, party, p, t, limit):
+                return False
+            decided = True
+        except Unusable:
+            continue
+    return True if decided else None
+
+
+def open_finding(
+    e: Reader, term: CompiledTerm, party: str, t: int, since: int | None, limit: float | None
+) -> OpenFinding | None:
+    """The violation found by a verifying role that is open at ``t``, if any."""
+    opening: list[int] | None = None
+    for group in groups(e, term, party, t, since):
+        mine = [p for p in group if e.verifies(term, party, p)]
+        if not mine:
+            continue
+        ok = _passes(e, term, party, mine, t, limit)
+        if ok is None:
+            continue
+        if ok:
+            break
+        opening = [p for p in mine if _fails(e, term, party, p, t, limit)]
+    if opening is None:
+        return None
+    first = opening
+    when = e.ev.when(first[0], t)
+    text = f"{said(e, term, first)}: a violation found, open since {show(when)}"
+    return OpenFinding(when, cite(e, first), text)
+
+
+def _fails(e: Reader, term: CompiledTerm, party: str, p: int, t: int, limit: float | None) -> bool:
+    try:
+        return not e.judge(term, party, p, t, limit)
+    except Unusable:
+        return False
+
+
+def _corroborated(
+    e: Reader, term: CompiledTerm, party: str, t: int, since: int | None, limit: float | None
+) -> list[int] | None:
+    """A fresh verifying group that meets the term with no failing group after it, if any."""
+    for group in groups(e, term, party, t, since):
+        if term.freshness is not None and t - e.ev.when(group[0], t) >= term.freshness:
+            return None
+        if _passes(e, term, party, group, t, limit) is not True:
+            return None
+        if any(e.verifies(term, party, p) for p in group):
+            return group
+    return None
 
 
 def evaluate_limit(e: Reader, term: CompiledTerm, party: str, t: int) -> Finding:
@@ -32,17 +117,30 @@ def evaluate_limit(e: Reader, term: CompiledTerm, party: str, t: int) -> Finding
         since_text = f" since {took} on {show(since)}" if since is not None else ""
         text = f"no evidence of {party}'s {term.noun}{since_text}: unknown"
         return Finding(Status.UNKNOWN, (), text, tuple(facts))
-    o = e.ev.obs[group[0]]
+    o = e.ev.when(group[0], t)
     failing: list[int] = []
+    found = open_finding(e, term, party, t, since, limit)
 
     def words(status: Status, why: Callable[[], str], cited: list[int] | None = None) -> Finding:
         def detail() -> Detail:
             shown = (*facts, ("observed_at", show(o)))
             if term.value_type == "double" and status in _JUDGED:
-                shown += (("value", e.value(term, (failing or group)[-1])),)
-            return cite(e, group, cited or []), f"{said(e, term, group)}{why()}", shown
+                p = (failing or group)[-1]
+                q = e.quantity(term, p)
+                shown += (("value", float(q.value)),)
+                if q.bound is not None:
+                    shown += (("bound", q.bound),)
+                if q.uncertainty:
+                    shown += (("uncertainty", float(q.uncertainty)),)
+            text = f"{said(e, term, group)}{why()}"
+            if found is not None and status is not Status.VIOLATED:
+                text += f"; open finding: {found.explanation}"
+            extra = list(cited or [])
+            if found is not None:
+                extra += [e.ev.position[i] for i in found.evidence]
+            return cite(e, group, sorted(set(extra))), text, shown
 
-        return Finding(status, detail=detail)
+        return Finding(status, detail=detail, open_finding=found)
 
     if term.freshness is not None and t - o >= term.freshness:
         fresh = term.freshness
@@ -50,7 +148,17 @@ def evaluate_limit(e: Reader, term: CompiledTerm, party: str, t: int) -> Finding
             Status.UNKNOWN,
             lambda: f", older than the {days(fresh)}-day freshness window: unknown",
         )
-    disputes = [d for p in group for d in e.ev.active_disputes(e.view, p, t)]
+    lost = knowledge_lost(e, term, party, group, t)
+    if lost is not None:
+        return words(
+            Status.UNKNOWN,
+            lambda: (
+                f"; then {e.wording.record(lost, 'a loss of continuity of knowledge')}: "
+                "findings before it no longer hold: unknown"
+            ),
+            [lost],
+        )
+    disputes = [d for p in group for d in e.ev.active_disputes(e.view, p, t, term.quantity)]
     if disputes:
         return words(
             Status.DISPUTED,
@@ -61,31 +169,46 @@ def evaluate_limit(e: Reader, term: CompiledTerm, party: str, t: int) -> Finding
             ),
             disputes,
         )
-    # A record that cannot be judged (a unit that does not convert, a failing condition) makes
-    # the group unknown, unless another record of it shows a breach: a violation any usable
-    # record shows is not hidden by one that cannot be read.
+    # A record that cannot be judged (a unit that does not convert, a failing condition, a
+    # bound that decides nothing) makes the group unknown, unless another record of it shows
+    # a breach: a violation any usable record shows is not hidden by one that cannot be read.
     unusable: list[str] = []
+    undecided = False
     for p in group:
         try:
-            if not e.check(term, party, p, t, limit):
+            if not e.judge(term, party, p, t, limit):
                 failing.append(p)
+        except Undecided as exc:
+            undecided = True
+            unusable.append(str(exc))
         except Unusable as exc:
             unusable.append(str(exc))
     if unusable and not failing:
         reason = "; ".join(unusable)
-        return words(Status.UNKNOWN, lambda: f": {reason}: unknown")
+        tail = ": it may or may not be met" if undecided else ""
+        return words(Status.UNKNOWN, lambda: f": {reason}{tail}: unknown")
     default = term.condition.source in ("value <= limit", "value >= limit")
 
     def why(met: bool) -> str:
         if limit is None or not default:
-            return "compliant" if met else f"breaking {term.condition.source!r}"
+            if term.kind == "prohibition":
+                return ", none of what it prohibits" if met else ", what it prohibits"
+            return ", as the term requires" if met else ", contrary to the term"
         if met:
-            return f"within {limit_text(term, limit)}"
-        return f"{'above' if term.bound == 'max' else 'below'} {limit_text(term, limit)}"
+            return f", within {limit_text(term, limit)}"
+        return f", {'above' if term.bound == 'max' else 'below'} {limit_text(term, limit)}"
 
     if failing:
         also = f" ({'; '.join(unusable)})" if unusable else ""
-        return words(Status.VIOLATED, lambda: f", {why(False)}{also}: violated")
+        return words(Status.VIOLATED, lambda: f"{why(False)}{also}: violated")
     if any(e.verifies(term, party, p) for p in group):
-        return words(Status.MET_VERIFIED, lambda: f", {why(True)}: met (verified)")
-    return words(Status.MET_CLAIMED, lambda: f", {why(True)}: met (claimed)")
+        return words(Status.MET_VERIFIED, lambda: f"{why(True)}: met (verified)")
+    backing = _corroborated(e, term, party, t, since, limit)
+    if backing is not None:
+        verified = backing
+        return words(
+            Status.MET_VERIFIED,
+            lambda: f"{why(True)}; verified: {said(e, term, verified)}: met (verified)",
+            verified,
+        )
+    return words(Status.MET_CLAIMED, lambda: f"{why(True)}: met (claimed)")

@@ -28,7 +28,7 @@ def fulfilment(e: Reader, term: CompiledTerm, party: str, d: int, t: int) -> lis
         if not e.usable(term, p, t):
             continue
         try:
-            if e.check(term, party, p, t):
+            if e.judge(term, party, p, t):
                 out.append(p)
         except Unusable:
             continue  # a record that cannot be judged fulfils nothing
@@ -53,7 +53,7 @@ def evaluate_periodic(e: Reader, term: CompiledTerm, party: str, t: int) -> Find
     got = fulfilment(e, term, party, d, t)
     if got:
         text = said(e, term, got)
-        disputes = [x for p in got for x in e.ev.active_disputes(e.view, p, t)]
+        disputes = [x for p in got for x in e.ev.active_disputes(e.view, p, t, term.quantity)]
         if disputes:
             by = "; ".join(e.wording.record(x, "otherwise") for x in disputes)
             return Finding(
