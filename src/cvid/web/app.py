@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cvid import __version__
 from cvid.errors import Error
-from cvid.web import reads, records, tiles
+from cvid.web import dashboard, reads, records, tiles
 from cvid.web.problems import ProblemError, problem_handler, problem_response
 from cvid.web.service import Service
 
@@ -101,6 +101,7 @@ def _build(service: Service | None, **state: Any) -> FastAPI:
     app.include_router(records.router)
     app.include_router(reads.router)
     app.include_router(tiles.router)
+    app.include_router(dashboard.router)
     app.add_middleware(_Headers)
     return app
 
