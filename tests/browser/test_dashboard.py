@@ -172,7 +172,8 @@ def test_proof_fails_on_a_forged_checkpoint(served: tuple[str, Path], browser: A
     page.goto(f"{url}/dashboard/#record/5?as_of=2019-12-31")
     page.wait_for_selector("body[data-ready]", timeout=30_000)
     assert page.locator("#verify-result").get_attribute("data-ok") == "false"
-    assert page.locator('#verify-steps li[data-step="log signature"]').get_attribute("class") == "fail"
+    signature = page.locator('#verify-steps li[data-step="log signature"]')
+    assert signature.get_attribute("class") == "fail"
     page.close()
 
 
