@@ -85,7 +85,7 @@ def serve_command(
     host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="The port to listen on (0: any free port).")] = 8000,
     open_browser: Annotated[
-        bool, typer.Option("--open", help="Open the service in a browser.")
+        bool, typer.Option("--open", help="Open the dashboard in a browser.")
     ] = False,
     max_body: Annotated[
         int, typer.Option(help="The largest submission body accepted, in bytes.")
@@ -132,7 +132,7 @@ def serve_command(
     typer.echo(f"cvid serving {public_name(ledger)} at {url}/ (tiles: {url}/v1/log)")
     sys.stdout.flush()
     if open_browser:
-        _open_browser(public_url or url + "/")
+        _open_browser((public_url or url).rstrip("/") + "/dashboard/")
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
