@@ -187,3 +187,26 @@ def test_readable_at_800_px(served: tuple[str, Path], browser: Any) -> None:
     assert width <= 800, f"the page is {width} px wide at 800 px"
     page.screenshot(path=str(ROOT / "docs" / "img" / "dashboard-overview.png"))
     page.close()
+
+
+def test_browser_proofs_equal_the_services(served: tuple[str, Path], browser: Any) -> None:
+    """The inclusion proof verify.js computes from the tiles, for every record, is the one
+    the service computes in Python (GET /v1/records)."""
+    url, _ = served
+    page = _open(browser, f"{url}/dashboard/#overview?as_of=2019-12-31")
+    rows = httpx.get(url + "/v1/records?limit=1000").json()
+    size = rows["checkpoint"]["size"]
+    got = page.evaluate(
+        """async (size) => {
+            const t = new CvidVerify.Tiles("/v1/log", size, (u) => fetch(u));
+            const out = [];
+            for (let i = 0; i < size; i++) {
+                const proof = await t.inclusionProof(i);
+                out.push(proof.map((p) => CvidVerify.b64encode(p)));
+            }
+            return out;
+        }""",
+        size,
+    )
+    assert got == [r["inclusion_proof"] for r in rows["records"]]
+    page.close()
