@@ -27,7 +27,13 @@ from cvid.agreements.model import Instant, to_instant
 from cvid.agreements.package import Package
 from cvid.agreements.terms import Status, StepState
 from cvid.agreements.timeline import statuses_between, timeline
-from cvid.agreements.yamlsrc import Located, load_yaml
+from cvid.agreements.yamlsrc import (
+    Located,
+    load_yaml,
+    package_file,
+    read_package_bytes,
+    read_package_text,
+)
 from cvid.errors import InputError
 from cvid.evidence.importer import load_mapping, read_csv, table_records
 from cvid.evidence.record import Record
@@ -175,14 +181,14 @@ def imported_records(
     """
     if not isinstance(spec, dict) or not {"mapping", "csv"} <= spec.keys():
         raise PackageError(f"{where}: import needs mapping and csv (paths in the package)")
-    csv_path = package_dir / str(spec["csv"])
+    csv_path = package_file(package_dir, str(spec["csv"]), f"{where}: import.csv")
     if data_dir is not None:
         csv_path = data_dir / csv_path.name
-    try:
-        data = csv_path.read_bytes()
-    except OSError as exc:
-        raise PackageError(f"{where}: cannot read {csv_path}: {exc.strerror}") from None
-    mapping = load_mapping(package_dir / str(spec["mapping"]))
+    mapping_path = package_file(package_dir, str(spec["mapping"]), f"{where}: import.mapping")
+    if mapping_path.is_symlink() or not mapping_path.is_file():
+        raise PackageError(f"{where}: import.mapping: {mapping_path} is not a file of the package")
+    data = read_package_bytes(csv_path)
+    mapping = load_mapping(mapping_path)
     rows = read_csv(data, str(csv_path))
     out = []
     for row_where, obj in table_records(mapping, rows, dt.datetime.now(dt.UTC)):
@@ -364,11 +370,11 @@ def run_scenarios(package: Package, data_dir: Path | None = None) -> list[Scenar
     if package.directory is None:
         return []
     out: list[ScenarioResult] = []
-    for path in sorted((package.directory / SCENARIO_DIR).glob("*.yaml")):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise PackageError(f"cannot read {path}: {exc.strerror}") from None
+    folder = package.directory / SCENARIO_DIR
+    if folder.is_symlink():
+        raise PackageError(f"{folder}: a symbolic link; a package's files must be in its folder")
+    for path in sorted(folder.glob("*.yaml")):
+        text = read_package_text(path)
         out.extend(run_scenario_text(package, text, str(path), data_dir))
     return out
 

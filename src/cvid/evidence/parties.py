@@ -22,12 +22,11 @@ needs and ignores every other top-level key (the agreements engine reads ``terms
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cvid.errors import FormatError, InputError
@@ -177,20 +176,9 @@ def load_parties(package_dir: Path) -> AgreementParties:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read agreement package {path}: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{path}: not valid YAML: {exc}".replace("\n", " ")) from None
-    return parse_parties(data, str(path))
+    from cvid.agreements.yamlsrc import safe_load  # within the YAML limits
 
-
-def _package_files(package_dir: Path) -> Iterator[Path]:
-    for path in sorted(package_dir.rglob("*")):
-        rel = path.relative_to(package_dir)
-        if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
-            continue
-        if path.is_file():
-            yield path
+    return parse_parties(safe_load(text, str(path)), str(path))
 
 
 #: The most bytes a package's files may hold together (a package is text and small tables).
@@ -239,13 +227,13 @@ def parties_from_files(files: Mapping[str, bytes], where: str) -> AgreementParti
     data = files.get(AGREEMENT_FILE)
     if data is None:
         raise InputError(f"{where}: the package has no {AGREEMENT_FILE}")
+    from cvid.agreements.yamlsrc import safe_load  # libyaml's when present, within limits
+
     try:
-        # libyaml's loader when present: a ledger parses its package on every open.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        parsed = yaml.load(data.decode("utf-8"), Loader=loader)
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise InputError(f"{name}: not valid YAML: {exc}".replace("\n", " ")) from None
-    return parse_parties(parsed, name)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{name}: not UTF-8 (byte {exc.start})") from None
+    return parse_parties(safe_load(text, name), name)
 
 
 def package_sha256(package_dir: Path) -> str:
@@ -254,10 +242,7 @@ def package_sha256(package_dir: Path) -> str:
     SHA-256 of the lines ``<sha256 hex of file>  <relative POSIX path>\\n`` sorted by path (what
     ``find . -type f | sort | xargs sha256sum`` prints, without ``./``), skipping hidden files
     and ``__pycache__``.
+
+    Refuses what :func:`read_package_files` refuses: a symbolic link, an oversized package.
     """
-    lines = []
-    for path in _package_files(package_dir):
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        lines.append(f"{digest}  {path.relative_to(package_dir).as_posix()}\n")
-    lines.sort(key=lambda line: line[66:])
-    return hashlib.sha256("".join(lines).encode()).hexdigest()
+    return files_sha256(read_package_files(package_dir))
