@@ -32,7 +32,7 @@ from cvid.agreements.model import (
     to_instant,
 )
 from cvid.agreements.terms import CompiledStep, CompiledTerm, ParamSeries, Schedule, Status
-from cvid.agreements.yamlsrc import Located, load_yaml
+from cvid.agreements.yamlsrc import Located, load_yaml, read_package_text
 from cvid.errors import InputError
 from cvid.evidence.parties import Role, files_sha256, package_sha256
 from cvid.evidence.record import Kind, Quantity
@@ -95,10 +95,7 @@ def load_package(directory: Path) -> Package:
     Raises :class:`PackageError` (exit 2) naming the file, line and term for anything wrong.
     """
     path = directory / AGREEMENT_FILE
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PackageError(f"cannot read agreement package {path}: {exc.strerror}") from None
+    text = read_package_text(path)  # no symbolic link, UTF-8, within the YAML size limit
     pkg = parse_package(text, str(path))
     return _with(pkg, directory, package_sha256(directory))
 
