@@ -16,9 +16,10 @@ A source that replays admission fails (:class:`VerificationError`, naming the fi
 check) when any entry it covers is not admissible: a verdict never rests on a log holding an
 entry the ledger would have refused, and such an entry is never evidence.
 
-A source's ``records`` are a :class:`~cvid.agreements.evidence_index.LedgerRecords`: with the ledger's
-clock mode and, from a ledger, each record's logged time, so every evaluation built from them
-sees "then" as the ledger defines it. Tiles carry no cosigned checkpoints: their records have no
+A source's ``records`` are a :class:`~cvid.agreements.evidence_index.LedgerRecords`: with
+the ledger's clock mode and, from a ledger, each record's logged time, so every evaluation built
+from them sees "then" as the ledger defines it. Tiles carry no cosigned checkpoints: their records
+have no
 logged times.
 """
 
