@@ -81,7 +81,7 @@ def test_a_deep_scenario_is_refused(package: Path) -> None:
 
 
 def test_an_invalid_calendar_date_names_its_line(package: Path, tmp_path: Path) -> None:
-    line = _append(package / "agreement.yaml", "extra: 2018-02-30\n")
+    _append(package / "agreement.yaml", "extra: 2018-02-30\n")
     _refused(package, tmp_path, "agreement.yaml", "out of range")
 
 
@@ -125,7 +125,8 @@ def test_an_import_never_reads_outside_the_package(
     result = cvid("agreement", "check", package)
     assert result.exit_code == 2, result.output
     assert "SECRET" not in result.output and "root:x" not in result.output
-    assert "central-limits.yaml:" in result.output and "import.csv" in result.output
+    named = "central-limits.yaml:" in result.output and "import.csv" in result.output
+    assert named or "x.csv: a symbolic link" in result.output, result.output
 
 
 def test_a_mapping_outside_the_package_is_refused(package: Path, tmp_path: Path) -> None:
@@ -171,12 +172,13 @@ def test_check_yaml_limits() -> None:
     aliases = "a: &x 1\nb: [" + ", ".join(["*x"] * (MAX_YAML_ALIASES + 1)) + "]\n"
     with pytest.raises(YamlLimitError, match=f"over {MAX_YAML_ALIASES:,} aliases"):
         check_yaml(aliases, "f.yaml")
-    with pytest.raises(YamlLimitError, match="f.yaml:2: alias"):
+    with pytest.raises(YamlLimitError, match=r"f\.yaml:2: alias"):
         check_yaml("ok: 1\nx: &a {k: *a}\n", "f.yaml")
-    with pytest.raises(PackageError, match=r"f.yaml:1:\d+: not valid YAML"):
+    with pytest.raises(PackageError, match=r"f\.yaml:\d+:\d+: not valid YAML"):
         check_yaml("a: [1, 2\n", "f.yaml")
     assert issubclass(YamlLimitError, LimitError)
-    assert load_yaml("d: 2018-02-28\n", "f.yaml").data == {"d": __import__("datetime").date(2018, 2, 28)}
+    expected = {"d": __import__("datetime").date(2018, 2, 28)}
+    assert load_yaml("d: 2018-02-28\n", "f.yaml").data == expected
 
 
 def test_package_file_names() -> None:
