@@ -15,15 +15,15 @@ from functools import wraps
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
+from cvid.console import SafeConsole, printable
 from cvid.errors import Error
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-err_console = Console(stderr=True, highlight=False)
+err_console = SafeConsole(stderr=True)  # shows control characters in messages as escapes
 
 #: Exit code of a finding (a violation, a failed check); 2 is bad input or usage.
 FINDING = 1
@@ -74,13 +74,14 @@ def fail(message: str, code: int = BAD_INPUT, *, where: str | None = None) -> No
         sys.stderr.write(json.dumps(doc, ensure_ascii=False) + "\n")
         sys.stderr.flush()
     else:
-        err_console.print(Text.assemble(("error:", "bold red"), " ", message), soft_wrap=True)
+        shown = Text.assemble(("error:", "bold red"), " ", printable(message))
+        err_console.print(shown, soft_wrap=True)
     raise typer.Exit(code)
 
 
 def problem(text: str) -> None:
     """Print one finding on standard error, as text (it may quote records)."""
-    err_console.print(Text.assemble(("problem:", "red"), " ", text), soft_wrap=True)
+    err_console.print(Text.assemble(("problem:", "red"), " ", printable(text)), soft_wrap=True)
 
 
 def reports_errors(func: Callable[P, R]) -> Callable[P, R]:

@@ -14,7 +14,6 @@ from typing import Any
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
@@ -40,6 +39,7 @@ from cvid.accountancy.evidence import balance_record
 from cvid.agreements.instants import from_us
 from cvid.agreements.scenarios import parse_as_of
 from cvid.cli._common import emit_json, reports_errors
+from cvid.console import SafeConsole
 from cvid.errors import InputError
 
 accountancy_app = typer.Typer(
@@ -47,7 +47,7 @@ accountancy_app = typer.Typer(
     help="Material accountancy: MUF, σMUF, SITMUF, Page's test and its design.",
     no_args_is_help=True,
 )
-out = Console(highlight=False)
+out = SafeConsole()
 
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON on standard output.")
 K_OPTION = typer.Option(..., "--k", help="Reference value k (in σ of SITMUF), >= 0.")

@@ -14,13 +14,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
 from cvid.cli import remote
 from cvid.cli._common import emit_json, reports_errors
 from cvid.cli.ledger_verify import ledger_verify
 from cvid.cli.log import progress_bar, read_input
+from cvid.console import SafeConsole
 from cvid.documents import keys_document, record_document
 from cvid.errors import InputError, StoreError
 from cvid.evidence import (
@@ -70,7 +70,7 @@ LedgerArg = Annotated[
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 KeyOpt = Annotated[Path, typer.Option("--key", help="The private key file (cvid key new).")]
-out = Console(highlight=False, soft_wrap=True)
+out = SafeConsole(soft_wrap=True)
 
 
 def _admit(ledger: Ledger, batch: list[Candidate]) -> list[int]:
