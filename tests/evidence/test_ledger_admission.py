@@ -372,3 +372,26 @@ def test_a_logged_entry_must_be_exactly_its_canonical_bytes(world: World) -> Non
     out = replay(load_parties(world.package), [signed])
     assert [(f.index, f.check) for f in out.findings] == [(0, "canonical")]
     assert out.records == []
+
+
+@pytest.mark.parametrize("where", ["first", "last"])
+def test_a_logged_entry_with_a_repeated_member_name_is_refused(world: World, where: str) -> None:
+    """A log entry is parsed keeping the last of repeated names (faster), so it is the
+    canonical check that must refuse one: canonical bytes never repeat a name. Whichever copy
+    is read, the entry is refused and nothing after it is lost."""
+    from cvid.evidence import load_parties
+    from cvid.evidence.replay import replay
+    from cvid.evidence.signing import canonical
+
+    entry = canonical(world.signed())
+    name = b'"agreement":'
+    assert entry.startswith(b"{" + name)
+    value = entry[len(name) + 1 : entry.index(b",")]  # the record's own agreement id
+    copy = name + value
+    doubled = (
+        b"{" + copy + b"," + entry[1:] if where == "first" else entry[:-1] + b"," + copy + b"}"
+    )
+    assert doubled.count(name) == 2
+    out = replay(load_parties(world.package), [doubled, entry])
+    assert [(f.index, f.check) for f in out.findings] == [(0, "canonical")]
+    assert len(out.records) == 1

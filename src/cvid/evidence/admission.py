@@ -97,11 +97,12 @@ def describe(number: int, total: int, origin: str) -> str:
     return f"{head} ({origin})" if origin else head
 
 
-def _parse(c: Candidate, where: str) -> Any:
+def _parse(c: Candidate, where: str, logged: bool) -> Any:
     if c.text is None:
         return c.obj
     try:
-        return parse_json(c.text)
+        # A log entry must be canonical bytes (checked below), which repeat no member name.
+        return parse_json(c.text, unique_names=not logged)
     except json.JSONDecodeError as exc:
         detail = f"not valid JSON: {exc.msg} (column {exc.colno})"
         raise RecordError("json", where, detail) from None
@@ -128,7 +129,7 @@ def prepare(c: Candidate, where: str, verify: bool = True, logged: bool = False)
     bytes of its signed record (check ``canonical``), as every entry the ledger writes is.
     Raises :class:`RecordError` naming the check.
     """
-    obj = _parse(c, where)
+    obj = _parse(c, where, logged)
     if not isinstance(obj, dict):
         raise RecordError("json", where, f"must be a JSON object, not {type(obj).__name__}")
     try:
