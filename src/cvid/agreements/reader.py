@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from cvid.agreements.cel import ConditionError
-from cvid.agreements.evidence_index import Evidence, View
+from cvid.agreements.evidence_index import Evidence, Series, View
 from cvid.agreements.explain import Wording, num
 from cvid.agreements.instants import from_us
 from cvid.agreements.package import Package
@@ -52,12 +52,14 @@ class Reader:
         self._values: dict[tuple[str, int], Any] = {}
         self._quantities: dict[tuple[str, int], Quantity] = {}
         self._conds: dict[tuple[str, int, float | None, float | None], bool] = {}
+        self._verifying: dict[tuple[str, str], Series | None] = {}
 
     def forget(self) -> None:
         """Drop the memos (a timeline calls this between terms to bound memory)."""
         self._values.clear()
         self._quantities.clear()
         self._conds.clear()
+        self._verifying.clear()
 
     # -- records -----------------------------------------------------------------------------
 
@@ -78,6 +80,29 @@ class Reader:
         if who == party:
             return False
         return bool(self.package.roles.get(who, frozenset()) & term.verified_by)
+
+    def verifying_series(self, term: CompiledTerm, party: str) -> Series | None:
+        """The records of ``party``'s series for ``term`` that match it and verify it, in
+        the series' order (memoized: an open finding walks only these)."""
+        key = (term.id, party)
+        if key in self._verifying:
+            return self._verifying[key]
+        series = self.ev.by_value.get((party, term.quantity))
+        out: Series | None = None
+        if series is not None:
+            keep = [
+                i
+                for i, p in enumerate(series.pos)
+                if self.matches(term, p) and self.verifies(term, party, p)
+            ]
+            if keep:
+                pos = [series.pos[i] for i in keep]
+                spans = set(series.spans)
+                out = Series(
+                    pos=pos, obs=[series.obs[i] for i in keep], spans=[p for p in pos if p in spans]
+                )
+        self._verifying[key] = out
+        return out
 
     def quantity(self, term: CompiledTerm, p: int) -> Quantity:
         """Record ``p``'s quantity for a term on a double value, in the term's unit."""

@@ -17,14 +17,24 @@ from cvid.evidence.record import Quantity
 
 
 def groups(
-    e: Reader, term: CompiledTerm, party: str, t: int, lower: int | None
+    e: Reader,
+    term: CompiledTerm,
+    party: str,
+    t: int,
+    lower: int | None,
+    *,
+    verifying: bool = False,
 ) -> Iterator[list[int]]:
     """Usable records of ``term`` for ``party`` speaking for ``[lower, t]``, newest group first.
 
     A record with a period speaks for ``t`` while ``t`` is in it (for its end after): it
-    ranks at :meth:`~cvid.agreements.evidence_index.Evidence.when`, not at its start.
+    ranks at :meth:`~cvid.agreements.evidence_index.Evidence.when`, not at its start. With
+    ``verifying``, only the records that verify (:meth:`Reader.verifies`): the groups are
+    those of all records, each cut to its verifying records, and empty ones left out.
     """
-    series = e.ev.by_value.get((party, term.quantity))
+    series = (
+        e.verifying_series(term, party) if verifying else e.ev.by_value.get((party, term.quantity))
+    )
     if series is None:
         return
     points = _point_groups(e, term, series.obs, series.pos, t, lower)

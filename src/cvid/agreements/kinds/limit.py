@@ -64,10 +64,7 @@ def open_finding(
 ) -> OpenFinding | None:
     """The violation found by a verifying role that is open at ``t``, if any."""
     opening: list[int] | None = None
-    for group in groups(e, term, party, t, since):
-        mine = [p for p in group if e.verifies(term, party, p)]
-        if not mine:
-            continue
+    for mine in groups(e, term, party, t, since, verifying=True):
         ok = _passes(e, term, party, mine, t, limit)
         if ok is None:
             continue
