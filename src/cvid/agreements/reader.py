@@ -193,13 +193,18 @@ class Reader:
         """A number in the term's unit: ``500 kg``; counts go without unit."""
         return num(value) + unit_suffix(term.unit)
 
-    def baseline(self, term: CompiledTerm, party: str, t: int) -> float:
-        """The first usable value of the term's quantity for ``party`` at ``t``."""
+    def baseline_record(self, term: CompiledTerm, party: str, t: int) -> int | None:
+        """The first usable record of the term's quantity for ``party`` at ``t``, if any."""
         series = self.ev.by_value.get((party, term.quantity))
         for p in series.pos if series else ():
             if self.usable(term, p, t):
-                return float(self.value(term, p))
-        return 0.0
+                return p
+        return None
+
+    def baseline(self, term: CompiledTerm, party: str, t: int) -> float:
+        """The first usable value of the term's quantity for ``party`` at ``t`` (0 if none)."""
+        p = self.baseline_record(term, party, t)
+        return 0.0 if p is None else float(self.value(term, p))
 
     def check(
         self, term: CompiledTerm, party: str, p: int, t: int, limit: float | None = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cvid.agreements.instants import DAY, show
-from cvid.agreements.kinds.common import cite, groups, not_in_force, said
+from cvid.agreements.kinds.common import baseline_note, cite, groups, not_in_force, said
 from cvid.agreements.reader import Reader
 from cvid.agreements.terms import CompiledTerm, Detail, Finding, Status, Unusable
 
@@ -71,18 +71,27 @@ def evaluate_action(e: Reader, term: CompiledTerm, party: str, t: int) -> Findin
         done = earlier
 
         def reversed_() -> Detail:
-            text = f"{said(e, term, done)}, then {said(e, term, first)}: reversed"
+            base = baseline_note(e, term, party, t)
+            text = f"{said(e, term, done)}, then {said(e, term, first)}{base}: reversed"
             return cite(e, done, first), text, ()
 
         return Finding(Status.REVERSED, detail=reversed_)
     if late:
         return Finding(
             Status.OVERDUE,
-            detail=lambda: (cite(e, first), f"{said(e, term, first)}; {due} passed: overdue", ()),
+            detail=lambda: (
+                cite(e, first),
+                f"{said(e, term, first)}{baseline_note(e, term, party, t)}; {due} passed: overdue",
+                (),
+            ),
         )
     return Finding(
         Status.PENDING,
-        detail=lambda: (cite(e, first), f"{said(e, term, first)}; {due}: pending", ()),
+        detail=lambda: (
+            cite(e, first),
+            f"{said(e, term, first)}{baseline_note(e, term, party, t)}; {due}: pending",
+            (),
+        ),
     )
 
 
@@ -111,4 +120,5 @@ def _done_detail(
         shown.append(first)
         text += f"; latest: {said(e, term, first)}"
     word = "verified" if verifying is not None else "claimed"
+    text += baseline_note(e, term, party, t)
     return cite(e, *shown), f"{text}{note}: met ({word})", ()

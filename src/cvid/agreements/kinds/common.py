@@ -123,6 +123,17 @@ def cite(e: Reader, *groups_: list[int]) -> tuple[int, ...]:
     return tuple(index[p] for p in sorted({p for g in groups_ for p in g}))
 
 
+def baseline_note(e: Reader, term: CompiledTerm, party: str, t: int) -> str:
+    """``; against the baseline of 20 first on record (log 7)`` when the term's condition
+    reads ``baseline``, so the words show what the figure was judged against; else ``""``."""
+    if "baseline" not in term.condition.uses:
+        return ""
+    p = e.baseline_record(term, party, t)
+    if p is None:
+        return "; against a baseline of 0 (no figure on record)"
+    return f"; against the baseline of {what(e, term, p)} first on record (log {e.ev.index[p]})"
+
+
 def limit_text(term: CompiledTerm, value: float) -> str:
     """``the 1,550 limit``, ``the 100 kg U limit`` (or ``minimum``); counts go without unit."""
     return (

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from cvid.agreements.explain import days
 from cvid.agreements.instants import show
 from cvid.agreements.kinds.common import (
+    baseline_note,
     cite,
     groups,
     in_force,
@@ -129,7 +130,7 @@ def evaluate_limit(e: Reader, term: CompiledTerm, party: str, t: int) -> Finding
                     shown += (("bound", q.bound),)
                 if q.uncertainty:
                     shown += (("uncertainty", float(q.uncertainty)),)
-            text = f"{said(e, term, group)}{why()}"
+            text = f"{said(e, term, group)}{baseline_note(e, term, party, t)}{why()}"
             if found is not None and status is not Status.VIOLATED:
                 text += f"; open finding: {found.explanation}"
             extra = list(cited or [])
