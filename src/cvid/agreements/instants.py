@@ -6,6 +6,7 @@ The engine works on integers; people read dates (``2018-02-05``) or RFC 3339 ins
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 DAY = 86_400_000_000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -23,8 +24,10 @@ def from_us(us: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(microseconds=us)
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def show(us: int) -> str:
-    """A date ``2018-02-05`` when the instant is midnight UTC, else RFC 3339 with ``Z``."""
+    """A date ``2018-02-05`` when the instant is midnight UTC, else RFC 3339 with ``Z``
+    (memoized: a timeline's explanations name the same instants again and again)."""
     if us % DAY == 0:
         return dt.date.fromordinal(_ORDINAL_1970 + us // DAY).isoformat()
     return rfc3339(us)

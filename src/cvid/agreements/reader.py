@@ -14,7 +14,7 @@ from cvid.agreements.evidence_index import Evidence, Series, View
 from cvid.agreements.explain import Wording, num
 from cvid.agreements.instants import from_us
 from cvid.agreements.package import Package
-from cvid.agreements.terms import CompiledTerm, Undecided, Unusable
+from cvid.agreements.terms import CompiledTerm, OpenFinding, Undecided, Unusable
 from cvid.errors import InputError
 from cvid.evidence.record import Quantity
 from cvid.evidence.units import convert, parse_unit
@@ -53,6 +53,8 @@ class Reader:
         self._quantities: dict[tuple[str, int], Quantity] = {}
         self._conds: dict[tuple[str, int, float | None, float | None], bool] = {}
         self._verifying: dict[tuple[str, str], Series | None] = {}
+        #: Open findings by (term id, party, opened at, *opening records), made once each.
+        self.findings: dict[tuple[str | int, ...], OpenFinding] = {}
 
     def forget(self) -> None:
         """Drop the memos (a timeline calls this between terms to bound memory)."""
@@ -60,6 +62,7 @@ class Reader:
         self._quantities.clear()
         self._conds.clear()
         self._verifying.clear()
+        self.findings.clear()
 
     # -- records -----------------------------------------------------------------------------
 

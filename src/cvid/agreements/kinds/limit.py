@@ -74,10 +74,14 @@ def open_finding(
         opening = [p for p in mine if _fails(e, term, party, p, t, limit)]
     if opening is None:
         return None
-    first = opening
-    when = e.ev.when(first[0], t)
-    text = f"{said(e, term, first)}: a violation found, open since {show(when)}"
-    return OpenFinding(when, cite(e, first), text)
+    when = e.ev.when(opening[0], t)
+    # A finding stays open across many instants: its words are made once.
+    key = (term.id, party, when, *opening)
+    found = e.findings.get(key)
+    if found is None:
+        text = f"{said(e, term, opening)}: a violation found, open since {show(when)}"
+        found = e.findings[key] = OpenFinding(when, cite(e, opening), text)
+    return found
 
 
 def _fails(e: Reader, term: CompiledTerm, party: str, p: int, t: int, limit: float | None) -> bool:
