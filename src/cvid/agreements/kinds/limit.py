@@ -76,7 +76,7 @@ def open_finding(
         return None
     when = e.ev.when(opening[0], t)
     # A finding stays open across many instants: its words are made once.
-    key = (term.id, party, when, *opening)
+    key: tuple[str | int, ...] = (term.id, party, when, *opening)
     found = e.findings.get(key)
     if found is None:
         text = f"{said(e, term, opening)}: a violation found, open since {show(when)}"
