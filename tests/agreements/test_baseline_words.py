@@ -3,6 +3,7 @@ and which record it came from (docs/agreements.md promises it)."""
 
 from __future__ import annotations
 
+import pytest
 from agreements_kit import kg, rec
 
 from cvid.agreements import Package, Status, evaluate
@@ -17,19 +18,14 @@ def _eliminate(lattice: Package, records: list[object], at: str) -> tuple[Status
     return t.status, t.explanation
 
 
-def test_a_done_action_names_its_baseline_and_the_record_it_comes_from(lattice: Package) -> None:
+@pytest.mark.parametrize(("remaining", "status"), [(0, Status.MET_CLAIMED), (5, Status.PENDING)])
+def test_an_action_names_its_baseline_and_the_record_it_comes_from(
+    lattice: Package, remaining: int, status: Status
+) -> None:
     first = rec("declaration", "A", "2020-02-01", {"missiles_remaining": kg(20, "missile")})
-    done = rec("declaration", "A", "2020-06-01", {"missiles_remaining": kg(0, "missile")})
-    status, text = _eliminate(lattice, [first, done], "2020-07-01")
-    assert status is Status.MET_CLAIMED
-    assert "against the baseline of 20 missiles remaining first on record (log 0)" in text, text
-
-
-def test_a_pending_action_names_its_baseline_too(lattice: Package) -> None:
-    first = rec("declaration", "A", "2020-02-01", {"missiles_remaining": kg(20, "missile")})
-    some = rec("declaration", "A", "2020-06-01", {"missiles_remaining": kg(5, "missile")})
-    status, text = _eliminate(lattice, [first, some], "2020-07-01")
-    assert status is Status.PENDING
+    later = rec("declaration", "A", "2020-06-01", {"missiles_remaining": kg(remaining, "missile")})
+    got, text = _eliminate(lattice, [first, later], "2020-07-01")
+    assert got is status
     assert "against the baseline of 20 missiles remaining first on record (log 0)" in text, text
 
 
