@@ -108,7 +108,8 @@ def _needed(ledger: Ledger, package: Package, n: int, until: dt.datetime | None)
     """The indices below ``n`` an evaluation of ``package`` reads: records with a party that
     carry a value a term reads or are about a step's subject, and the records that correct or
     dispute those (the engine hides and flags with them)."""
-    names = sorted({t.quantity for t in package.terms})
+    # "notice": a party's notices of suspension or withdrawal (cvid.agreements.notices).
+    names = sorted({t.quantity for t in package.terms} | {"notice"})
     subjects = sorted({s.subject for s in package.steps})
     with ledger.driver.read() as tx:
         found: set[int] = set()

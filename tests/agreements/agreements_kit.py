@@ -12,6 +12,7 @@ from cvid.evidence.record import Record
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 LATTICE = HERE / "packages" / "lattice"
+STEPS = HERE / "packages" / "steps"
 NEW_START = ROOT / "examples" / "new-start"
 NEW_START_CSV = NEW_START / "data" / "aggregates.csv"
 

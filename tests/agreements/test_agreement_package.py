@@ -194,7 +194,7 @@ def test_steps_must_name_existing_terms_and_say_what_unlocks_them() -> None:
         """)
     with pytest.raises(PackageError, match="step 's': no term 'missing'"):
         parse_package(HEAD + limit("x") + step.format(rule="requires: [{term: missing}]"))
-    with pytest.raises(PackageError, match="requires or condition"):
+    with pytest.raises(PackageError, match="requires, condition or owed_from"):
         parse_package(HEAD + limit("x") + step.format(rule="to: [A]"))
     pkg = parse_package(HEAD + limit("x") + step.format(rule="requires: [{term: x}]"))
     assert pkg.steps[0].requires == (("x", "A"), ("x", "B"))

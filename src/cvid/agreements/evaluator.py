@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from cvid.agreements.evidence_index import Evidence
 from cvid.agreements.instants import parse_instant, to_us
 from cvid.agreements.kinds import evaluate_term
+from cvid.agreements.notices import suspend_term
 from cvid.agreements.reader import Reader
 from cvid.agreements.results import Evaluation, StepResult, TermResult
 from cvid.agreements.steps import evaluate_step
@@ -46,14 +47,33 @@ class Evaluator(Reader):
     """Evaluates terms and steps of one package over one evidence index in one view."""
 
     def term(self, term: CompiledTerm, party: str, t: int) -> Finding:
-        """The status of ``term`` for ``party`` at ``t``."""
-        return evaluate_term(self, term, party, t)
+        """The status of ``term`` for ``party`` at ``t``: its kind decides, then the party's
+        notice of suspension or withdrawal in effect at ``t``, if any, says what it owes."""
+        return suspend_term(self, term, party, t, evaluate_term(self, term, party, t))
 
     def step(
-        self, step: CompiledStep, findings: Mapping[tuple[str, str], Finding], t: int
+        self,
+        step: CompiledStep,
+        findings: Mapping[tuple[str, str], Finding],
+        t: int,
+        steps: Mapping[str, StepState] | None = None,
     ) -> tuple[StepState, tuple[int, ...], str]:
-        """A step's state at ``t`` given every term's finding at ``t``."""
-        return evaluate_step(self, step, findings, t)
+        """A step's state at ``t`` given every term's finding at ``t`` and the states of the
+        steps it waits on (computed here when ``steps`` does not hold them)."""
+        known = dict(steps or {})
+        for other in step.after:
+            if other not in known:
+                known[other] = self.step_state(other, t, known)
+        return evaluate_step(self, step, findings, t, known)
+
+    def step_state(self, id: str, t: int, known: dict[str, StepState]) -> StepState:
+        """The state of step ``id`` at ``t`` (the terms it cites evaluated here)."""
+        step = next(s for s in self.package.steps if s.id == id)
+        terms = {x.id: x for x in self.package.terms}
+        findings = {k: self.term(terms[k[0]], k[1], t) for k in step.cites}
+        state = self.step(step, findings, t, known)[0]
+        known[id] = state
+        return state
 
     def evaluate(self, t: int) -> Evaluation:
         """Every term and step at ``t``."""
@@ -77,8 +97,10 @@ class Evaluator(Reader):
                     )
                 )
         steps = []
+        states: dict[str, StepState] = {}
         for step in self.package.steps:
-            state, evidence, why = self.step(step, findings, t)
+            state, evidence, why = self.step(step, findings, t, states)
+            states[step.id] = state
             steps.append(StepResult(step.id, step.by, step.clause_ref, state, evidence, why))
         return Evaluation(
             self.package.id,

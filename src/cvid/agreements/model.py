@@ -12,7 +12,15 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from cvid.agreements.yamlsrc import normalize_key
 from cvid.evidence.parties import Role, Witnessing
@@ -242,21 +250,46 @@ Term = Annotated[
 
 
 class Requirement(_Strict):
-    """A term (for one party, or for all its parties) that must be met_verified."""
+    """What a step waits on: a term (for one party, or for all its parties) met_verified, or
+    another step (listed earlier in the package) delivered."""
 
-    term: str
+    term: str | None = None
     party: str | None = None
+    step: str | None = Field(default=None, description="A step that must be delivered first.")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> Requirement:
+        if (self.term is None) == (self.step is None):
+            raise ValueError("a requirement names either a term or a step")
+        if self.step is not None and self.party is not None:
+            raise ValueError("'party' belongs to a term requirement, not a step one")
+        return self
 
 
 class DeliverySelector(_Strict):
-    """Which records of the owing party show a step delivered."""
+    """Which records of the owing party say whether a step is delivered, and what they say."""
 
     kinds: tuple[Kind, ...] | None = Field(default=None, min_length=1)
     subject: str = Field(min_length=1, max_length=200)
+    condition: str | None = Field(
+        default=None,
+        max_length=4000,
+        description="CEL, bool, over the record (values, kind, subject, submitter, "
+        "observed_at): true when the record says the step is delivered. Default: it does "
+        "unless its value 'delivered' is false.",
+    )
+
+
+class StepPart(_Strict):
+    """One part of a step delivered in parts (a tranche of relief); records name it in their
+    value ``part``."""
+
+    id: Slug
+    title: str = Field(min_length=1, max_length=300)
 
 
 class Step(_Strict):
-    """A reciprocal step: relief or assurances owed once named terms are met_verified."""
+    """A reciprocal step: relief or assurances owed once what it requires holds."""
 
     id: Slug
     title: str = Field(min_length=1, max_length=300)
@@ -265,6 +298,10 @@ class Step(_Strict):
     to: tuple[str, ...] = ()
     requires: tuple[Requirement, ...] = ()
     condition: str | None = Field(default=None, max_length=4000)
+    owed_from: Instant | None = Field(
+        default=None, description="Not owed before this date, whatever else holds."
+    )
+    parts: tuple[StepPart, ...] = Field(default=(), max_length=100)
     delivered_by: DeliverySelector
     description: str | None = Field(default=None, max_length=4000)
 

@@ -53,6 +53,14 @@ _TERM_VARS = {
     "observed_at": "timestamp",
     "as_of": "timestamp",
 }
+#: What a step's ``delivered_by.condition`` reads: the delivery record.
+_DELIVERY_VARS = {
+    "values": "map(string, dyn)",
+    "kind": "string",
+    "subject": "string",
+    "submitter": "string",
+    "observed_at": "timestamp",
+}
 _STEP_VARS = {
     "status": "map(string, string)",
     "params": "map(string, double)",
@@ -328,7 +336,24 @@ class _Compiler:
                 raise self.fail(path, f"{label}: unknown party {p!r}")
         by_id = {t.id: t for t in terms}
         requires: list[tuple[str, str]] = []
+        after: list[str] = []
+        earlier = [x.id for x in self.model.steps[:i]]
         for n, r in enumerate(s.requires):
+            if r.step is not None:
+                if r.step not in earlier:
+                    later = r.step in (x.id for x in self.model.steps)
+                    raise self.fail(
+                        (*path, "requires", n),
+                        f"{label}: step {r.step!r} "
+                        + (
+                            "comes at or after it; a step waits only on steps listed before it"
+                            if later
+                            else "does not exist"
+                        ),
+                    )
+                after.append(r.step)
+                continue
+            assert r.term is not None
             term = by_id.get(r.term)
             if term is None:
                 raise self.fail((*path, "requires", n), f"{label}: no term {r.term!r}")
@@ -345,9 +370,19 @@ class _Compiler:
             for key in self.check_refs(cond, where, params, by_id):
                 if key not in cites:
                     cites.append(key)
-        elif not requires:
-            raise self.fail(path, f"{label}: say what it requires (requires or condition)")
+        elif not requires and not after and s.owed_from is None:
+            raise self.fail(
+                path, f"{label}: say what it requires (requires, condition or owed_from)"
+            )
         sel = s.delivered_by
+        delivers = None
+        if sel.condition is not None:
+            where = f"{self.located.where((*path, 'delivered_by', 'condition'))}: {label} delivery"
+            delivers = compile_condition(sel.condition, _DELIVERY_VARS, where)
+        parts = [p.id for p in s.parts]
+        for n, part in enumerate(parts):
+            if part in parts[:n]:
+                raise self.fail((*path, "parts", n), f"{label}: part id {part!r} is used twice")
         return CompiledStep(
             id=s.id,
             title=s.title,
@@ -360,6 +395,10 @@ class _Compiler:
             subject=sel.subject,
             line=self.located.line(path),
             cites=tuple(cites),
+            after=tuple(after),
+            owed_from=to_us(s.owed_from) if s.owed_from is not None else None,
+            delivers=delivers,
+            parts=tuple(parts),
         )
 
     def check_refs(

@@ -11,10 +11,14 @@ The statuses form the lattice an analyst reads, from "does not apply" to "broken
 - ``reversed``: done, then undone;
 - ``disputed``: the deciding evidence is contested by another party's record;
 - ``unknown``: in force but no usable evidence (none, stale, or a condition that cannot be
-  evaluated). Missing data is never green.
+  evaluated). Missing data is never green;
+- ``suspended``: the party's own notice of suspension or countermeasure is in effect;
+- ``withdrawn``: the party's notice of withdrawal is in effect (:mod:`cvid.agreements.notices`).
 
-A step is ``locked`` until the terms it requires are met_verified, then ``unlocked`` (owed),
-and ``delivered`` once a record of the owing party shows it.
+A step is ``locked`` until what it requires holds, then ``unlocked`` (owed), ``delivered`` once
+a record of the owing party says so, ``partly_delivered`` while only some of its parts are,
+``reversed`` when a later record of the owing party undoes it, and ``suspended`` or
+``withdrawn`` under the owing party's notice (:mod:`cvid.agreements.steps`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class Status(StrEnum):
     REVERSED = "reversed"
     DISPUTED = "disputed"
     UNKNOWN = "unknown"
+    SUSPENDED = "suspended"
+    WITHDRAWN = "withdrawn"
 
 
 class StepState(StrEnum):
@@ -53,6 +59,10 @@ class StepState(StrEnum):
     LOCKED = "locked"
     UNLOCKED = "unlocked"
     DELIVERED = "delivered"
+    PARTLY_DELIVERED = "partly_delivered"
+    REVERSED = "reversed"
+    SUSPENDED = "suspended"
+    WITHDRAWN = "withdrawn"
 
 
 class Unusable(Exception):
@@ -80,7 +90,6 @@ class OpenFinding:
     opened_at: int
     evidence: tuple[int, ...]
     explanation: str
-
 
 
 class Finding:
@@ -271,7 +280,10 @@ class CompiledStep:
     """A reciprocal step ready for evaluation.
 
     ``requires`` pairs (term id, party); ``condition`` (over ``status``) replaces the default
-    rule "every requirement met_verified" when given.
+    rule "every requirement met_verified" when given. ``after`` names steps (earlier in the
+    package) that must be delivered first; ``owed_from`` the instant before which it is not
+    owed; ``delivers`` the condition a delivery record must meet (None: the default rule);
+    ``parts`` the ids of its parts.
     """
 
     id: str
@@ -285,3 +297,7 @@ class CompiledStep:
     subject: str
     line: int
     cites: tuple[tuple[str, str], ...] = field(default=())
+    after: tuple[str, ...] = ()
+    owed_from: int | None = None
+    delivers: Condition | None = None
+    parts: tuple[str, ...] = ()

@@ -16,6 +16,7 @@ from typing import Any
 from cvid.agreements.evaluator import Evaluator, Instant, as_evidence, instant
 from cvid.agreements.evidence_index import Evidence, View
 from cvid.agreements.instants import rfc3339
+from cvid.agreements.notices import notice_instants
 from cvid.agreements.package import Package
 from cvid.agreements.terms import CompiledStep, CompiledTerm, Finding, OpenFinding
 from cvid.evidence.record import Record
@@ -59,6 +60,7 @@ def term_instants(e: Evaluator, term: CompiledTerm, party: str, lo: int, hi: int
             out.update((o, s.overdue_from(o)))
         if s.end is not None:
             out.add(s.end)  # the schedule's until: the term stops applying
+    out.update(notice_instants(e, party))  # suspension, withdrawal, resumption
     for n in ev.losses.get(party, ()):
         out.add(e.vis[n])
         out.update(e.vis[q] for q in ev.superseders.get(n, ()))
@@ -131,6 +133,9 @@ def _step_instants(e: Evaluator, step: CompiledStep, lo: int, hi: int) -> list[i
     for p in series.pos if series else ():
         out.add(e.vis[p])
         out.update(e.vis[q] for q in e.ev.superseders.get(p, ()))
+    out.update(notice_instants(e, step.by))
+    if step.owed_from is not None:
+        out.add(step.owed_from)
     return sorted(t for t in out if lo < t <= hi)
 
 
@@ -179,6 +184,9 @@ def timeline(
         instants = {lo, *_step_instants(e, step, lo, hi)}
         for key in step.cites:
             instants.update(history.get(key, ()))
+        for other in step.after:  # a step it waits on changes
+            instants.update(history.get(("step", other), ()))
+        history[("step", step.id)] = at = []
         state = None
         for t in sorted(instants):
             findings = {k: e.term(terms[k[0]], k[1], t) for k in step.cites}
@@ -188,6 +196,7 @@ def timeline(
                 changes.append(
                     (t, order, Change(t, "step", step.id, None, before, new.value, cited, why))
                 )
+                at.append(t)
                 state = new
         order += 1
     changes.sort(key=lambda c: (c[0], c[1]))
