@@ -199,3 +199,16 @@ def test_a_requirement_that_never_held_is_never_said_to_no_longer_hold(steps: Pa
     rebuilt = {**VERIFIED, "observed": "2020-08-01", "values": {"pad_dismantled": False}}
     state, why = _relief(steps, VERIFIED, _said("2020-04-01"), rebuilt, at="2020-08-10")
     assert state is StepState.DELIVERED and "no longer holds" in why
+
+
+def test_every_status_and_state_has_a_colour_and_words_wherever_they_are_drawn() -> None:
+    from agreements_kit import ROOT
+
+    from cvid.agreements import Status
+    from cvid.cli.agreements import COLORS
+    from cvid.report.svg import STATUS_COLORS
+
+    legend = (ROOT / "src" / "cvid" / "web" / "dashboard" / "app.js").read_text()
+    for value in [*(s.value for s in Status), *(s.value for s in StepState)]:
+        assert value in COLORS and value in STATUS_COLORS, value
+        assert f"    {value}: [" in legend, value

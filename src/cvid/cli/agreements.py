@@ -61,6 +61,9 @@ COLORS = {
     "locked": "dim",
     "unlocked": "cyan",
     "delivered": "green",
+    "partly_delivered": "yellow",
+    "suspended": "bold magenta",
+    "withdrawn": "bold magenta",
 }
 
 agreement_app = typer.Typer(

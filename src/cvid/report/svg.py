@@ -27,6 +27,9 @@ STATUS_COLORS: dict[str, tuple[str, str]] = {
     "locked": ("#e5e7eb", "#374151"),
     "unlocked": ("#dbeafe", "#1e3a8a"),
     "delivered": ("#bbf7d0", "#14532d"),
+    "partly_delivered": ("#fef3c7", "#78350f"),
+    "suspended": ("#fde68a", "#713f12"),
+    "withdrawn": ("#d1d5db", "#111827"),
 }
 
 #: Party colours (Okabe–Ito, safe for colour-blind readers) and marker shapes, by position.

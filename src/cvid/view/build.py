@@ -305,6 +305,12 @@ def _step_words(
         return f"Delivered by {by}{whom}."
     if state == "unlocked":
         return f"Owed now by {by}{whom}: what it depends on holds."
+    if state == "partly_delivered":
+        return f"Partly delivered by {by}{whom}: some of its parts are outstanding."
+    if state == "reversed":
+        return f"Delivered by {by}{whom}, then undone by a later record of {by}."
+    if state in ("suspended", "withdrawn"):
+        return f"{state.capitalize()} by {by}'s notice: {by} says it no longer owes it."
     lead = f"Not owed yet by {by}{whom}"
     if conditional:
         lead += ": the clause's condition does not hold yet"

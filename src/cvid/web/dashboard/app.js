@@ -34,6 +34,9 @@
     locked: ["⊘", "locked"],
     unlocked: ["➜", "owed now"],
     delivered: ["✔", "delivered"],
+    partly_delivered: ["◐", "partly delivered"],
+    suspended: ["⏸", "suspended"],
+    withdrawn: ["⏏", "withdrawn"],
   };
   const FINDINGS = ["violated", "overdue", "disputed", "reversed", "unknown"];
   const word = (st) => (STATUS[st] || ["", st])[1];
@@ -237,7 +240,11 @@
       h("h2", { id: "h-steps" }, "Reciprocal steps"),
       group("unlocked", "Owed now"),
       group("locked", "Locked: what would unlock them"),
-      group("delivered", "Delivered"));
+      group("partly_delivered", "Partly delivered"),
+      group("delivered", "Delivered"),
+      group("reversed", "Delivered, then undone"),
+      group("suspended", "Suspended by the owing party's notice"),
+      group("withdrawn", "Withdrawn by the owing party's notice"));
   }
 
   async function termPage(id) {
