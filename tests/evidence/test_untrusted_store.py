@@ -305,10 +305,11 @@ def test_the_replay_over_the_package_alone_agrees(world: World, ledger: Ledger) 
     assert out.findings == [] and [i for i, _ in out.records] == [0, 1]
 
 
-def test_the_thread_pool_finds_what_inline_verification_finds(
+def test_the_pools_find_what_inline_verification_finds(
     world: World, new_ledger: Callable[[], Ledger], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Signatures verified on the thread pool give the same findings as inline."""
+    """Signatures verified on threads or in worker processes give the same findings as
+    inline."""
     from cvid.evidence import verify
 
     ledger = new_ledger()
@@ -320,8 +321,27 @@ def test_the_thread_pool_finds_what_inline_verification_finds(
     monkeypatch.setattr(verify, "PARALLEL_MIN", 10**9)
     inline = verify_ledger(ledger)
     monkeypatch.setattr(verify, "PARALLEL_MIN", 0)
-    in_workers = verify_ledger(ledger, workers=2)
+    in_workers = verify_ledger(ledger, workers=2, processes=False)
     assert in_workers.findings == inline.findings
+    in_processes = verify_ledger(ledger, workers=2, processes=True)
+    assert in_processes.findings == inline.findings
+    assert in_processes.admitted == inline.admitted
     assert (5, "signature") in checks(inline.findings)
     assert (6, "key-registration") in checks(inline.findings)
     assert in_workers.admitted == inline.admitted == 5
+
+
+def test_large_ledgers_verify_signatures_in_processes_small_ones_on_threads() -> None:
+    """The pool chosen by size (what ``processes=None`` means), and never for tiny ledgers."""
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    from cvid.evidence import verify
+
+    assert verify._pool(verify.PARALLEL_MIN - 1, 2, None) is None
+    assert verify._pool(10**6, 1, None) is None
+    with verify._pool(verify.PROCESS_MIN - 1, 2, None) as small:  # type: ignore[union-attr]
+        assert isinstance(small, ThreadPoolExecutor)
+    with verify._pool(verify.PROCESS_MIN, 2, None) as large:  # type: ignore[union-attr]
+        assert isinstance(large, ProcessPoolExecutor)
+    with verify._pool(verify.PROCESS_MIN, 2, False) as forced:  # type: ignore[union-attr]
+        assert isinstance(forced, ThreadPoolExecutor)

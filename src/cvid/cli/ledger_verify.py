@@ -25,7 +25,14 @@ def ledger_verify(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     workers: Annotated[
         int | None,
-        typer.Option("--workers", min=1, help="Signature-verifying threads (default: CPUs, ≤ 4)."),
+        typer.Option(
+            "--workers",
+            min=1,
+            help=(
+                "Signature-verifying workers: processes from 20,000 entries, threads below "
+                "(default: CPUs, ≤ 4)."
+            ),
+        ),
     ] = None,
 ) -> None:
     """Re-derive the ledger from its entries: replay admission from index 0, check every
