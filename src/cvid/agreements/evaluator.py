@@ -10,10 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Mapping
 
-from cvid.agreements.evidence_index import Evidence
+from cvid.agreements.evidence_index import Evidence, View
 from cvid.agreements.instants import parse_instant, to_us
 from cvid.agreements.kinds import evaluate_term
 from cvid.agreements.notices import suspend_term
+from cvid.agreements.package import Package
 from cvid.agreements.reader import Reader
 from cvid.agreements.results import Evaluation, StepResult, TermResult
 from cvid.agreements.steps import evaluate_step
@@ -46,10 +47,17 @@ def as_evidence(evidence: Evidence | Iterable[tuple[int, Record]]) -> Evidence:
 class Evaluator(Reader):
     """Evaluates terms and steps of one package over one evidence index in one view."""
 
+    def __init__(self, package: Package, evidence: Evidence, view: View) -> None:
+        super().__init__(package, evidence, view)
+        #: The parties with a record carrying a value ``notice``: only their terms can be
+        #: suspended or withdrawn, so the others skip the notice look-up altogether.
+        self.noticed = frozenset(p for p in package.roles if (p, "notice") in evidence.by_value)
+
     def term(self, term: CompiledTerm, party: str, t: int) -> Finding:
         """The status of ``term`` for ``party`` at ``t``: its kind decides, then the party's
         notice of suspension or withdrawal in effect at ``t``, if any, says what it owes."""
-        return suspend_term(self, term, party, t, evaluate_term(self, term, party, t))
+        f = evaluate_term(self, term, party, t)
+        return suspend_term(self, term, party, t, f) if party in self.noticed else f
 
     def step(
         self,
