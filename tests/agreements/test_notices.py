@@ -186,3 +186,63 @@ def test_cvid_status_json_shows_a_suspended_exchange_with_what_it_would_be(
     assert ru["facts"]["underlying_status"] == "overdue" and 26 in ru["evidence"]
     assert by[("data-exchange", "US")]["status"] == "overdue"
     assert by[("deployed-warheads", "RU")]["status"] == "met_claimed"
+
+
+def test_the_view_model_says_what_each_new_step_state_means(steps: Package) -> None:
+    from cvid.view import build_view
+
+    pad = rec(
+        "inspection_finding",
+        "A",
+        "2020-03-01",
+        {"pad_dismantled": True},
+        submitter="INSP",
+        subject="pad",
+        agreement="steps",
+    )
+    relief = rec("statement", "B", "2020-04-01", subject="relief", agreement="steps")
+    undone = rec(
+        "statement", "B", "2020-05-01", {"delivered": False}, subject="relief", agreement="steps"
+    )
+    tranche = rec(
+        "statement",
+        "B",
+        "2020-10-01",
+        {"part": "tranche-1", "lifted": True},
+        subject="phased-relief",
+        agreement="steps",
+    )
+    suspended = notice("2020-03-15", party="B", notice="suspension", scope="relief")
+
+    def says(records: list[Record], at: str) -> dict[str, tuple[str, str]]:
+        doc = build_view(steps, list(enumerate(records)), at, ["now"]).to_json()
+        return {s["step"]: (s["states"]["now"], s["says"]) for s in doc["steps"]}
+
+    got = says([pad, relief, undone], "2020-05-10")
+    assert got["relief"] == ("reversed", "Delivered by B to A, then undone by a later record of B.")
+    got = says([pad, relief, tranche], "2020-10-10")
+    assert got["phased-relief"][0] == "partly_delivered"
+    assert "some of its parts are outstanding" in got["phased-relief"][1]
+    got = says([pad, suspended], "2020-04-01")
+    assert got["relief"] == ("suspended", "Suspended by B's notice: B says it no longer owes it.")
+
+
+def test_cvid_timeline_json_shows_a_limit_turn_withdrawn(tmp_path: Path) -> None:
+    directory = _new_start_ledger(tmp_path / "ledger")
+    withdrawal = {
+        "agreement": "new-start",
+        "kind": "notice",
+        "subject": "treaty",
+        "party": "RU",
+        "submitter": "RU",
+        "observed_at": "2018-03-10T00:00:00Z",
+        "reported_at": "2018-03-10T00:00:00Z",
+        "values": {"notice": "withdrawal", "effective": "2018-06-01"},
+    }
+    with Ledger.open(directory) as ledger:
+        ledger.submit([sign_record(withdrawal, example_signer("new-start", "RU"))])
+    result = cvid("timeline", directory, "--from", "2018-01-01", "--to", "2018-12-31", "--json")
+    doc = json.loads(result.stdout)
+    ru = [c for c in doc["changes"] if (c["id"], c["party"]) == ("deployed-warheads", "RU")]
+    assert [c["to"] for c in ru] == ["not_in_force", "met_claimed", "withdrawn"], result.output
+    assert ru[-1]["at"] == "2018-06-01T00:00:00Z" and ru[-1]["evidence"] == [25, 26]
