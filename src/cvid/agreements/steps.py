@@ -77,7 +77,10 @@ def evaluate_step(
             evidence.update(idx[p] for p in (track.delivered, track.undone) if p is not None)
         note = "" if ok else _unmet(e, step, tracks, steps or {}, why)
         return state, tuple(sorted(evidence)), f"{said}{note}"
-    denied = sorted({p for tr in tracks.values() for p in tr.denied})[-1:]
+    obs = e.ev.obs
+    denied = sorted({p for tr in tracks.values() for p in tr.denied}, key=lambda p: (obs[p], p))[
+        -1:
+    ]
     said = "".join(f"; {e.wording.record(p, what)}, which does not deliver it" for p in denied)
     evidence.update(idx[p] for p in denied)
     notice = in_effect(e, step.by, step.id, t)
@@ -107,8 +110,9 @@ def _unmet(
     why: str,
 ) -> str:
     """The words for a delivered step whose requirement does not hold now: ``no longer
-    holds`` only if it held when the step was first delivered (the first delivering record
-    became visible), else that it did not hold then either."""
+    holds`` only if it held when the step was delivered (when the delivering record it rests
+    on — for parts, the earliest of them — became visible), else that it did not hold then
+    either."""
     first = min(
         (e.vis[tr.delivered] for tr in tracks.values() if tr.delivered is not None),
         default=None,
