@@ -4,7 +4,12 @@ The agreement (generated, loaded through the real loader from YAML text): 100 pa
 with 8 limits (a dated parameter each), one one-time action and one six-monthly obligation:
 1,000 terms, one party each. The evidence: 1,000,000 records, 1,000 per (party, quantity),
 spread over 2010-2020, 10% of them inspection findings by the inspectorate, some corrected and
-some disputed, reported 0-30 days after they are observed.
+some disputed (half of the disputes naming the one figure they contest), reported 0-30 days
+after they are observed. With what verification reports say beyond a figure: a fifth of the
+findings state a bound ("did not exceed"), 2% of declarations speak for a 30-day period, every
+party has a notice of lost continuity of knowledge, and every tenth party suspends its reports
+for 2018 and owes a reciprocal step (relief, not granted in 2016, granted in 2017) that waits
+on its first cap being verified.
 
 What is measured:
 
@@ -35,7 +40,7 @@ from typing import Any
 
 from cvid.agreements import Evidence, evaluate, parse_package, timeline
 from cvid.agreements.cel import compile_condition
-from cvid.evidence.record import Kind, Quantity, Record
+from cvid.evidence.record import Kind, KnowledgeLoss, Period, Quantity, Record
 
 SEED = 20110205  # New START enters into force
 PARTIES = 100
@@ -101,6 +106,17 @@ def package_text() -> str:
             "    unit: item",
             "    evidence: {quantity: q9}",
         ]
+    out.append("steps:")
+    for p in range(0, PARTIES, 10):
+        party = f"P{p:03d}"
+        out += [
+            f"  - id: relief-{party}",
+            "    title: Relief",
+            "    clause: {ref: 'Art. 11', quote: 'Relief once the first cap is verified.'}",
+            f"    by: {party}",
+            f"    requires: [{{term: cap0-{party}, party: {party}}}]",
+            "    delivered_by: {kinds: [statement], subject: relief}",
+        ]
     return "\n".join(out) + "\n"
 
 
@@ -123,7 +139,17 @@ def make_records(n: int, rng: random.Random) -> list[tuple[int, Record]]:
                 value = rng.randint(level - 300, level + 60) if q != 8 else max(0, 50 - k)
                 extra: dict[str, Any] = {}
                 if k and rng.random() < 0.01:
-                    extra["supersedes" if rng.random() < 0.5 else "disputes"] = index - 1
+                    target = "supersedes" if rng.random() < 0.5 else "disputes"
+                    extra[target] = index - 1
+                    if target == "disputes" and rng.random() < 0.5:
+                        extra["disputed_values"] = [name]  # a dispute of this one figure
+                bound = None
+                if inspect and q < LIMITS and rng.random() < 0.2:
+                    bound, value = "<=", value + 20  # "did not exceed": a bound, not a figure
+                if not inspect and q < LIMITS and rng.random() < 0.02:
+                    extra["period"] = Period.model_construct(
+                        start=observed - dt.timedelta(days=30), end=observed
+                    )
                 out.append(
                     (
                         index,
@@ -134,14 +160,61 @@ def make_records(n: int, rng: random.Random) -> list[tuple[int, Record]]:
                             party=party,
                             observed_at=observed,
                             reported_at=observed + dt.timedelta(days=rng.randrange(31)),
-                            values={name: quantity(value=value, unit="item", uncertainty=None)},
+                            values={
+                                name: quantity(
+                                    value=value, unit="item", uncertainty=None, bound=bound
+                                )
+                            },
                             submitter="INSP" if inspect else party,
                             signer="bench",
                             **extra,
                         ),
                     )
                 )
+        out += _notices(len(out), party, p)
     return out
+
+
+def _notices(index: int, party: str, p: int) -> list[tuple[int, Record]]:
+    """A loss of continuity of knowledge of ``q0`` for every party in 2017 and, for every tenth
+    party, a suspension of its reports in 2018 and their resumption in 2019; and a statement on
+    the party's relief (for the steps), not granted in 2016, granted in 2017."""
+    construct = Record.model_construct
+
+    def notice(at: dt.datetime, submitter: str, **fields: Any) -> Record:
+        return construct(
+            agreement="bench",
+            kind=Kind.NOTICE,
+            subject="notice",
+            party=party,
+            observed_at=at,
+            reported_at=at,
+            submitter=submitter,
+            signer="bench",
+            **fields,
+        )
+
+    lost = KnowledgeLoss.model_construct(quantities=["q0"], subjects=[])
+    out = [notice(dt.datetime(2017, 6, 1, tzinfo=dt.UTC), "INSP", values={}, knowledge_lost=lost)]
+    if p % 10 == 0:
+        for year, effect in ((2018, "suspension"), (2019, "resumption")):
+            values = {"notice": effect, "scope": f"report-{party}"}
+            out.append(notice(dt.datetime(year, 1, 1, tzinfo=dt.UTC), party, values=values))
+        for year, granted in ((2016, False), (2017, True)):
+            out.append(
+                construct(
+                    agreement="bench",
+                    kind=Kind.STATEMENT,
+                    subject="relief",
+                    party=party,
+                    observed_at=dt.datetime(year, 7, 1, tzinfo=dt.UTC),
+                    reported_at=dt.datetime(year, 7, 1, tzinfo=dt.UTC),
+                    values={"delivered": granted},
+                    submitter=party,
+                    signer="bench",
+                )
+            )
+    return [(index + k, r) for k, r in enumerate(out)]
 
 
 def timed(func: Callable[[], Any]) -> tuple[float, Any]:
