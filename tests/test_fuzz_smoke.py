@@ -65,10 +65,7 @@ def test_there_is_a_harness_for_every_parser() -> None:
 
 # Crashes found and reported, not yet fixed by the owner of the code: each replay is expected
 # to fail (strict: once fixed, the test fails until the entry is removed here).
-KNOWN_OPEN = {
-    "csv/year-744": "format_utc (evidence/record.py) writes year 744 as '744', which "
-    "datetime.fromisoformat then refuses with a ValueError (cvid import csv, plus_days)",
-}
+KNOWN_OPEN: dict[str, str] = {}
 OPEN_TARGETS = {key.split("/")[0]: why for key, why in KNOWN_OPEN.items()}
 
 
@@ -147,3 +144,24 @@ def test_a_key_name_that_is_not_utf8_is_a_format_error() -> None:
     data = (FUZZ / "regressions" / "policy" / "surrogate-key-name").read_bytes()
     with pytest.raises(FormatError, match="not valid UTF-8"):
         parse_policy(data, "fuzz.policy")
+
+
+def test_a_row_observed_in_year_744_is_refused_as_out_of_range() -> None:
+    import fuzz_csv
+
+    from cvid.errors import InputError
+
+    data = (FUZZ / "regressions" / "csv" / "year-744").read_bytes()
+    with pytest.raises(InputError, match="outside the range cvid accepts"):
+        fuzz_csv.one_input(data)
+
+
+def test_format_utc_writes_four_digit_years() -> None:
+    from datetime import UTC, datetime
+
+    from cvid.evidence.record import format_utc
+
+    assert format_utc(datetime(744, 3, 1, 5, 6, 7, tzinfo=UTC)) == "0744-03-01T05:06:07Z"
+    assert format_utc(datetime(2018, 2, 5, 0, 0, 0, 12, tzinfo=UTC)) == (
+        "2018-02-05T00:00:00.000012Z"
+    )

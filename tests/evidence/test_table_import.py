@@ -177,8 +177,8 @@ def hostile(tmp_path: Path, text: str = HOSTILE) -> TableMapping:
             r"t.csv line 2, observed_at \(column 'd'\): time '2018-01-01T10:00:00' has no zone",
         ),
         (
-            b"d,n,w\n9999-12-31,1,2\n",
-            r"line 2, reported_at: 9999-12-31T00:00:00\+00:00 plus 1 days is outside",
+            b"d,n,w\n2199-12-31,1,2\n",
+            r"line 2, reported_at: 2199-12-31T00:00:00\+00:00 plus 1 days is outside",
         ),
         (
             b"d,n,w\n0001-01-01T00:00:00+01:00,1,2\n",

@@ -41,9 +41,10 @@ def test_submit_refuses_deep_json(ledger: Path, tmp_path: Path, levels: int, sha
     assert "deep.json" in result.output
     assert f"deeper than {MAX_JSON_DEPTH} levels" in result.output
     assert "Traceback" not in result.output
-    assert json.loads(cvid("ledger", "info", ledger, "--json").output)["size"] == json.loads(
-        before.output
-    )["size"]
+    assert (
+        json.loads(cvid("ledger", "info", ledger, "--json").output)["size"]
+        == json.loads(before.output)["size"]
+    )
 
 
 def test_submit_refuses_a_deep_line_of_a_batch(ledger: Path, tmp_path: Path) -> None:

@@ -109,9 +109,7 @@ def _import_csv(package: Path, name: str) -> None:
 
 
 @pytest.mark.parametrize("how", ["climb", "absolute", "link"])
-def test_an_import_never_reads_outside_the_package(
-    package: Path, tmp_path: Path, how: str
-) -> None:
+def test_an_import_never_reads_outside_the_package(package: Path, tmp_path: Path, how: str) -> None:
     secret = tmp_path / "shadow"
     secret.write_text("root:x:0:0\nSECRET-SECOND-LINE,with,fields\n")
     if how == "climb":

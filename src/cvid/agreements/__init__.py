@@ -26,6 +26,7 @@ from cvid.agreements.scenarios import ScenarioResult, run_scenarios
 from cvid.agreements.terms import Status, StepState
 from cvid.agreements.timeline import Change, timeline
 from cvid.agreements.verdict import make_verdict, verdict_bytes
+from cvid.agreements.yamlsrc import safe_load as safe_load_yaml
 
 __all__ = [
     "AgreementFile",
@@ -47,6 +48,7 @@ __all__ = [
     "package_from_files",
     "parse_package",
     "run_scenarios",
+    "safe_load_yaml",
     "timeline",
     "verdict_bytes",
 ]

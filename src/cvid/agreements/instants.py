@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+from cvid.limits import check_instant
+
 DAY = 86_400_000_000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _ORDINAL_1970 = dt.date(1970, 1, 1).toordinal()
@@ -41,13 +43,14 @@ def rfc3339(us: int) -> str:
 def parse_instant(text: str) -> int:
     """``2018-02-05`` (00:00Z) or an RFC 3339 instant with a zone, as microseconds.
 
-    Raises ValueError for anything else, including an instant without a time zone.
+    Raises ValueError for anything else, including an instant without a time zone or one
+    outside the range of :func:`cvid.limits.check_instant`.
     """
     text = text.strip()
     if len(text) == 10:
         d = dt.date.fromisoformat(text)
-        return to_us(dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC))
+        return to_us(check_instant(dt.datetime(d.year, d.month, d.day, tzinfo=dt.UTC), "date"))
     t = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if t.tzinfo is None or t.utcoffset() is None:
         raise ValueError(f"{text!r} has no time zone (write 2018-02-05T00:00:00Z)")
-    return to_us(t)
+    return to_us(check_instant(t))

@@ -25,6 +25,7 @@ from pydantic import (
 from cvid.agreements.yamlsrc import normalize_key
 from cvid.evidence.parties import Role, Witnessing
 from cvid.evidence.record import KeyGrant, Kind
+from cvid.limits import check_instant
 
 FORMAT = "cvid-agreement/1"
 SCHEMA_ID = "https://cvid.example/schemas/agreement-v1.json"
@@ -43,9 +44,9 @@ def to_instant(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("an instant must carry a time zone (2018-02-05T00:00:00Z)")
-        return value.astimezone(dt.UTC)
+        return check_instant(value)
     if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+        return check_instant(dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC), "date")
     return value
 
 

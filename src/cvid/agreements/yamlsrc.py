@@ -126,6 +126,8 @@ def normalize_key(key: Any) -> Any:
     if isinstance(key, dt.datetime):
         if key.tzinfo is None or key.utcoffset() is None:
             return key.isoformat()
+        if not 1 < key.year < 9999:  # an offset could move it past year 1 or 9999
+            return key.isoformat()  # which to_instant refuses: out of range
         return key.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if isinstance(key, dt.date):
         return f"{key.isoformat()}T00:00:00Z"

@@ -42,13 +42,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from cvid.errors import InputError
 from cvid.evidence.record import format_utc
 from cvid.evidence.signing import canonical, flatten_errors
 from cvid.evidence.units import parse_unit
+from cvid.limits import MAX_INSTANT, MIN_INSTANT, InstantRangeError, check_instant
 
 if TYPE_CHECKING:
     from cvid.evidence.ledger import Ledger
@@ -136,10 +136,11 @@ def load_mapping(path: Path) -> TableMapping:
 
 def parse_mapping(text: str, where: str) -> TableMapping:
     """Validate a mapping's YAML text; :class:`InputError` names ``where`` and the problem."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(f"{where}: not valid YAML: {exc}".replace("\n", " ")) from None
+    # The packages' YAML reader: within cvid.limits' YAML limits (size, depth, aliases,
+    # expanded values); a PackageError (an InputError) names ``where`` and the line.
+    from cvid.agreements import safe_load_yaml
+
+    data = safe_load_yaml(text, where)
     try:
         mapping = TableMapping.model_validate(data)
     except ValidationError as exc:
@@ -313,14 +314,22 @@ def _field(spec: FieldSpec, row: Row, name: str) -> Any:
 
 
 def _shifted(when: datetime, days: int, where: str) -> str:
-    """``when`` plus ``days``, in UTC; :class:`InputError` when that leaves years 1 to 9999."""
+    """``when`` plus ``days``, in UTC; :class:`InputError` when that is outside the instants
+    a record may name (:data:`~cvid.limits.MIN_INSTANT` to :data:`~cvid.limits.MAX_INSTANT`)."""
+    shift = f" plus {days} days" if days else ""
     try:
-        return format_utc((when + timedelta(days=days)).astimezone(UTC))
+        moved = when + timedelta(days=days)
     except OverflowError:
-        shift = f" plus {days} days" if days else ""
-        raise InputError(
-            f"{where}: {when.isoformat()}{shift} is outside years 1 to 9999 (UTC)"
-        ) from None
+        moved = None
+    if moved is not None:
+        try:
+            return format_utc(check_instant(moved, "instant"))
+        except InstantRangeError:
+            pass
+    raise InputError(
+        f"{where}: {when.isoformat()}{shift} is outside the range cvid accepts "
+        f"({MIN_INSTANT:%Y-%m-%d} to {MAX_INSTANT:%Y-%m-%d}, UTC)"
+    )
 
 
 def _instant(spec: TimeSpec, row: Row, name: str, now: datetime, observed: str | None) -> str:

@@ -33,6 +33,8 @@ from pydantic import (
     model_validator,
 )
 
+from cvid.limits import check_instant
+
 SCHEMA_VERSION: Literal[1] = 1
 
 
@@ -53,7 +55,9 @@ class Kind(StrEnum):
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must carry a time zone (UTC, e.g. 2018-02-05T00:00:00Z)")
-    return value.astimezone(UTC)
+    # Within the range every later command can compute with (an InstantRangeError is a
+    # ValueError: pydantic reports it as the field's problem), never an OverflowError.
+    return check_instant(value, "instant")
 
 
 #: An RFC 3339 instant with seconds, at most microseconds, and a zone: the only text a time
@@ -91,8 +95,10 @@ UTCDateTime = Annotated[
 def format_utc(value: datetime) -> str:
     """An instant as RFC 3339 UTC with a ``Z`` (seconds, or microseconds when present)."""
     value = value.astimezone(UTC)
-    spec = "%Y-%m-%dT%H:%M:%S.%fZ" if value.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-    return value.strftime(spec)
+    # The year always with four digits: strftime writes year 744 as "744" on Linux, which no
+    # RFC 3339 reader (datetime.fromisoformat among them) accepts.
+    text = f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value:%H:%M:%S}"
+    return f"{text}.{value.microsecond:06d}Z" if value.microsecond else f"{text}Z"
 
 
 def _json_integer(value: object) -> object:
