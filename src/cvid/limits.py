@@ -24,6 +24,8 @@ __all__ = [
     "MAX_INSTANT",
     "MAX_JSON_BYTES",
     "MAX_JSON_DEPTH",
+    "MAX_PACKAGE_DAYS",
+    "MAX_PACKAGE_NUMBER",
     "MAX_YAML_ALIASES",
     "MAX_YAML_BYTES",
     "MAX_YAML_DEPTH",
@@ -57,6 +59,14 @@ MAX_YAML_NODES = 200_000
 MIN_INSTANT = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 #: The latest instant a record or a package may name: 2200-01-01T00:00:00Z (excluded).
 MAX_INSTANT = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+
+#: The largest magnitude of a number in a package (a parameter's value): the largest integer
+#: JSON (RFC 8785) carries exactly. NaN and infinities (YAML's ``.nan``, ``.inf``, ``1e400``)
+#: are refused too.
+MAX_PACKAGE_NUMBER = 2**53 - 1
+#: The most days a package may give a span (``grace_days``, ``window_days``,
+#: ``freshness_days``): a century.
+MAX_PACKAGE_DAYS = 36_525
 
 
 class JSONLimitError(LimitError, ValueError):

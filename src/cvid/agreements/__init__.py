@@ -22,6 +22,7 @@ from cvid.agreements.errors import PackageError
 from cvid.agreements.evidence_index import Evidence, View
 from cvid.agreements.model import AgreementFile, agreement_schema
 from cvid.agreements.package import Package, load_package, package_from_files, parse_package
+from cvid.agreements.ranges import check_package_ranges
 from cvid.agreements.scenarios import ScenarioResult, run_scenarios
 from cvid.agreements.terms import Status, StepState
 from cvid.agreements.timeline import Change, timeline
@@ -42,6 +43,7 @@ __all__ = [
     "TermResult",
     "View",
     "agreement_schema",
+    "check_package_ranges",
     "evaluate",
     "load_package",
     "make_verdict",

@@ -31,6 +31,7 @@ from cvid.agreements.model import (
     ValueType,
     to_instant,
 )
+from cvid.agreements.ranges import check_ranges
 from cvid.agreements.terms import CompiledStep, CompiledTerm, ParamSeries, Schedule, Status
 from cvid.agreements.yamlsrc import Located, load_yaml, read_package_text
 from cvid.errors import InputError
@@ -144,6 +145,7 @@ def parse_package(text: str, file: str = AGREEMENT_FILE) -> Package:
     located = load_yaml(text, file)
     if not isinstance(located.data, dict):
         raise PackageError(f"{file}: must be a mapping with id, title, parties and terms")
+    check_ranges(located)  # values every later command can compute with (issue 12)
     try:
         model = AgreementFile.model_validate(located.data)
     except ValidationError as exc:

@@ -389,6 +389,9 @@ def ledger_init(
     The ledger's clock cosigns each batch's checkpoint with the time: the records' logged
     time. With --historical the records' own reported_at stands for it.
     """
+    from cvid.agreements import check_package_ranges  # nothing a later command cannot read
+
+    check_package_ranges(agreement)
     mode: ClockMode = "reported" if historical else "log"
     with Ledger.create(directory, agreement, clock_mode=mode) as ledger:
         meta = dict(ledger.meta)
