@@ -81,12 +81,24 @@ class Condition:
     def __call__(self, data: Mapping[str, Any]) -> bool:
         """Evaluate with ``data`` (at least the variables in :attr:`uses`).
 
-        Raises :class:`ConditionError` with CEL's message if evaluation fails.
+        Raises :class:`ConditionError` with CEL's message if evaluation fails, also when it
+        is stopped: a comprehension over CEL's iteration budget (the caller makes the term
+        ``unknown`` with this explanation, never a crash).
         """
-        result = self._expr.eval(data=data)
+        try:
+            result = self._expr.eval(data=data)
+        except RuntimeError as exc:  # cel-expr-python raises, e.g., "Iteration budget exceeded"
+            raise ConditionError(_stopped(str(exc))) from None
         if result.type() == cel.Type.ERROR:
             raise ConditionError(str(result.value()))
         return bool(result.value())
+
+
+def _stopped(message: str) -> str:
+    text = " ".join(message.replace("[INTERNAL]", "").split()).removeprefix("INTERNAL: ")
+    if "budget" in text.lower():
+        return f"evaluation stopped: {text.lower()} (a comprehension over too many elements)"
+    return f"evaluation stopped: {text}"
 
 
 def compile_condition(source: str, variables: Mapping[str, str], where: str) -> Condition:
