@@ -170,7 +170,15 @@ def test_verify_log_reports_a_rewritten_interior_node(
     driver_kit.tamper_tile_nodes(0, 0, forged)
     log = reopen(driver_kit, log, signer)
     problems = verify_log(log)
-    assert problems == [
+    # The SQLite kit drops the trigger to rewrite the row (PostgreSQL's re-enables it): that
+    # is reported too, before the content findings.
+    dropped = ["tile_nodes_no_update"] if driver_kit.name == "sqlite" else []
+    assert [p for p in problems if "trigger" in p] == [
+        f"append-only trigger {t} is missing (dropped): the database no longer refuses UPDATE "
+        "on tile_nodes"
+        for t in dropped
+    ], problems
+    assert [p for p in problems if "trigger" not in p] == [
         "interior nodes of tile (0, 0) differ from those recomputed from the entries (first at "
         "node 1 of level 7 within the tile, tree level 7)"
     ], problems

@@ -197,7 +197,7 @@ def log_verify(directory: DirArg, as_json: AlwaysJsonOpt = False) -> None:
     Needs no private key. Exit 0 when intact, 1 listing what is wrong and where (damage that
     would stop the log from opening included), 2 when DIRECTORY holds no usable cvid log.
     """
-    driver, verifier = open_store(directory)
+    driver, verifier = open_store(directory, readonly=True)
     try:
         size = driver.size()
         with progress_bar("verifying") as bar:

@@ -52,7 +52,7 @@ class Finding:
 
     def __str__(self) -> str:
         # A checkpoint finding's detail already names the checkpoint ("checkpoint of size N").
-        if self.check in ("checkpoint", "clock"):
+        if self.check in ("checkpoint", "clock", "schema"):
             return f"{self.check}: {self.detail}"
         return f"entry {self.index}: {self.check}: {self.detail}"
 

@@ -257,12 +257,15 @@ def verify_ledger(
     n = workers if workers is not None else max(1, min(os.cpu_count() or 1, 4))
     # The collector paused: what the replay keeps, and each chunk's parsed records, hold no
     # reference cycles; collections would only rescan them (a quarter of the time).
+    # A dropped or altered append-only trigger is a finding (reported, never repaired).
+    protections = ledger.driver.schema_problems()
     with ledger.driver.read() as tx, ExitStack() as stack, gc_paused():
         size = size_in(tx)
         pool = _pool(size, n, processes)
         if pool is not None:
             stack.enter_context(pool)
         out = LedgerVerification(size)
+        out.findings.extend(Finding(-1, "schema", p) for p in protections)
         clock = _checkpoints(ledger, tx, size, out)
         state = Replay(ledger.parties)
         edge = TreeEdge()

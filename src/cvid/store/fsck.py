@@ -19,6 +19,7 @@ from collections.abc import Callable
 from cvid.errors import Error
 from cvid.store.driver import LogDriver
 from cvid.store.log import Log
+from cvid.store.sqlbase import SqlDriver
 from cvid.tlog.checkpoint import open_checkpoint
 from cvid.tlog.edge import TreeEdge
 from cvid.tlog.merkle import HASH_SIZE, leaf_hash
@@ -101,7 +102,8 @@ def verify_store(
     driver: LogDriver, verifier: Verifier, chunk: int = 65536, progress: Progress | None = None
 ) -> list[str]:
     """:func:`verify_log` on a driver and the log's key, without opening a :class:`Log`."""
-    problems: list[str] = []
+    # A dropped or altered append-only trigger is a finding: a check reports, never repairs.
+    problems = driver.schema_problems() if isinstance(driver, SqlDriver) else []
     size = driver.size()
     checkpoints = driver.checkpoints()
     stops = sorted({cp_size for cp_size, _ in checkpoints if 0 < cp_size <= size} | {size})

@@ -90,14 +90,15 @@ def store_path(directory: Path) -> Path:
     raise InputError(f"{directory}: no log here (missing {DB_NAME}); see `cvid log init`")
 
 
-def open_store(directory: Path) -> tuple[SQLiteDriver, Verifier]:
+def open_store(directory: Path, readonly: bool = False) -> tuple[SQLiteDriver, Verifier]:
     """Open the database of the log in ``directory`` and read its key, touching nothing else.
 
     Creates nothing and reads neither the private key nor the tree: what ``cvid log verify``
     needs to examine a log whatever state it is in. A ledger's directory opens its log.
+    ``readonly`` opens no write connection, so nothing (not even a migration) is written.
     """
     db = store_path(directory)
-    driver = SQLiteDriver(db)
+    driver = SQLiteDriver(db, readonly=readonly)
     try:
         return driver, log_verifier(driver, str(db))
     except BaseException:

@@ -376,6 +376,32 @@ class PostgresDriver(SqlDriver):
                 out.append(f"{name} (disabled)")
         return out
 
+    def schema_problems(self) -> list[str]:
+        """What is wrong with the store's protections, one sentence each (empty: intact).
+
+        A trigger missing or disabled (:meth:`missing_protections`), or a trigger function
+        whose body is not the one cvid creates. Reading only: a check reports, never repairs.
+        """
+        out = [
+            f"append-only trigger {name.removesuffix(' (disabled)')} is "
+            f"{'disabled' if name.endswith(' (disabled)') else 'missing (dropped)'}"
+            for name in self.missing_protections()
+        ]
+        query = (
+            "SELECT p.proname, p.prosrc FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = current_schema() AND p.proname = ANY(%s)"
+        )
+        want = _function_bodies()
+        with self._errors("reading the trigger functions"), self._connection() as conn:
+            have = {str(a): str(b) for a, b in conn.execute(query, (list(want),)).fetchall()}
+        for name, body in sorted(want.items()):
+            if name not in have:
+                out.append(f"trigger function {name}() is missing (dropped)")
+            elif " ".join(have[name].split()) != body:
+                out.append(f"trigger function {name}() is not the one cvid creates")
+        return out
+
     # -- transactions ------------------------------------------------------------------------
 
     @contextmanager
@@ -426,6 +452,16 @@ class PostgresDriver(SqlDriver):
         if pool is not None:
             with contextlib.suppress(psycopg.Error):
                 pool.close()
+
+
+def _function_bodies() -> dict[str, str]:
+    """The body of each trigger function cvid creates, whitespace folded, by name."""
+    ddl = schema.postgresql_triggers(())
+    out: dict[str, str] = {}
+    for part in ddl.split("CREATE OR REPLACE FUNCTION ")[1:]:
+        name = part.split("(", 1)[0]
+        out[name] = " ".join(part.split("$$")[1].split())
+    return out
 
 
 def _trigger_names(tables: tuple[str, ...]) -> set[str]:

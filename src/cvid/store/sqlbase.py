@@ -43,6 +43,22 @@ class SqlTx(Protocol):
         ...
 
 
+def blob(value: object, table: str, row: str, column: str) -> bytes:
+    """A stored BLOB/BYTEA as bytes; a :class:`StoreError` naming the table, row and column if
+    the database holds something else there (text or a number: it was altered behind cvid)."""
+    if type(value) is bytes:
+        return value
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    kind = {str: "text", int: "an integer", float: "a real"}.get(type(value), type(value).__name__)
+    if value is None:
+        kind = "NULL"
+    raise StoreError(
+        f"table {table}, row {row}: {column} is {kind}, not bytes: the database was altered "
+        "behind cvid; nothing was changed"
+    )
+
+
 def size_in(tx: SqlTx) -> int:
     """The number of durable entries, read inside ``tx``."""
     row = tx.execute("SELECT MAX(idx) FROM entries")[0]
@@ -102,7 +118,10 @@ def add_checkpoint_in(tx: SqlTx, size: int, signed_note: bytes) -> None:
 def latest_checkpoint_in(tx: SqlTx) -> tuple[int, bytes] | None:
     """The stored checkpoint with the largest size, read inside ``tx``."""
     rows = tx.execute("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
-    return None if not rows else (int(rows[0][0]), bytes(rows[0][1]))
+    if not rows:
+        return None
+    size = int(rows[0][0])
+    return size, blob(rows[0][1], "checkpoints", f"size {size}", "note")
 
 
 def read_entries_in(tx: SqlTx, start: int, end: int) -> list[bytes]:
@@ -110,7 +129,10 @@ def read_entries_in(tx: SqlTx, start: int, end: int) -> list[bytes]:
     rows = tx.execute(
         "SELECT data FROM entries WHERE idx >= ? AND idx < ? ORDER BY idx", (start, end)
     )
-    return [bytes(r[0]) for r in rows]
+    return [
+        v if type(v := r[0]) is bytes else blob(v, "entries", f"idx {start + i}", "data")
+        for i, r in enumerate(rows)
+    ]
 
 
 def read_tile_with_nodes_in(tx: SqlTx, level: int, index: int) -> tuple[bytes | None, bytes | None]:
@@ -123,7 +145,10 @@ def read_tile_with_nodes_in(tx: SqlTx, level: int, index: int) -> tuple[bytes | 
     if not rows:
         return None, None
     hashes, nodes = rows[0]
-    return bytes(hashes), None if nodes is None else bytes(nodes)
+    where = f"(level {level}, idx {index})"
+    return blob(hashes, "tiles", where, "hashes"), (
+        None if nodes is None else blob(nodes, "tile_nodes", where, "nodes")
+    )
 
 
 class SqlDriver:
@@ -147,6 +172,10 @@ class SqlDriver:
     def close(self) -> None:
         """Release the backend's connections."""
         raise NotImplementedError
+
+    def schema_problems(self) -> list[str]:
+        """What is wrong with the store's append-only protections (empty: intact); read only."""
+        return []
 
     # -- LogDriver ---------------------------------------------------------------------------
 
@@ -201,7 +230,8 @@ class SqlDriver:
                     f"SELECT {column} FROM {table} WHERE level = ? AND idx = ?", (level, index)
                 )
                 if rows:
-                    out[(level, index)] = bytes(rows[0][0])
+                    where = f"(level {level}, idx {index})"
+                    out[(level, index)] = blob(rows[0][0], table, where, column)
         return out
 
     def read_tiles(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
@@ -229,7 +259,10 @@ class SqlDriver:
                 )
             if not rows:
                 return
-            batch = [(int(a), int(b), bytes(c)) for a, b, c in rows]
+            batch = [
+                (int(a), int(b), blob(c, "tiles", f"(level {a}, idx {b})", "hashes"))
+                for a, b, c in rows
+            ]
             yield from batch
             after = batch[-1][:2]
 
@@ -247,4 +280,4 @@ class SqlDriver:
         """Every signed checkpoint, by size."""
         with self.read() as tx:
             rows = tx.execute("SELECT size, note FROM checkpoints ORDER BY size")
-        return [(int(a), bytes(b)) for a, b in rows]
+        return [(int(a), blob(b, "checkpoints", f"size {a}", "note")) for a, b in rows]

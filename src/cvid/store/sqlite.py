@@ -198,6 +198,43 @@ class SQLiteDriver(SqlDriver):
         want = schema.sqlite_trigger_names(tuple(t for t in schema.KEYS if t in tables))
         return sorted(want - have)
 
+    def schema_problems(self) -> list[str]:
+        """What is wrong with the store's protections, one sentence each (empty: intact).
+
+        An append-only trigger missing, a trigger whose SQL is not the one cvid creates, a
+        trigger cvid never creates on one of its tables, or no ``schema_version``. Reading
+        only: a check reports, it never repairs.
+        """
+        with self.read() as tx:
+            rows = tx.execute("SELECT type, name, tbl_name, sql FROM sqlite_master")
+        tables = {str(name) for kind, name, _, _ in rows if kind == "table"}
+        have = {
+            str(name): (str(tbl), str(sql)) for kind, name, tbl, sql in rows if kind == "trigger"
+        }
+        ours = tuple(t for t in schema.KEYS if t in tables)
+        want = _trigger_texts(ours)
+        out: list[str] = []
+        if "schema_version" not in tables:
+            out.append(
+                "the store has no schema_version table: its tables and triggers were made "
+                "before versioning or altered since"
+            )
+        for name in sorted(want):
+            if name not in have:
+                table = want[name][0]
+                out.append(
+                    f"append-only trigger {name} is missing (dropped): the database no longer "
+                    f"refuses {_trigger_refuses(name)} on {table}"
+                )
+            elif _normal(have[name][1]) != want[name][1]:
+                out.append(f"trigger {name} on {have[name][0]} is not the one cvid creates")
+        out.extend(
+            f"trigger {name} on {tbl} is not one cvid creates"
+            for name, (tbl, _) in sorted(have.items())
+            if name not in want and tbl in ours
+        )
+        return out
+
     # -- transactions ------------------------------------------------------------------------
 
     @contextmanager
@@ -249,6 +286,31 @@ class SQLiteDriver(SqlDriver):
                 with lock, contextlib.suppress(sqlite3.Error):
                     db.close()
                 setattr(self, attr, None)
+
+
+def _normal(sql: str) -> str:
+    """A trigger's SQL as SQLite keeps it in ``sqlite_master``, whitespace folded."""
+    text = " ".join(sql.split()).removesuffix(";")
+    return text.replace("CREATE TRIGGER IF NOT EXISTS ", "CREATE TRIGGER ", 1)
+
+
+def _trigger_texts(tables: tuple[str, ...]) -> dict[str, tuple[str, str]]:
+    """Each append-only trigger of ``tables``: its table and its SQL (:func:`_normal`)."""
+    out: dict[str, tuple[str, str]] = {}
+    for stmt in _statements(schema.sqlite_triggers(tables)):
+        text = _normal(stmt)
+        words = text.split()
+        out[words[2]] = (words[words.index("ON") + 1], text)
+    return out
+
+
+def _trigger_refuses(name: str) -> str:
+    """What the trigger ``name`` refuses, in words."""
+    if name.endswith("_no_gap"):
+        return "an entry inserted anywhere but at the next index"
+    return {"update": "UPDATE", "delete": "DELETE", "replace": "INSERT OR REPLACE"}[
+        name.rsplit("_", 1)[1]
+    ]
 
 
 def _statements(script: str) -> list[str]:
