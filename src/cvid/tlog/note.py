@@ -47,6 +47,8 @@ def check_key_name(name: str) -> None:
     """Raise :class:`FormatError` unless ``name`` is a valid note key name."""
     if not name or any(c.isspace() for c in name) or "+" in name:
         raise FormatError(f"key name {name!r} must be non-empty, without spaces or '+'")
+    if not name.isprintable():  # a control character would reach terminals and logs (issue 12)
+        raise FormatError(f"key name {name!r} holds a control or other non-printable character")
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
