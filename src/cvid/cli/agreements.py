@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from typer.core import TyperGroup
 
 from cvid.agreements.evidence_index import ClockMode, LedgerRecords, View
@@ -31,6 +31,7 @@ from cvid.agreements.model import agreement_schema
 from cvid.agreements.package import Package, load_package
 from cvid.agreements.scenarios import parse_as_of, run_scenarios
 from cvid.agreements.verdict import (
+    check_chain,
     compare,
     make_verdict,
     read_verdict,
@@ -38,13 +39,15 @@ from cvid.agreements.verdict import (
 )
 from cvid.cli import remote
 from cvid.cli._common import AlwaysJsonOpt, emit_json, reports_errors
-from cvid.documents import is_violated, status_document, timeline_document
+from cvid.console import SafeConsole
+from cvid.documents import is_violated
 from cvid.errors import InputError, VerificationError
 from cvid.evidence.parties import witness_policy_text
 from cvid.keyfiles import read_vkey
 from cvid.sources import Source, from_ledger, parties_of, verdict_source
 from cvid.tlog.checkpoint import Checkpoint
 from cvid.tlog.note import b64
+from cvid.versioned import opened, status_of, timeline_of
 from cvid.witness.policy import Policy, parse_policy
 from cvid.witnessed import require_quorum, unattested, witnessed_note, witnessed_times
 
@@ -105,17 +108,21 @@ def _source_and_package(
     return source, pkg
 
 
-def _styled(value: str) -> str:
-    return f"[{COLORS.get(value, '')}]{escape(value)}[/]"
+def _styled(value: str) -> Text:
+    """A status or state as a styled cell: its word as text (a value this module does not
+    know yet gets no colour, never markup), so the status never rests on colour alone."""
+    return Text(value, style=COLORS.get(value, ""))
 
 
-def _cells(*values: object) -> list[str]:
-    """Table cells of text that may come from records: escaped, never console markup."""
-    return [escape(str(v)) for v in values]
+def _cells(*values: object) -> list[Text]:
+    """Table cells of text that may come from records: plain text, never console markup."""
+    return [Text(str(v)) for v in values]
 
 
-class _Console(Console):
-    """A console that stops writing, quietly, when its reader goes away (``| head``)."""
+class _Console(SafeConsole):
+    """The console of these commands: a :class:`SafeConsole` (record text shown as text,
+    control characters as escapes) that stops writing, quietly, when its reader goes away
+    (``| head``)."""
 
     def on_broken_pipe(self) -> None:
         # rich's default exits 1, which reads as "a scenario failed": keep the command's own
@@ -144,9 +151,9 @@ def _emit(obj: Any) -> None:
         _stdout_to_devnull()
 
 
-def _console() -> Console:
-    console = _Console(highlight=False)
-    return console if console.is_terminal else _Console(highlight=False, width=200)
+def _console() -> SafeConsole:
+    console = _Console()
+    return console if console.is_terminal else _Console(width=200)
 
 
 def _columns(table: Table, names: tuple[str, ...]) -> None:
@@ -156,27 +163,32 @@ def _columns(table: Table, names: tuple[str, ...]) -> None:
 
 
 def _print_status(doc: dict[str, Any]) -> None:
-    """The status table of a status document (local or from a served ledger: the same)."""
+    """The status table of a status document (local or from a served ledger: the same),
+    drawn from the view model's status of that view, the rows ``--json`` prints."""
+    from cvid.view import judgement_of
+
+    judged = judgement_of(doc)
     console = _console()
     cp = doc["checkpoint"]
     where = f"log {cp['origin']} size {cp['size']}" if cp else "no checkpoint"
     as_of = show(parse_as_of(doc["as_of"]))
-    table = Table(title=f"{doc['agreement']} as of {as_of} (as known {doc['view']}; {where})")
+    title = f"{doc['agreement']} as of {as_of} (as known {judged.view}; {where})"
+    table = Table(title=Text(title))
     _columns(table, ("term", "party", "status", "evidence", "explanation"))
-    for t in doc["terms"]:
+    for t in judged.terms:
         term, party, evidence, why = _cells(
-            t["term"], t["party"], " ".join(map(str, t["evidence"])), t["explanation"]
+            t.term, t.party, " ".join(map(str, t.evidence)), t.explanation
         )
-        table.add_row(term, party, _styled(t["status"]), evidence, why)
+        table.add_row(term, party, _styled(t.status), evidence, why)
     console.print(table)
-    if doc["steps"]:
+    if judged.steps:
         steps = Table(title="reciprocal steps")
         _columns(steps, ("step", "by", "state", "evidence", "explanation"))
-        for s in doc["steps"]:
+        for s in judged.steps:
             step, by, evidence, why = _cells(
-                s["step"], s["by"], " ".join(map(str, s["evidence"])), s["explanation"]
+                s.step, s.by, " ".join(map(str, s.evidence)), s.explanation
             )
-            steps.add_row(step, by, _styled(s["state"]), evidence, why)
+            steps.add_row(step, by, _styled(s.state), evidence, why)
         console.print(steps)
 
 
@@ -197,8 +209,8 @@ def status_command(
         with remote.service(directory, package) as svc:
             doc = svc.status(as_of, view)
     else:
-        source, pkg = _source_and_package(directory, package, until=from_us(t))
-        doc = status_document(source, pkg, t, view)
+        with opened(directory, package) as (ledger, pkg):
+            doc = status_of(ledger, pkg, t, view)[1]
     if as_json:
         emit_json(doc)
     else:
@@ -228,8 +240,8 @@ def timeline_command(
         with remote.service(directory, package) as svc:
             doc = svc.timeline(start, end, view)
     else:
-        source, pkg = _source_and_package(directory, package)
-        doc = timeline_document(source, pkg, start, end, view, where=directory)
+        with opened(directory, package) as (ledger, pkg):
+            doc = timeline_of(ledger, pkg, start, end, view, where=directory)[1]
     if as_json:
         emit_json(doc)
     else:
@@ -245,7 +257,8 @@ def timeline_violated(doc: dict[str, Any]) -> bool:
 
 def _print_timeline(doc: dict[str, Any]) -> None:
     lo, hi = show(parse_as_of(doc["from"])), show(parse_as_of(doc["to"]))
-    table = Table(title=f"{doc['agreement']}: changes from {lo} to {hi} (as known {doc['view']})")
+    title = f"{doc['agreement']}: changes from {lo} to {hi} (as known {doc['view']})"
+    table = Table(title=Text(title))
     _columns(table, ("at", "term or step", "party", "from", "to", "evidence", "explanation"))
     for c in doc["changes"]:
         at, what, party, before = _cells(
@@ -284,7 +297,7 @@ def agreement_check(
     else:
         console = _console()
         console.print(
-            f"{pkg.id}: {len(pkg.terms)} terms, {len(pkg.steps)} steps, {len(results)} "
+            f"{escape(pkg.id)}: {len(pkg.terms)} terms, {len(pkg.steps)} steps, {len(results)} "
             f"scenarios, {summary['checks']} checks, sha256 {pkg.sha256}"
         )
         for r in results:
@@ -438,15 +451,18 @@ def verdict_verify(
     pkg = given or source.package
     if pkg is None:
         raise InputError("give --package: tiles carry no agreement package")
-    if pkg.sha256 != doc.get("package_sha256"):
+    versions = doc.get("package_versions")
+    first = versions[0].get("sha256") if isinstance(versions, list) and versions else None
+    named = first if isinstance(first, str) else doc.get("package_sha256")
+    if pkg.sha256 != named:
         raise VerificationError(
-            f"{package or log}: package SHA-256 {pkg.sha256}, the verdict names "
-            f"{doc.get('package_sha256')}"
+            f"{package or log}: package SHA-256 {pkg.sha256}, the verdict names {named}"
         )
-    derived = verdict_bytes(
-        make_verdict(pkg, source.records, str(doc["as_of"]), str(doc["view"]), source.checkpoint)
+    again = make_verdict(
+        pkg, source.records, str(doc["as_of"]), str(doc["view"]), source.checkpoint
     )
-    compare(claimed, derived, str(verdict))
+    check_chain(doc, again, str(verdict))
+    compare(claimed, verdict_bytes(again), str(verdict))
     witnessed, rules = _witnessed(log, source.checkpoint, vkey, policy, pkg)
     if rules is not None and doc["view"] == View.THEN.value:
         witnessed["then_attested"] = _then_attested(log, doc, source, vkey, rules)

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from cvid.agreements.index import View
 from cvid.agreements.instants import from_us, rfc3339, show
@@ -130,7 +131,7 @@ def _print(doc: Mapping[str, Any]) -> None:
     console = _console()
     lo, hi = show(parse_as_of(doc["from"])), show(parse_as_of(doc["to"]))
     title = f"{doc['agreement']}: what changed from {lo} to {hi} (as known {doc['view']})"
-    table = Table(title=title)
+    table = Table(title=Text(title))
     _columns(table, ("term or step", "party", "from", "to", "evidence", "explanation"))
     for c in doc["changed"]:
         what, party, before, evidence, why = _cells(

@@ -21,7 +21,7 @@ from cvid.agreements import View
 from cvid.agreements.verdict import checkpoint_json
 from cvid.errors import InputError
 from cvid.sources import Source, from_ledger
-from cvid.view.build import Instant, build_view, to_instant
+from cvid.view.build import Instant, build_view, judgement_of, to_instant
 from cvid.view.model import FINDING_STATUSES, FORMAT, ViewModel, Witnesses
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "ViewModel",
     "Witnesses",
     "build_view",
+    "judgement_of",
     "to_instant",
     "view_for_ledger",
     "view_for_source",

@@ -201,6 +201,15 @@ def _judgement(
     )
 
 
+def judgement_of(doc: Mapping[str, Any], package: Package | None = None) -> Judgement:
+    """The view model's status of one view from a ``cvid-status/1`` document (the engine's,
+    or a served ledger's): what ``cvid status`` prints as a table and as JSON alike. Term
+    titles come from ``package`` when given; ``since`` needs a timeline, so it is left
+    out here (:func:`build_view` fills it)."""
+    titles = {term.id: term.title for term in package.terms} if package is not None else {}
+    return _judgement(View(doc["view"]), doc, {}, titles)
+
+
 def _number(facts: Mapping[str, Any], key: str) -> float | None:
     v = facts.get(key)
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
