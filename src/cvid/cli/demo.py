@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
@@ -50,6 +49,7 @@ from cvid.audit import TileSource, audit
 from cvid.cli._common import emit_json, fail, reports_errors
 from cvid.cli.agreements import COLORS
 from cvid.cli.example_ledgers import Built, build
+from cvid.console import SafeConsole, safe
 from cvid.errors import InputError, VerificationError
 from cvid.evidence.ledger import Ledger
 from cvid.evidence.parties import WitnessDecl, Witnessing
@@ -180,7 +180,7 @@ def _tiles(built: Built, out: Path) -> dict[str, Any]:
 
 def _status_table(name: str, now: Evaluation, then: Evaluation, cp: dict[str, Any]) -> Table:
     table = Table(
-        title=f"{name} as of {show(now.as_of)} (log {cp['origin']}, size {cp['size']})",
+        title=f"{safe(name)} as of {show(now.as_of)} (log {safe(cp['origin'])}, size {cp['size']})",
         title_justify="left",
     )
     for col in ("term", "party", "as known now", "as known then", "evidence", "explanation"):
@@ -190,30 +190,30 @@ def _status_table(name: str, now: Evaluation, then: Evaluation, cp: dict[str, An
     for t in now.terms:
         other = then_of[(t.term, t.party)]
         table.add_row(
-            t.term,
-            t.party,
+            safe(t.term),
+            safe(t.party),
             _styled(t.status.value),
             _styled(other),
             " ".join(map(str, t.evidence)) or "-",
-            t.explanation,
+            safe(t.explanation),
         )
     if now.steps:
         table.add_section()
         then_steps = {s.step: s.state.value for s in then.steps}
         for s in now.steps:
             table.add_row(
-                f"step {s.step}",
-                s.by,
+                f"step {safe(s.step)}",
+                safe(s.by),
                 _styled(s.state.value),
                 _styled(then_steps[s.step]),
                 " ".join(map(str, s.evidence)) or "-",
-                s.explanation,
+                safe(s.explanation),
             )
     return table
 
 
 def _styled(value: str) -> str:
-    return f"[{COLORS.get(value, '')}]{value}[/]"
+    return f"[{COLORS.get(value, '')}]{safe(value)}[/]"
 
 
 def _run_example(
@@ -275,9 +275,10 @@ def _run_example(
     return summary, section, _status_table(ex.name, views[View.NOW], views[View.THEN], cp)
 
 
-def _console() -> Console:
-    console = Console(highlight=False)
-    return console if console.is_terminal else Console(highlight=False, width=200)
+def _console() -> SafeConsole:
+    # Text from outside (package ids, explanations, paths) shown as text, controls escaped.
+    console = SafeConsole()
+    return console if console.is_terminal else SafeConsole(width=200)
 
 
 @reports_errors
@@ -310,7 +311,7 @@ def demo(
         TextColumn("{task.description:<34}"),
         BarColumn(),
         MofNCompleteColumn(),
-        console=Console(stderr=True),
+        console=SafeConsole(stderr=True),
         transient=True,
         disable=json_out,
     )
@@ -360,23 +361,24 @@ def demo(
 SETBACKS = ("overdue", "violated", "reversed", "disputed", "unknown")
 
 
-def _print_setbacks(console: Console, section: Section) -> None:
+def _print_setbacks(console: SafeConsole, section: Section) -> None:
     """The changes to a bad status on the way to the as-of date (they may have been cured)."""
     bad = [c for h in section.histories for c in h.changes if c.before and c.after in SETBACKS]
     if not bad:
         return
-    console.print(f"on the way to {show(section.as_of)} (as known {section.view}):")
+    console.print(f"on the way to {show(section.as_of)} (as known {section.view}):", markup=False)
     for c in sorted(bad, key=lambda c: c.at):
         cited = f" (log {', '.join(map(str, c.evidence))})" if c.evidence else ""
         console.print(
-            f"  {show(c.at)[:10]}  {c.id} {c.party or ''}: {c.before} → {_styled(c.after)}{cited}"
+            f"  {show(c.at)[:10]}  {safe(c.id)} {safe(c.party or '')}: {safe(c.before)} → "
+            f"{_styled(c.after)}{cited}"
         )
     console.print()
 
 
 def _log_table(results: list[dict[str, Any]], directory: Path) -> Table:
     table = Table(
-        title=f"the logs: signed, proven, exported, audited (files under {directory})",
+        title=f"the logs: signed, proven, exported, audited (files under {safe(directory)})",
         title_justify="left",
     )
     for col in ("example", "records", "checkpoint", "witnesses", "receipt", "tiles", "verdicts"):
@@ -386,21 +388,22 @@ def _log_table(results: list[dict[str, Any]], directory: Path) -> Table:
         quorum = "[green]quorum[/]" if w["quorum"] else "[bold red]NO QUORUM[/]"
         witnessed = (
             f"{quorum} {w['needed']} of {len(w['members'])}\n"
-            f"cosigned: {', '.join(w['cosigned']) or 'none'}"
+            f"cosigned: {safe(', '.join(w['cosigned']) or 'none')}"
         )
         audit_text = (
             f"[green]audit ok[/], {tl['entries_checked']} entries"
             if tl["audit_ok"]
-            else f"[bold red]audit FAILED[/]: {'; '.join(tl['problems'])}"
+            else f"[bold red]audit FAILED[/]: {safe('; '.join(tl['problems']))}"
         )
         table.add_row(
-            r["example"],
+            safe(r["example"]),
             str(r["records"]),
-            f"{cp['origin']} size {cp['size']}\nroot {cp['root']}",
+            f"{safe(cp['origin'])} size {cp['size']}\nroot {cp['root']}",
             witnessed,
-            f"log {rc['index']}: " + ("[green]verified offline[/]" if rc["ok"] else rc["detail"]),
-            f"{tl['files']} files in {_under(tl['dir'], directory)}/\n{audit_text}",
-            "\n".join(_under(v, directory) for v in r["verdicts"].values()),
+            f"log {rc['index']}: "
+            + ("[green]verified offline[/]" if rc["ok"] else safe(rc["detail"])),
+            f"{tl['files']} files in {safe(_under(tl['dir'], directory))}/\n{audit_text}",
+            "\n".join(safe(_under(v, directory)) for v in r["verdicts"].values()),
         )
     return table
 
