@@ -14,7 +14,8 @@ reciprocal step's state at an instant, citing the log indices it rests on::
     changes = timeline(package, records, "2011-02-05", "2018-03-01")
 
 Everything here is pure except :func:`load_package` (reads the folder); :mod:`cvid.sources`
-reads ledgers and tiles.
+reads ledgers and tiles. :mod:`cvid.agreements.versions` chooses the package version in force
+at an instant from the amendments a ledger's log records (docs/amendments.md).
 """
 
 from cvid.agreements.engine import Evaluation, StepResult, TermResult, evaluate
@@ -27,15 +28,35 @@ from cvid.agreements.scenarios import ScenarioResult, run_scenarios
 from cvid.agreements.terms import Status, StepState
 from cvid.agreements.timeline import Change, timeline
 from cvid.agreements.verdict import make_verdict, verdict_bytes
+from cvid.agreements.versions import (
+    AMENDMENT_SUBJECT,
+    MAX_AMENDMENT_BYTES,
+    Amendment,
+    Chain,
+    PackageVersion,
+    amendment_values,
+    check_follows,
+    consenting_parties,
+    ledger_chain,
+    opened_ledger,
+    status_under_versions,
+    timeline_under_versions,
+    version_chain,
+)
 from cvid.agreements.yamlsrc import safe_load as safe_load_yaml
 
 __all__ = [
+    "AMENDMENT_SUBJECT",
+    "MAX_AMENDMENT_BYTES",
     "AgreementFile",
+    "Amendment",
+    "Chain",
     "Change",
     "Evaluation",
     "Evidence",
     "Package",
     "PackageError",
+    "PackageVersion",
     "ScenarioResult",
     "Status",
     "StepResult",
@@ -43,14 +64,22 @@ __all__ = [
     "TermResult",
     "View",
     "agreement_schema",
+    "amendment_values",
+    "check_follows",
     "check_package_ranges",
+    "consenting_parties",
     "evaluate",
+    "ledger_chain",
     "load_package",
     "make_verdict",
+    "opened_ledger",
     "package_from_files",
     "parse_package",
     "run_scenarios",
     "safe_load_yaml",
+    "status_under_versions",
     "timeline",
+    "timeline_under_versions",
     "verdict_bytes",
+    "version_chain",
 ]

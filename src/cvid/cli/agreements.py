@@ -25,12 +25,14 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
+from cvid.agreements import opened_ledger, status_under_versions, timeline_under_versions
 from cvid.agreements.evidence_index import ClockMode, LedgerRecords, View
 from cvid.agreements.instants import from_us, show
 from cvid.agreements.model import agreement_schema
 from cvid.agreements.package import Package, load_package
 from cvid.agreements.scenarios import parse_as_of, run_scenarios
 from cvid.agreements.verdict import (
+    check_chain,
     compare,
     make_verdict,
     read_verdict,
@@ -39,7 +41,7 @@ from cvid.agreements.verdict import (
 from cvid.cli import remote
 from cvid.cli._common import AlwaysJsonOpt, emit_json, reports_errors
 from cvid.console import SafeConsole
-from cvid.documents import is_violated, status_document, timeline_document
+from cvid.documents import is_violated
 from cvid.errors import InputError, VerificationError
 from cvid.evidence.parties import witness_policy_text
 from cvid.keyfiles import read_vkey
@@ -207,8 +209,8 @@ def status_command(
         with remote.service(directory, package) as svc:
             doc = svc.status(as_of, view)
     else:
-        source, pkg = _source_and_package(directory, package, until=from_us(t))
-        doc = status_document(source, pkg, t, view)
+        with opened_ledger(directory, package) as (ledger, pkg):
+            doc = status_under_versions(ledger, pkg, t, view)[1]
     if as_json:
         emit_json(doc)
     else:
@@ -238,8 +240,8 @@ def timeline_command(
         with remote.service(directory, package) as svc:
             doc = svc.timeline(start, end, view)
     else:
-        source, pkg = _source_and_package(directory, package)
-        doc = timeline_document(source, pkg, start, end, view, where=directory)
+        with opened_ledger(directory, package) as (ledger, pkg):
+            doc = timeline_under_versions(ledger, pkg, start, end, view, where=directory)[1]
     if as_json:
         emit_json(doc)
     else:
@@ -449,15 +451,18 @@ def verdict_verify(
     pkg = given or source.package
     if pkg is None:
         raise InputError("give --package: tiles carry no agreement package")
-    if pkg.sha256 != doc.get("package_sha256"):
+    versions = doc.get("package_versions")
+    first = versions[0].get("sha256") if isinstance(versions, list) and versions else None
+    named = first if isinstance(first, str) else doc.get("package_sha256")
+    if pkg.sha256 != named:
         raise VerificationError(
-            f"{package or log}: package SHA-256 {pkg.sha256}, the verdict names "
-            f"{doc.get('package_sha256')}"
+            f"{package or log}: package SHA-256 {pkg.sha256}, the verdict names {named}"
         )
-    derived = verdict_bytes(
-        make_verdict(pkg, source.records, str(doc["as_of"]), str(doc["view"]), source.checkpoint)
+    again = make_verdict(
+        pkg, source.records, str(doc["as_of"]), str(doc["view"]), source.checkpoint
     )
-    compare(claimed, derived, str(verdict))
+    check_chain(doc, again, str(verdict))
+    compare(claimed, verdict_bytes(again), str(verdict))
     witnessed, rules = _witnessed(log, source.checkpoint, vkey, policy, pkg)
     if rules is not None and doc["view"] == View.THEN.value:
         witnessed["then_attested"] = _then_attested(log, doc, source, vkey, rules)

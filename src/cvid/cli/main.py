@@ -52,7 +52,11 @@ COMMANDS: dict[str, str] = {
 }
 
 #: Modules that add commands to another module's group (``cvid evidence bytes``).
-ALSO: dict[str, list[str]] = {"evidence": ["cvid.cli.tables"], "import": ["cvid.cli.tables"]}
+ALSO: dict[str, list[str]] = {
+    "evidence": ["cvid.cli.tables"],
+    "import": ["cvid.cli.tables"],
+    "ledger": ["cvid.cli.amend"],
+}
 
 HELP = (
     "cvid: complete, verifiable, irreversible. A public, append-only, verifiable log "
@@ -90,7 +94,8 @@ def build_app(modules: Iterable[str] | None = None) -> typer.Typer:
     ) -> None:
         """cvid command line."""
 
-    wanted = dict.fromkeys(COMMANDS.values()) if modules is None else dict.fromkeys(modules)
+    every = [*COMMANDS.values(), *(m for also in ALSO.values() for m in also)]
+    wanted = dict.fromkeys(every) if modules is None else dict.fromkeys(modules)
     for name in wanted:
         if importlib.util.find_spec(name) is None:
             continue  # a group not built in this version

@@ -1,0 +1,450 @@
+"""Package versions: amendments recorded in the log, and the version in force at an instant.
+
+An agreement changes (extensions, protocols). A ledger starts from the package it was created
+for (its *first version*, kept in the ledger's metadata); every later version is an
+**amendment**: signed ``statement`` records in the log, one per consenting party, each carrying
+
+- ``subject``: ``agreement-package`` and no ``party`` (it concerns no party's obligation);
+- ``values``: ``amendment_sha256`` (the new version's package SHA-256),
+  ``amendment_previous`` (the SHA-256 of the version it replaces: a hash chain),
+  ``amendment_effective`` (the RFC 3339 instant it is in force from) and, for every file of
+  the new package, ``amendment_file:<relative path>``: the file's bytes in base64, so the
+  log alone holds every version's exact bytes (at most :data:`MAX_AMENDMENT_BYTES` in all).
+
+**Who may amend.** An agreement is amended by its parties' consent, not by one of them: a
+version enters the chain when every party of the version in force with the role
+``inspected_party`` or ``counterparty`` (every party, if none has either) has logged a record
+naming the same new SHA-256, previous SHA-256 and effective instant. Admission has already
+checked that each record is signed by a key of its ``submitter`` that may sign statements.
+
+The chain is one pure function of the log (:func:`version_chain`), so anyone holding the
+entries recomputes it. An amendment record is *ignored* (and listed with the reason) when its
+files do not hash to its SHA-256, exceed the size limit or do not compile, when its previous
+SHA-256 is not the version in force at that point of the log, when its effective instant is
+before that version's, when its package names other parties, or when its submitter is not a
+party whose consent is needed. ``cvid ledger amend`` refuses all of these (and a package
+whose scenarios fail) before writing anything.
+
+The version in force at T is the last one in the chain whose effective instant is at or
+before T (the first version from the beginning of time).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import functools
+import gc
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cvid.agreements.evidence_index import View
+from cvid.agreements.instants import from_us, parse_instant, rfc3339
+from cvid.agreements.package import Package, load_package, package_from_files
+from cvid.agreements.scenarios import parse_as_of
+from cvid.agreements.timeline import Change, timeline
+from cvid.errors import Error, InputError
+from cvid.evidence.parties import Role, files_sha256
+from cvid.evidence.record import Kind, Record
+
+if TYPE_CHECKING:
+    from cvid.evidence import Ledger
+    from cvid.sources import Source
+
+__all__ = [
+    "AMENDMENT_SUBJECT",
+    "MAX_AMENDMENT_BYTES",
+    "Amendment",
+    "Chain",
+    "PackageVersion",
+    "amendment_values",
+    "check_follows",
+    "consenting_parties",
+    "ledger_chain",
+    "opened_ledger",
+    "parse_amendment",
+    "status_under_versions",
+    "timeline_under_versions",
+    "version_chain",
+    "versioned_timeline",
+]
+
+#: The subject of every amendment record.
+AMENDMENT_SUBJECT = "agreement-package"
+#: The most bytes (the files' total, before base64) one amendment may carry.
+MAX_AMENDMENT_BYTES = 1024 * 1024
+
+SHA256 = "amendment_sha256"
+PREVIOUS = "amendment_previous"
+EFFECTIVE = "amendment_effective"
+FILE_PREFIX = "amendment_file:"
+
+
+def amendment_values(files: Mapping[str, bytes], previous: str, effective: int) -> dict[str, str]:
+    """The ``values`` of an amendment record for a package given as its files."""
+    out = {
+        SHA256: files_sha256(files),
+        PREVIOUS: previous,
+        EFFECTIVE: rfc3339(effective),
+    }
+    for name in sorted(files):
+        out[FILE_PREFIX + name] = base64.b64encode(files[name]).decode("ascii")
+    return out
+
+
+@dataclass(frozen=True)
+class Amendment:
+    """What one amendment record says (not yet judged against the chain)."""
+
+    index: int
+    party: str
+    sha256: str
+    previous: str
+    effective: int
+    files: Mapping[str, bytes]
+
+
+def is_amendment(record: Record) -> bool:
+    """Whether ``record`` is an amendment record (well formed or not)."""
+    return (
+        record.kind is Kind.STATEMENT
+        and record.subject == AMENDMENT_SUBJECT
+        and record.party is None
+        and SHA256 in record.values
+    )
+
+
+def _hex64(value: object) -> bool:
+    return (
+        isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+    )
+
+
+def parse_amendment(index: int, record: Record) -> Amendment:
+    """The amendment ``record`` (at log ``index``) says; :class:`Error` naming what is wrong."""
+    v = record.values
+    sha, prev, eff = v.get(SHA256), v.get(PREVIOUS), v.get(EFFECTIVE)
+    if not _hex64(sha) or not _hex64(prev):
+        raise Error(f"entry {index}: {SHA256} and {PREVIOUS} must be 64 lowercase hex digits")
+    if not isinstance(eff, str):
+        raise Error(f"entry {index}: {EFFECTIVE} must be an RFC 3339 instant")
+    try:
+        effective = parse_instant(eff)
+    except ValueError as exc:
+        raise Error(f"entry {index}: {EFFECTIVE} {eff!r}: {exc}") from None
+    files: dict[str, bytes] = {}
+    total = 0
+    for name, text in v.items():
+        if not name.startswith(FILE_PREFIX):
+            continue
+        if not isinstance(text, str):
+            raise Error(f"entry {index}: {name} must be base64 text")
+        try:
+            data = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raise Error(f"entry {index}: {name} is not base64") from None
+        total += len(data)
+        if total > MAX_AMENDMENT_BYTES:
+            raise Error(f"entry {index}: the package is over {MAX_AMENDMENT_BYTES:,} bytes")
+        files[name[len(FILE_PREFIX) :]] = data
+    got = files_sha256(files)
+    if got != sha:
+        raise Error(f"entry {index}: its files hash to {got}, not to {SHA256} {sha}")
+    assert isinstance(sha, str) and isinstance(prev, str)
+    return Amendment(index, record.submitter, sha, prev, effective, files)
+
+
+@dataclass(frozen=True)
+class PackageVersion:
+    """One version of the agreement's package: ``index`` is the log entry that completed its
+    consent (None for the first version), ``effective`` the instant it is in force from (None:
+    from the beginning), ``files`` its bytes (None for a first version known only by hash)."""
+
+    sha256: str
+    previous: str | None
+    effective: int | None
+    index: int | None
+    package: Package
+    files: Mapping[str, bytes] | None = None
+    signed_by: tuple[int, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """``{sha256, previous, effective, index, signed_by}`` (docs/amendments.md)."""
+        return {
+            "sha256": self.sha256,
+            "previous": self.previous,
+            "effective": None if self.effective is None else rfc3339(self.effective),
+            "index": self.index,
+            "signed_by": list(self.signed_by),
+        }
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The package versions in log order, and the amendment records ignored (with why)."""
+
+    versions: tuple[PackageVersion, ...]
+    ignored: tuple[tuple[int, str], ...] = ()
+    pending: Mapping[tuple[str, str, int], tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def head(self) -> PackageVersion:
+        """The latest version."""
+        return self.versions[-1]
+
+    def position(self, at: int) -> int:
+        """The position in :attr:`versions` of the version in force at ``at``."""
+        pos = 0
+        for i, v in enumerate(self.versions):
+            if v.effective is None or v.effective <= at:
+                pos = i
+        return pos
+
+    def at(self, at: int) -> PackageVersion:
+        """The version in force at ``at``."""
+        return self.versions[self.position(at)]
+
+    def upto_json(self, at: int) -> list[dict[str, Any]]:
+        """Every version up to the one in force at ``at``, as JSON (what a verdict carries)."""
+        return [v.to_json() for v in self.versions[: self.position(at) + 1]]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        """Every version, as JSON."""
+        return [v.to_json() for v in self.versions]
+
+
+def consenting_parties(package: Package) -> frozenset[str]:
+    """The parties whose consent an amendment of ``package`` needs."""
+    bound = {Role.INSPECTED_PARTY, Role.COUNTERPARTY}
+    needed = frozenset(p for p, roles in package.roles.items() if roles & bound)
+    return needed or frozenset(package.roles)
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled(files: tuple[tuple[str, bytes], ...], where: str) -> Package:
+    return package_from_files(dict(files), where)
+
+
+def version_chain(first: Package, records: Iterable[tuple[int, Record]]) -> Chain:
+    """The chain of package versions ``records`` (log order) define over ``first``."""
+    assert first.sha256 is not None
+    versions = [PackageVersion(first.sha256, None, None, None, first)]
+    ignored: list[tuple[int, str]] = []
+    pending: dict[tuple[str, str, int], dict[str, int]] = {}
+    for index, record in records:
+        if not is_amendment(record):
+            continue
+        try:
+            a = parse_amendment(index, record)
+        except Error as exc:
+            ignored.append((index, str(exc)))
+            continue
+        head = versions[-1]
+        problem = _problem(a, head)
+        if problem is None:
+            try:
+                pkg = _compiled(tuple(sorted(a.files.items())), f"log entry {index}")
+            except Error as exc:
+                problem = f"its package does not compile: {exc}"
+            else:
+                if frozenset(pkg.roles) != frozenset(head.package.roles):
+                    problem = (
+                        f"its package's parties ({', '.join(sorted(pkg.roles))}) are not the "
+                        f"agreement's ({', '.join(sorted(head.package.roles))})"
+                    )
+        if problem is not None:
+            ignored.append((index, f"entry {index}: {problem}"))
+            continue
+        key = (a.sha256, a.previous, a.effective)
+        signed = pending.setdefault(key, {})
+        signed.setdefault(a.party, index)
+        if consenting_parties(head.package) <= signed.keys():
+            versions.append(
+                PackageVersion(
+                    a.sha256,
+                    a.previous,
+                    a.effective,
+                    index,
+                    pkg,
+                    a.files,
+                    tuple(sorted(signed.values())),
+                )
+            )
+            pending.clear()
+    return Chain(
+        tuple(versions),
+        tuple(ignored),
+        {k: tuple(sorted(v.values())) for k, v in pending.items()},
+    )
+
+
+def _problem(a: Amendment, head: PackageVersion) -> str | None:
+    """Why amendment ``a`` cannot follow ``head`` (None: it can)."""
+    if a.previous != head.sha256:
+        return f"its previous SHA-256 {a.previous} is not the version in force ({head.sha256})"
+    if a.sha256 == head.sha256:
+        return "it names the version already in force"
+    if head.effective is not None and a.effective < head.effective:
+        return (
+            f"it is effective from {rfc3339(a.effective)}, before the version it replaces "
+            f"({rfc3339(head.effective)})"
+        )
+    needed = consenting_parties(head.package)
+    if a.party not in needed:
+        return f"{a.party} is not a party whose consent amends it ({', '.join(sorted(needed))})"
+    return None
+
+
+def check_follows(a: Amendment, head: PackageVersion) -> str | None:
+    """:func:`_problem`, for ``cvid ledger amend``'s refusals."""
+    return _problem(a, head)
+
+
+def versioned_timeline(
+    chain: Chain,
+    records_for: Callable[[Package], Sequence[tuple[int, Record]]],
+    lo: int,
+    hi: int,
+    view: View | str,
+) -> list[Change]:
+    """The timeline from ``lo`` to ``hi``, each stretch under the version in force there.
+
+    ``records_for(package)`` gives the records an evaluation of ``package`` needs. At each
+    version change the window splits: a term or step whose status carries on unchanged is not
+    repeated; one the new version does not have turns ``not_in_force``; one only a later
+    version has is ``not_in_force`` from ``lo`` until that version is in force.
+    """
+    cuts = [lo]
+    cuts += [
+        v.effective for v in chain.versions if v.effective is not None and lo < v.effective <= hi
+    ]
+    cuts = sorted(set(cuts))
+    seen: dict[tuple[str, str, str | None], str] = {}
+    out: list[Change] = []
+    stretches: list[list[Change]] = []
+    for i, a in enumerate(cuts):
+        b = cuts[i + 1] - 1 if i + 1 < len(cuts) else hi
+        pkg = chain.at(a).package
+        stretches.append(timeline(pkg, records_for(pkg), a, b, view))
+    every = {(c.subject, c.id, c.party) for s in stretches for c in s}
+    for i, changes in enumerate(stretches):
+        a = cuts[i]
+        here = {(c.subject, c.id, c.party) for c in changes}
+        sha = chain.at(a).sha256
+        for key in sorted(every - here, key=str):
+            before = seen.get(key)
+            if before == "not_in_force":
+                continue
+            why = f"not in the package version in force from {rfc3339(a)} ({sha[:12]})"
+            out.append(Change(a, key[0], key[1], key[2], before, "not_in_force", (), why))
+            seen[key] = "not_in_force"
+        for c in changes:
+            key = (c.subject, c.id, c.party)
+            if c.at == a and c.before is None and i > 0:
+                if seen.get(key) == c.after:
+                    continue
+                c = replace(c, before=seen.get(key))
+            out.append(c)
+            seen[key] = c.after
+    out.sort(key=lambda c: c.at)
+    return out
+
+
+def ledger_chain(ledger: Ledger, first: Package | None = None) -> Chain:
+    """The chain of an open ledger over the entries its latest checkpoint covers.
+
+    ``first`` is the first version (default: the ledger's own package copy). The amendment
+    records are read through the ledger's index (kind ``statement``, subject
+    :data:`AMENDMENT_SUBJECT`); ``cvid verdict verify`` instead recomputes the chain from every
+    entry, re-checked.
+    """
+    latest = ledger.latest_checkpoint()
+    size = latest.checkpoint.size if latest is not None else 0
+    if first is None:
+        first = package_from_files(ledger.package_files, f"{ledger.where} (the ledger's package)")
+    return version_chain(first, ledger.statements_about(AMENDMENT_SUBJECT, size))
+
+
+@contextlib.contextmanager
+def opened_ledger(location: str, package: Path | None) -> Iterator[tuple[Ledger, Package | None]]:
+    """The ledger at ``location``, open read-only, and ``package`` loaded (the first version
+    an evaluation starts from; None: the ledger's own copy)."""
+    from cvid.evidence import Ledger  # the I/O side
+
+    pkg = load_package(package) if package is not None else None
+    with Ledger.open(location, readonly=True) as ledger:
+        gc.freeze()  # the records live until the command ends: no re-scanning them
+        yield ledger, pkg
+
+
+def status_under_versions(
+    ledger: Ledger, package: Package | None, as_of: int, view: View
+) -> tuple[Source, dict[str, Any]]:
+    """The source read and the status document (docs/status.md) at ``as_of`` under the
+    version in force then; with ``package_versions`` when the ledger has amendments."""
+    from cvid.documents import status_document
+    from cvid.sources import source_of
+
+    chain = ledger_chain(ledger, package)
+    pkg = chain.at(as_of).package
+    source = source_of(ledger, package=pkg, until=from_us(as_of))
+    doc = status_document(source, pkg, as_of, view)
+    if len(chain.versions) > 1:
+        doc["package_versions"] = chain.upto_json(as_of)
+    return source, doc
+
+
+def timeline_under_versions(
+    ledger: Ledger,
+    package: Package | None,
+    start: str | None,
+    end: str | None,
+    view: View,
+    *,
+    where: str,
+    names: tuple[str, str] = ("--from", "--to"),
+) -> tuple[Source, dict[str, Any]]:
+    """The source read and the timeline document, each stretch under its version
+    (:func:`versioned_timeline`); a ledger without amendments gives exactly
+    :func:`cvid.documents.timeline_document`'s."""
+    from cvid.documents import source_checkpoint, timeline_document
+    from cvid.sources import source_of
+
+    chain = ledger_chain(ledger, package)
+    first = chain.versions[0].package
+    source = source_of(ledger, package=first)
+    if len(chain.versions) == 1:
+        return source, timeline_document(source, first, start, end, view, where=where, names=names)
+    sources: dict[str | None, Source] = {first.sha256: source}
+
+    def records_for(pkg: Package) -> list[tuple[int, Record]]:
+        if pkg.sha256 not in sources:
+            sources[pkg.sha256] = source_of(ledger, package=pkg)
+        return sources[pkg.sha256].records
+
+    every = [r for v in chain.versions for _, r in records_for(v.package)]
+    times = [
+        r.observed_at if view is View.NOW else max(r.observed_at, r.reported_at) for r in every
+    ]
+    if (start is None or end is None) and not times:
+        raise InputError(f"{where}: no records; give {names[0]} and {names[1]}")
+    lo = parse_as_of(start) if start else parse_as_of(min(times).isoformat())
+    hi = parse_as_of(end) if end else parse_as_of(max(times).isoformat())
+    if hi < lo:
+        raise InputError(f"{names[1]} is before {names[0]}")
+    changes = versioned_timeline(chain, records_for, lo, hi, view)
+    last = chain.at(hi).package
+    return source, {
+        "format": "cvid-timeline/1",
+        "agreement": last.id,
+        "package_sha256": last.sha256,
+        "checkpoint": source_checkpoint(source),
+        "view": view.value,
+        "from": rfc3339(lo),
+        "to": rfc3339(hi),
+        "changes": [c.to_json() for c in changes],
+        "package_versions": chain.upto_json(hi),
+    }

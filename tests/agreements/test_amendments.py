@@ -1,0 +1,324 @@
+"""Amendments: a new package version recorded in the log, the version in force at T, and the
+package hash chain in every verdict (docs/amendments.md)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cvid.agreements import AMENDMENT_SUBJECT, MAX_AMENDMENT_BYTES, amendment_values
+from cvid.evidence import Ledger
+from cvid.evidence.parties import package_sha256, read_package_files
+from kit import cvid, ok
+
+
+def package_doc(keys: dict[str, str], *, until: str, extra_term: bool) -> dict[str, Any]:
+    """A two-state pact with an inspectorate; its stock limit ends ``until``."""
+    terms: list[dict[str, Any]] = [
+        {
+            "id": "stock-limit",
+            "kind": "limit",
+            "title": "Stock of at most 100 kg",
+            "clause": {"ref": "Article 1", "quote": "The stock shall not exceed 100 kg."},
+            "parameter": "stock_limit",
+            "evidence": {"quantity": "stock"},
+            "freshness_days": 3000,
+            "noun": "stock",
+        }
+    ]
+    if extra_term:
+        terms.append(
+            {
+                "id": "no-tests",
+                "kind": "prohibition",
+                "title": "No tests",
+                "clause": {"ref": "Protocol, Article 1", "quote": "There shall be no tests."},
+                "in_force": {"from": "2020-01-01"},
+                "evidence": {"quantity": "tests", "subject": "site"},
+                "freshness_days": 3000,
+                "noun": "tests",
+            }
+        )
+    return {
+        "format": "cvid-agreement/1",
+        "id": "pact",
+        "title": "A pact",
+        "parties": [
+            {"id": "A", "name": "State A", "roles": ["inspected_party"]},
+            {"id": "B", "name": "State B", "roles": ["counterparty"]},
+            {"id": "INS", "name": "Inspectorate", "roles": ["inspectorate"]},
+        ],
+        "keys": [
+            {
+                "party": p,
+                "vkey": keys[p],
+                "kinds": ["declaration", "statement", "inspection_finding"],
+                "may_manage_keys": True,
+            }
+            for p in ("A", "B", "INS")
+        ],
+        "defaults": {"verified_by": ["inspectorate"]},
+        "parameters": {
+            "stock_limit": {
+                "description": "Stock",
+                "unit": "kg",
+                "values": {
+                    "2020-01-01": {"value": 100, "reference": "Article 1"},
+                    until: {"value": None, "reference": "Article 9 (expiry)"},
+                },
+            }
+        },
+        "terms": terms,
+    }
+
+
+def write_package(folder: Path, doc: dict[str, Any]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "agreement.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return folder
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> dict[str, Any]:
+    """A ledger of version 1 (limit until 2025), one declaration, and version 2 on disk
+    (limit until 2030, and a term of its own)."""
+    keys: dict[str, tuple[Path, str]] = {}
+    for name in ("A", "B", "INS", "stranger"):
+        path = tmp_path / f"{name}.key"
+        keys[name] = (path, ok(cvid("key", "new", name.lower(), "--out", path)).stdout.strip())
+    vkeys = {p: v for p, (_, v) in keys.items()}
+    v1 = write_package(tmp_path / "v1", package_doc(vkeys, until="2025-01-01", extra_term=False))
+    v2 = write_package(tmp_path / "v2", package_doc(vkeys, until="2030-01-01", extra_term=True))
+    ledger = tmp_path / "ledger"
+    ok(cvid("ledger", "init", ledger, "--agreement", v1, "--json"))
+    declaration = {
+        "v": 1,
+        "agreement": "pact",
+        "kind": "declaration",
+        "subject": "stock",
+        "party": "A",
+        "observed_at": "2024-06-01T00:00:00Z",
+        "reported_at": "2024-06-02T00:00:00Z",
+        "values": {"stock": {"value": 50, "unit": "kg"}},
+        "submitter": "A",
+    }
+    (tmp_path / "d.json").write_text(json.dumps(declaration))
+    signed = ok(cvid("evidence", "sign", tmp_path / "d.json", "--key", keys["A"][0])).stdout
+    (tmp_path / "d.signed.json").write_text(signed)
+    ok(cvid("submit", ledger, tmp_path / "d.signed.json"))
+    return {"tmp": tmp_path, "ledger": ledger, "keys": keys, "v1": v1, "v2": v2}
+
+
+def amend(world: dict[str, Any], *extra: object, keys: tuple[str, ...] = ("A", "B")) -> Any:
+    args: list[object] = ["ledger", "amend", world["ledger"], world["v2"], "--json"]
+    args += ["--effective", "2024-12-01"]
+    for k in keys:
+        args += ["--key", world["keys"][k][0]]
+    return cvid(*args, *extra)
+
+
+def size(ledger: Path) -> int:
+    with Ledger.open(ledger, readonly=True) as opened:
+        return opened.size
+
+
+def status(world: dict[str, Any], as_of: str) -> dict[str, Any]:
+    out = cvid("status", world["ledger"], "--as-of", as_of, "--json")
+    assert out.exit_code in (0, 1), out.output
+    return json.loads(out.stdout)
+
+
+def term(doc: dict[str, Any], term_id: str, party: str = "A") -> str | None:
+    for t in doc["terms"]:
+        if t["term"] == term_id and t["party"] == party:
+            return str(t["status"])
+    return None
+
+
+def test_an_amendment_is_in_force_from_its_date_once_both_states_consent(
+    world: dict[str, Any],
+) -> None:
+    v1, v2 = package_sha256(world["v1"]), package_sha256(world["v2"])
+    # One state alone: recorded, awaiting the other; nothing changes in the evaluation.
+    one = json.loads(ok(amend(world, keys=("A",))).stdout)
+    assert one["in_chain"] is False and one["awaiting"] == ["B"]
+    assert one["previous"] == v1 and one["sha256"] == v2
+    assert term(status(world, "2026-01-01"), "stock-limit") == "not_in_force"
+    # The second consent completes it.
+    two = json.loads(ok(amend(world, keys=("B",))).stdout)
+    assert two["in_chain"] is True and two["awaiting"] == []
+    before, after = status(world, "2024-11-30"), status(world, "2026-01-01")
+    assert before["package_sha256"] == v1 and after["package_sha256"] == v2
+    assert term(before, "stock-limit") == "met_claimed"
+    assert term(after, "stock-limit") == "met_claimed"  # v1 ended in 2025; v2 runs to 2030
+    assert term(before, "no-tests") is None and term(after, "no-tests") is not None
+    chain = after["package_versions"]
+    assert [v["sha256"] for v in chain] == [v1, v2]
+    assert chain[1]["previous"] == v1 and chain[1]["effective"] == "2024-12-01T00:00:00Z"
+    assert chain[1]["index"] == two["indexes"][0]
+    assert chain[1]["signed_by"] == [one["indexes"][0], two["indexes"][0]]
+    assert [v["sha256"] for v in before["package_versions"]] == [v1]
+    # The log alone holds the new version's exact bytes.
+    with Ledger.open(world["ledger"], readonly=True) as ledger:
+        rec = ledger.record(two["indexes"][0]).record
+    assert rec.subject == AMENDMENT_SUBJECT and rec.kind.value == "statement"
+    assert rec.values == amendment_values(
+        read_package_files(world["v2"]), v1, int(1733011200 * 1e6)
+    )
+
+
+def test_the_timeline_splits_at_the_version_change(world: dict[str, Any]) -> None:
+    ok(amend(world))
+    out = cvid("timeline", world["ledger"], "--from", "2024-01-01", "--to", "2026-06-01", "--json")
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    mine = [(c["at"][:10], c["from"], c["to"]) for c in doc["changes"] if c["id"] == "no-tests"]
+    # Only in version 2: not in force before it, judged from its effective date.
+    assert mine[0] == ("2024-01-01", None, "not_in_force")
+    assert mine[1][0] == "2024-12-01" and mine[1][1] == "not_in_force"
+    assert mine[1][2] != "not_in_force"
+    stock = [(c["at"][:10], c["to"]) for c in doc["changes"] if c["id"] == "stock-limit"]
+    # Version 1 would end the limit on 2025-01-01; under version 2 it stays met.
+    assert all(to != "not_in_force" for _, to in stock if _ >= "2024-12-01"), stock
+    assert len(doc["package_versions"]) == 2
+    # Without the amendment the limit ends in 2025: the split is what keeps it.
+    plain = cvid(
+        "timeline",
+        world["ledger"],
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2026-06-01",
+        "--package",
+        world["v2"],
+        "--json",
+    )
+    assert plain.exit_code == 0
+
+
+def test_refusals_change_nothing(world: dict[str, Any], tmp_path: Path) -> None:
+    n = size(world["ledger"])
+    stranger = amend(world, keys=("stranger",))
+    assert stranger.exit_code == 2 and "not a key of this ledger" in stranger.output
+    inspectorate = amend(world, keys=("INS",))
+    assert inspectorate.exit_code == 2 and "consent" in inspectorate.output
+    wrong = amend(world, "--previous", "0" * 64)
+    assert wrong.exit_code == 2 and "--previous" in wrong.output
+    assert size(world["ledger"]) == n
+    # An oversized package.
+    big = write_package(
+        tmp_path / "big", yaml.safe_load((world["v2"] / "agreement.yaml").read_text())
+    )
+    (big / "blob.txt").write_bytes(b"x" * (MAX_AMENDMENT_BYTES + 1))
+    args = ["ledger", "amend", world["ledger"], big, "--effective", "2024-12-01"]
+    over = cvid(*args, "--key", world["keys"]["A"][0])
+    assert over.exit_code == 2 and "over the amendment limit" in over.output
+    # A package that does not check.
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "agreement.yaml").write_text("format: cvid-agreement/1\nid: pact\n")
+    bad = cvid(
+        "ledger",
+        "amend",
+        world["ledger"],
+        broken,
+        "--effective",
+        "2024-12-01",
+        "--key",
+        world["keys"]["A"][0],
+    )
+    assert bad.exit_code == 2
+    assert size(world["ledger"]) == n
+    # An effective date before the version in force's.
+    ok(amend(world))
+    n = size(world["ledger"])
+    v3 = write_package(
+        tmp_path / "v3",
+        {**yaml.safe_load((world["v2"] / "agreement.yaml").read_text()), "title": "v3"},
+    )
+    earlier = cvid(
+        "ledger",
+        "amend",
+        world["ledger"],
+        v3,
+        "--effective",
+        "2024-06-01",
+        "--key",
+        world["keys"]["A"][0],
+    )
+    assert earlier.exit_code == 2 and "before the version it replaces" in earlier.output
+    assert size(world["ledger"]) == n
+
+
+def test_the_verdict_carries_the_chain_and_verify_recomputes_it(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    ok(amend(world))
+    out = tmp_path / "v.json"
+    ok(cvid("verdict", world["ledger"], "--as-of", "2026-01-01", "--out", out))
+    doc = json.loads(out.read_text())
+    assert [v["sha256"] for v in doc["package_versions"]] == [
+        package_sha256(world["v1"]),
+        package_sha256(world["v2"]),
+    ]
+    assert doc["package_sha256"] == package_sha256(world["v2"])
+    ok(cvid("verdict", "verify", out, "--log", world["ledger"]))
+
+    def tampered(name: str, change: Any) -> Any:
+        bad = json.loads(out.read_text())
+        change(bad)
+        path = tmp_path / name
+        path.write_text(json.dumps(bad))
+        return cvid("verdict", "verify", path, "--log", world["ledger"])
+
+    # The chain edited: another effective date.
+    edited = tampered(
+        "e.json", lambda d: d["package_versions"][1].update(effective="2025-06-01T00:00:00Z")
+    )
+    assert edited.exit_code == 1 and "package chain differs" in edited.output
+    # Evaluated under the wrong version: version 1's hash as the one in force.
+    wrong = tampered("w.json", lambda d: d.update(package_sha256=package_sha256(world["v1"])))
+    assert wrong.exit_code == 1 and "version in force" in wrong.output
+    # A version dropped from the chain.
+    short = tampered("s.json", lambda d: d["package_versions"].pop())
+    assert short.exit_code == 1 and "package chain" in short.output
+    # Other bytes given for the first version.
+    swapped = cvid("verdict", "verify", out, "--log", world["ledger"], "--package", world["v2"])
+    assert swapped.exit_code == 1 and "package SHA-256" in swapped.output
+    # Before the effective date the verdict's chain is version 1 alone.
+    early = tmp_path / "early.json"
+    ok(cvid("verdict", world["ledger"], "--as-of", "2024-11-01", "--out", early))
+    assert len(json.loads(early.read_text())["package_versions"]) == 1
+    ok(cvid("verdict", "verify", early, "--log", world["ledger"]))
+
+
+def test_an_amendment_record_that_breaks_the_rules_is_ignored(world: dict[str, Any]) -> None:
+    """Records submitted around the command (cvid submit) that break the chain's rules are
+    not versions: the chain is a function of the log, not of the command."""
+    files = read_package_files(world["v2"])
+    values = amendment_values(files, "0" * 64, int(1733011200 * 1e6))
+    tmp: Path = world["tmp"]
+    for party in ("A", "B"):
+        record = {
+            "v": 1,
+            "agreement": "pact",
+            "kind": "statement",
+            "subject": AMENDMENT_SUBJECT,
+            "observed_at": "2024-12-01T00:00:00Z",
+            "reported_at": "2024-12-01T00:00:00Z",
+            "values": values,
+            "submitter": party,
+        }
+        (tmp / f"{party}.json").write_text(json.dumps(record))
+        signed = ok(
+            cvid("evidence", "sign", tmp / f"{party}.json", "--key", world["keys"][party][0])
+        )
+        (tmp / f"{party}.signed.json").write_text(signed.stdout)
+        ok(cvid("submit", world["ledger"], tmp / f"{party}.signed.json"))
+    doc = status(world, "2026-01-01")
+    assert doc["package_sha256"] == package_sha256(world["v1"])
+    assert "package_versions" not in doc
