@@ -322,3 +322,37 @@ def test_an_amendment_record_that_breaks_the_rules_is_ignored(world: dict[str, A
     doc = status(world, "2026-01-01")
     assert doc["package_sha256"] == package_sha256(world["v1"])
     assert "package_versions" not in doc
+
+
+def test_a_served_ledger_with_an_amendment_answers_as_the_directory(
+    world: dict[str, Any],
+) -> None:
+    pytest.importorskip("fastapi")
+    import subprocess
+    import sys
+
+    ok(amend(world))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cvid.cli.main", "serve", str(world["ledger"]), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline().decode()
+        assert " at http://" in line, line
+        url = line.split(" at ", 1)[1].split("/ ", 1)[0]
+        for as_of in ("2024-11-30", "2026-01-01"):
+            remote = cvid("status", url, "--as-of", as_of, "--json")
+            local = cvid("status", world["ledger"], "--as-of", as_of, "--json")
+            assert remote.exit_code == local.exit_code == 0, remote.output
+            assert remote.stdout == local.stdout
+        span = ("--from", "2024-01-01", "--to", "2026-06-01", "--json")
+        remote = cvid("timeline", url, *span)
+        local = cvid("timeline", world["ledger"], *span)
+        assert remote.stdout == local.stdout and "package_versions" in local.stdout
+        with_chain = json.loads(cvid("status", url, "--as-of", "2026-01-01", "--json").stdout)
+        assert len(with_chain["package_versions"]) == 2
+    finally:
+        proc.terminate()
+        proc.wait(30)

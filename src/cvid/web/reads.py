@@ -16,10 +16,10 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from cvid import __version__
+from cvid.agreements import status_under_versions, timeline_under_versions
 from cvid.agreements.evidence_index import View
-from cvid.agreements.instants import from_us
 from cvid.agreements.verdict import make_verdict, verdict_bytes
-from cvid.documents import keys_document, status_document, timeline_document
+from cvid.documents import keys_document
 from cvid.report import render_report, section_for_source
 from cvid.sources import source_of
 from cvid.tlog.checkpoint import Checkpoint
@@ -59,8 +59,9 @@ def status(svc: ServiceDep, as_of: AsOf, view: ViewQ = View.NOW) -> Response:
     t = instant_param("as_of", as_of)
 
     def compute() -> tuple[Checkpoint | None, bytes]:
-        source = source_of(svc.reader, package=svc.package, until=from_us(t))
-        return source.checkpoint, json_bytes(status_document(source, svc.package, t, view))
+        # Under the package version in force at t (docs/amendments.md).
+        source, doc = status_under_versions(svc.reader, svc.package, t, view)
+        return source.checkpoint, json_bytes(doc)
 
     return _json(svc.answer(("status", t, view), compute))
 
@@ -83,9 +84,8 @@ def timeline(
         instant_param("to", end)
 
     def compute() -> tuple[Checkpoint | None, bytes]:
-        source = source_of(svc.reader, package=svc.package)
-        doc = timeline_document(
-            source, svc.package, start, end, view, where="the ledger", names=("from", "to")
+        source, doc = timeline_under_versions(
+            svc.reader, svc.package, start, end, view, where="the ledger", names=("from", "to")
         )
         return source.checkpoint, json_bytes(doc)
 
