@@ -123,3 +123,71 @@ def test_record_text_and_unknown_statuses_print_as_text(monkeypatch: pytest.Monk
     assert "[red]brand_new[/red]" in out
     assert "said [bold red]loud[/]" in out and "\\x1b[31m" in out and "\x1b" not in out
     assert "hibernating" in out and "[/]" in out
+
+
+#: Commands that serve (run until stopped) rather than report, and the log's receipt and
+#: cosigned-note printers (text formats of their own, docs/cli.md).
+NOT_REPORTING = {"serve", "witness serve", "log witness", "log prove"}
+
+
+def test_every_command_that_reports_takes_json() -> None:
+    import typer
+
+    from cvid.cli.main import build_app
+
+    def walk(command: Any, path: tuple[str, ...]) -> list[tuple[str, Any]]:
+        if hasattr(command, "commands"):
+            out = []
+            for name, sub in sorted(command.commands.items()):
+                out += walk(sub, (*path, name))
+            return out
+        return [(" ".join(path), command)]
+
+    leaves = walk(typer.main.get_group(build_app()), ())
+    assert len(leaves) > 30
+    missing = [
+        name
+        for name, command in leaves
+        if name not in NOT_REPORTING
+        and "--json" not in [o for p in command.params for o in getattr(p, "opts", [])]
+    ]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("evidence", "schema"),
+        ("evidence", "template", "declaration"),
+        ("agreement", "schema"),
+    ],
+)
+def test_json_output_commands_accept_json(args: tuple[str, ...]) -> None:
+    plain, under = cvid(*args), cvid(*args, "--json")
+    assert plain.exit_code == under.exit_code == 0
+    assert isinstance(json.loads(under.stdout), dict)
+    if args[1] == "schema":
+        assert json.loads(plain.stdout) == json.loads(under.stdout)
+
+
+@pytest.mark.parametrize(
+    ("args", "where"),
+    [
+        (("evidence", "template", "nonsense"), None),
+        (("evidence", "sign", "missing.json", "--key", "missing.key"), "missing"),
+        (("ledger", "grant", "file:///x", "svc"), "file:///x"),
+        (("evidence", "bytes", "no-such-ledger", "0"), "no-such-ledger"),
+    ],
+)
+def test_errors_under_json_are_one_json_line(
+    args: tuple[str, ...], where: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    got = cvid(*args, "--json")
+    assert got.exit_code == 2 and got.stdout == ""
+    lines = got.stderr.strip().splitlines()
+    assert len(lines) == 1, got.stderr
+    err = json.loads(lines[0])["error"]
+    assert err["exit_code"] == 2 and err["kind"] == "bad_input" and err["message"]
+    if where is not None:
+        assert where in err["message"]

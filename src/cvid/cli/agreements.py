@@ -310,7 +310,8 @@ def agreement_check(
 
 
 @agreement_app.command("schema")
-def agreement_schema_command() -> None:
+@reports_errors
+def agreement_schema_command(as_json: AlwaysJsonOpt = False) -> None:
     """Print the JSON Schema of agreement.yaml (docs/agreement.schema.json)."""
     sys.stdout.write(json.dumps(agreement_schema(), indent=2) + "\n")
 

@@ -17,7 +17,7 @@ import typer
 from rich.markup import escape
 
 from cvid.cli import remote
-from cvid.cli._common import emit_json, reports_errors
+from cvid.cli._common import AlwaysJsonOpt, emit_json, reports_errors
 from cvid.cli.ledger_verify import ledger_verify
 from cvid.cli.log import progress_bar, read_input
 from cvid.console import SafeConsole
@@ -206,7 +206,8 @@ def key_new(
 
 
 @evidence_app.command("schema")
-def evidence_schema() -> None:
+@reports_errors
+def evidence_schema(as_json: AlwaysJsonOpt = False) -> None:
     """Print the JSON Schema of an evidence record (docs/evidence.schema.json)."""
     sys.stdout.write(json.dumps(record_schema(), indent=2, ensure_ascii=False) + "\n")
 
@@ -215,6 +216,7 @@ def evidence_schema() -> None:
 @reports_errors
 def evidence_template(
     kind: Annotated[Kind, typer.Argument(help="The kind of record.")],
+    as_json: AlwaysJsonOpt = False,
 ) -> None:
     """Print a realistic unsigned record of KIND to edit, then sign."""
     emit_json(template(kind, datetime.now(UTC)))
@@ -225,6 +227,7 @@ def evidence_template(
 def evidence_sign(
     file: Annotated[Path, typer.Argument(help="A record (JSON), or JSON Lines; '-' for stdin.")],
     key: KeyOpt,
+    as_json: AlwaysJsonOpt = False,
 ) -> None:
     """Print FILE's record(s) signed with KEYFILE (one record pretty, JSON Lines compact).
 
@@ -461,6 +464,7 @@ def ledger_info(
 def ledger_grant(
     url: Annotated[str, typer.Argument(help="The ledger's postgresql:// URL, as its owner.")],
     role: Annotated[str, typer.Argument(help="The login role services connect as.")],
+    as_json: JsonOpt = False,
 ) -> None:
     """Let ROLE read and append to the PostgreSQL ledger at URL, and nothing more.
 
@@ -474,6 +478,9 @@ def ledger_grant(
     from cvid.store.postgres import grant_service_role
 
     tables = grant_service_role(url, role)
+    if as_json:
+        emit_json({"role": role, "tables": list(tables)})
+        return
     out.print(f"{escape(role)} may read and append to {len(tables)} tables, nothing more")
 
 

@@ -21,7 +21,7 @@ import typer
 from cvid.agreements.index import View
 from cvid.agreements.instants import rfc3339
 from cvid.agreements.scenarios import parse_as_of
-from cvid.cli._common import emit_json, reports_errors
+from cvid.cli._common import AlwaysJsonOpt, emit_json, reports_errors
 from cvid.errors import InputError
 
 #: The first characters a spreadsheet may read as the start of a formula.
@@ -206,6 +206,7 @@ def evidence_bytes(
         str, typer.Argument(help="The ledger: its directory, or a postgresql:// URL.")
     ],
     index: Annotated[int, typer.Argument(help="The record's log index.", min=0)],
+    as_json: AlwaysJsonOpt = False,
 ) -> None:
     """Write the bytes the log holds for record INDEX (its entry, RFC 8785 JSON) to standard
     output: the --entry of cvid receipt verify."""
