@@ -9,12 +9,16 @@
     │   └── (PackageError, RecordError and the other errors of one input, in their packages)
     ├── VerificationError      a proof, signature or audit that does not hold            1 / 500
     └── StoreError             the store refused an operation or is inconsistent         2 / 503
+        └── ConflictError      another writer got there first (cvid.store.driver)        2 / 409
 
 Each class carries its command-line exit code (``exit_code``: 0 fine, 1 a finding, 2 bad input)
 and the HTTP status a service answers it with (``http_status``); a subclass inherits both unless
-it says otherwise. Every error carries the text a person reads, via :meth:`Error.diagnostics`,
-naming what is wrong and where. That text may quote input (a path, a field, a record's words):
-it is plain text, never markup, and whoever prints it escapes it (:func:`printable`).
+it says otherwise. The command line reports every one in one place
+(``cvid.cli._common.report``, also reached from the root command for errors raised outside a
+command) and a service answers with the class's status (``cvid.web.problems.from_error``).
+Every error carries the text a person reads, via :meth:`Error.diagnostics`, naming what is
+wrong and where. That text may quote input (a path, a field, a record's words): it is plain
+text, never markup, and whoever prints it escapes it (:func:`printable`).
 
 :func:`describe_validation` and :func:`describe_yaml` are the one rendering of a pydantic
 ``ValidationError`` and of a PyYAML error: ``file:line:col: field.path: problem``.
@@ -142,4 +146,3 @@ def describe_yaml(exc: YAMLError, file: str) -> str:
 def _one_line(text: str, most: int = 300) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= most else flat[: most - 3] + "..."
-

@@ -79,6 +79,13 @@ def fail(message: str, code: int = BAD_INPUT, *, where: str | None = None) -> No
     raise typer.Exit(code)
 
 
+def report(exc: Error) -> NoReturn:
+    """Report one of cvid's errors and exit: the one rendering of a :class:`cvid.errors.Error`
+    on the command line. Its exit code is its class's ``exit_code``, its text its
+    ``diagnostics()`` (printed as text), its ``where`` the JSON error's ``where`` if it has one."""
+    fail(exc.diagnostics(), exc.exit_code, where=getattr(exc, "where", None))
+
+
 def problem(text: str) -> None:
     """Print one finding on standard error, as text (it may quote records)."""
     err_console.print(Text.assemble(("problem:", "red"), " ", printable(text)), soft_wrap=True)
@@ -94,7 +101,7 @@ def reports_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except Error as exc:
-            fail(exc.diagnostics(), exc.exit_code, where=getattr(exc, "where", None))
+            report(exc)
         except OSError as exc:
             # A path that cannot be created or written is bad input, not a finding.
             name = str(exc.filename) if exc.filename else None

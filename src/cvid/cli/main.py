@@ -117,8 +117,16 @@ class _Root(TyperGroup):
         # typer's own copy of click raises these; not re-exported under a public name.
         from typer._click.exceptions import ClickException
 
+        from cvid.errors import Error
+
         try:
             return super().invoke(ctx)
+        except Error as exc:
+            # A command's own errors are reported by its @reports_errors; this catches those
+            # raised around it (an option's callback, a group's setup), the same way.
+            from cvid.cli import _common
+
+            _common.report(exc)
         except ClickException as exc:
             from cvid.cli import _common
 

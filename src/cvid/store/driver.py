@@ -18,6 +18,8 @@ from cvid.errors import StoreError
 class ConflictError(StoreError):
     """Another writer got there first: it appended entries, or stored a checkpoint as large."""
 
+    http_status = 409
+
 
 class LogDriver(Protocol):
     """Durable, append-only storage for one log.

@@ -7,11 +7,12 @@ Every answer that is not a success is a problem document: ``type`` (a URI refere
 refusal (docs/ledger.md), ``parameter`` for a bad query parameter. A traceback never reaches
 the client; unexpected errors are logged by the service and answered with a bare 500.
 
-How cvid's errors map (docs/service.md):
+How cvid's errors map (docs/service.md), each status the error class's ``http_status``:
 
 - :class:`~cvid.evidence.signing.RecordError`: check ``json`` → 400, ``replay`` → 409,
   every other check → 422;
-- another :class:`~cvid.errors.InputError` → 400 (422 where a handler says so);
+- a :class:`~cvid.errors.LimitError` → 413 (``too-large``); another
+  :class:`~cvid.errors.InputError` → 400 (422 where a handler says so);
 - :class:`~cvid.errors.VerificationError` → 500: nothing a client sends is verified by a
   read, so a failed check means the ledger fails its own verification;
 - :class:`~cvid.store.driver.ConflictError` → 409, another
@@ -218,18 +219,24 @@ def from_record_error(exc: RecordError, position: int | None = None) -> ProblemE
 
 
 def from_error(exc: Error, input_status: int = 400) -> ProblemError:
-    """The problem for one of cvid's errors (see the module's docstring)."""
+    """The problem for one of cvid's errors: its status is the error class's ``http_status``
+    (cvid.errors), ``input_status`` standing in for a plain ``InputError``'s 400 where a
+    handler says so; the problem type follows from the class (see the module's docstring)."""
     if isinstance(exc, RecordError):
-        return from_record_error(exc)
+        return from_record_error(exc)  # its status depends on the check that refused it
+    status = exc.http_status
+    if isinstance(exc, InputError) and status == InputError.http_status:
+        status = input_status
     if isinstance(exc, ConflictError):
-        return ProblemError(409, "conflict", exc.diagnostics())
+        return ProblemError(status, "conflict", exc.diagnostics())
     if isinstance(exc, StoreError):
-        return ProblemError(503, "unavailable", exc.diagnostics(), headers={"Retry-After": "1"})
+        return ProblemError(status, "unavailable", exc.diagnostics(), headers={"Retry-After": "1"})
     if isinstance(exc, VerificationError):
-        return ProblemError(500, "verification", exc.diagnostics())
+        return ProblemError(status, "verification", exc.diagnostics())
     if isinstance(exc, InputError):
-        return ProblemError(input_status, "bad-input", exc.diagnostics())
-    return ProblemError(500, "internal", exc.diagnostics())
+        kind = "too-large" if status == 413 else "bad-input"
+        return ProblemError(status, kind, exc.diagnostics())
+    return ProblemError(status, "internal", exc.diagnostics())
 
 
 def validation_problem(exc: RequestValidationError) -> ProblemError:
