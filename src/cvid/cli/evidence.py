@@ -8,6 +8,7 @@ Refusals exit 2 with one line naming the record and the check it failed; nothing
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,12 +18,12 @@ import typer
 from rich.markup import escape
 
 from cvid.cli import remote
-from cvid.cli._common import AlwaysJsonOpt, emit_json, reports_errors
+from cvid.cli._common import AlwaysJsonOpt, emit_json, problem, reports_errors
 from cvid.cli.ledger_verify import ledger_verify
 from cvid.cli.log import progress_bar, read_input
 from cvid.console import SafeConsole
 from cvid.documents import keys_document, record_document
-from cvid.errors import InputError, StoreError
+from cvid.errors import Error, InputError
 from cvid.evidence import (
     KeyGrant,
     KeyState,
@@ -90,7 +91,7 @@ def _publish(ledger: Ledger, timeout: float) -> dict[str, Any]:
     ``{"witnesses": {quorum, cosigned, failures}}``, or ``{}`` when the package names none."""
     try:
         outcome = ledger.publish(timeout)
-    except StoreError as exc:  # the records are committed; only the cosignatures were lost
+    except Error as exc:  # the records are committed; only the cosignatures were lost
         return {"witnesses": {"quorum": False, "cosigned": [], "failures": {"store": str(exc)}}}
     if outcome is None:
         return {}
@@ -104,17 +105,64 @@ def _publish(ledger: Ledger, timeout: float) -> dict[str, Any]:
     }
 
 
-def _receipts(texts: dict[str, str], directory: Path | None) -> dict[str, str]:
-    """Receipts by index: written to ``directory`` (paths returned) or as text."""
+def _receipts(
+    texts: dict[str, str], directory: Path | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Receipts by index: written to ``directory`` (paths returned) or as text; and why each
+    receipt that could not be written was not (the disk full, say), by index.
+
+    A receipt file is written whole or not at all (a temporary file, synced, then renamed), so
+    a ``<index>.tlog-proof`` that exists is a complete receipt.
+    """
     if directory is None:
-        return texts
-    directory.mkdir(parents=True, exist_ok=True)
+        return texts, {}
     got: dict[str, str] = {}
+    failed: dict[str, str] = {}
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return got, {i: f"{directory}: {exc.strerror or exc}" for i in texts}
     for i, text in texts.items():
         path = directory / f"{i}.tlog-proof"
-        path.write_text(text)
+        part = directory / f".{i}.tlog-proof.part"
+        try:
+            with part.open("w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(part, path)
+        except OSError as exc:
+            part.unlink(missing_ok=True)
+            failed[i] = f"{path}: {exc.strerror or exc}"
+            continue
         got[i] = str(path)
-    return got
+    return got, failed
+
+
+def _after_commit(
+    ledger: Ledger,
+    where: str,
+    indexes: list[int],
+    receipts: Path | None,
+    as_json: bool,
+    extra: dict[str, Any],
+) -> None:
+    """Report records the ledger has committed, truthfully whatever fails now.
+
+    The records are admitted: anything that fails afterwards (a receipt that cannot be made or
+    written, the disk full) is reported beside them as what it is, and the command exits 1,
+    never 2 ("nothing was changed").
+    """
+    failed: dict[str, str] = {}
+    try:
+        texts = _receipt_texts(ledger, indexes)
+    except Error as exc:
+        texts, failed = {}, {str(i): exc.diagnostics() for i in indexes}
+    try:
+        size = ledger.size
+    except Error:
+        size = max(indexes, default=-1) + 1
+    _report_admission(indexes, texts, size, receipts, as_json, extra, failed, where)
 
 
 def _report_admission(
@@ -124,23 +172,39 @@ def _report_admission(
     receipts: Path | None,
     as_json: bool,
     extra: dict[str, Any],
+    failed: dict[str, str] | None = None,
+    where: str = "LEDGER",
 ) -> None:
-    got = _receipts(texts, receipts)
+    got, unwritten = _receipts(texts, receipts)
+    failed = {**(failed or {}), **unwritten}
     if as_json or receipts is None:
         key = "receipt_files" if receipts is not None else "receipts"
-        emit_json({**extra, "indexes": indexes, "size": size, key: got})
-        return
-    for i in indexes:
-        out.print(f"admitted record {i}  receipt {escape(got[str(i)])}")
-    for row in extra.get("already_logged", []):
-        out.print(f"{escape(row['row'])}: already logged as record {row['index']}")
-    out.print(f"{len(indexes)} record(s) admitted; the ledger holds {size}")
-    w = extra.get("witnesses")
-    if w is not None:
-        state = "quorum" if w["quorum"] else "NO QUORUM"
-        names = ", ".join(w["cosigned"]) or "none"
-        down = "".join(f"; {escape(n)}: {escape(why)}" for n, why in w["failures"].items())
-        out.print(f"witnessed: {state} (cosigned by {escape(names)}){down}")
+        doc = {**extra, "indexes": indexes, "size": size, key: got}
+        if failed:
+            doc["receipt_errors"] = failed
+        emit_json(doc)
+    else:
+        for i in indexes:
+            if str(i) in got:
+                out.print(f"admitted record {i}  receipt {escape(got[str(i)])}")
+            else:
+                out.print(f"admitted record {i}  receipt NOT written: {escape(failed[str(i)])}")
+        for row in extra.get("already_logged", []):
+            out.print(f"{escape(row['row'])}: already logged as record {row['index']}")
+        out.print(f"{len(indexes)} record(s) admitted; the ledger holds {size}")
+        w = extra.get("witnesses")
+        if w is not None:
+            state = "quorum" if w["quorum"] else "NO QUORUM"
+            names = ", ".join(w["cosigned"]) or "none"
+            down = "".join(f"; {escape(n)}: {escape(why)}" for n, why in w["failures"].items())
+            out.print(f"witnessed: {state} (cosigned by {escape(names)}){down}")
+    if failed:
+        problem(
+            f"{len(failed)} record(s) admitted whose receipt could not be written; they are in "
+            f"the ledger: `cvid log prove {where} --index N` prints a receipt "
+            f"(records {', '.join(sorted(failed, key=int))})"
+        )
+        raise typer.Exit(1)
 
 
 def summary_values(values: dict[str, Any]) -> str:
@@ -575,7 +639,9 @@ def submit_command(
     """Admit the signed records in FILES, all or nothing, and give a receipt for each.
 
     Without --receipts the receipts are printed in JSON. On any refusal: exit 2 naming the
-    record and the check it failed, and nothing is written. After the commit, the witnesses
+    record and the check it failed, and nothing is written (a full disk included). Records
+    admitted whose receipt cannot then be written (a full disk) are printed as admitted with
+    why their receipt was not written, and the command exits 1. After the commit, the witnesses
     the agreement package names are asked to cosign the new checkpoint (a witness that is
     down is reported, never an error); the receipts carry the cosignatures gathered.
     """
@@ -588,9 +654,9 @@ def submit_command(
         return
     with Ledger.open(directory) as ledger:
         indexes = _admit(ledger, batch)
+        # Committed: from here on the command reports the records as admitted, whatever fails.
         witnessed = _publish(ledger, witness_timeout)
-        texts = _receipt_texts(ledger, indexes)
-        _report_admission(indexes, texts, ledger.size, receipts, as_json, witnessed)
+        _after_commit(ledger, directory, indexes, receipts, as_json, witnessed)
 
 
 @import_app.command("csv")
@@ -640,8 +706,7 @@ def import_csv(
             "already_logged": [{"row": x.where, "index": x.index} for x in logged],
             **_publish(ledger, 2.0),
         }
-        texts = _receipt_texts(ledger, indexes)
-        _report_admission(indexes, texts, ledger.size, receipts, as_json, extra)
+        _after_commit(ledger, directory, indexes, receipts, as_json, extra)
 
 
 def register(app: typer.Typer) -> None:

@@ -42,6 +42,8 @@ def _plain(exc: sqlite3.Error) -> str:
             "the database is locked by another process and stayed locked for the whole wait; "
             "nothing was written, try again"
         )
+    if isinstance(exc, sqlite3.OperationalError) and "disk is full" in text:
+        return "the disk is full; the transaction was rolled back, nothing was written"
     if "append-only" in text:
         return text
     if isinstance(exc, sqlite3.DatabaseError) and "not a database" in text:
