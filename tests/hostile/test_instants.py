@@ -83,6 +83,8 @@ def test_the_command_line_refuses_an_instant_out_of_range(ledger: Path, when: st
         ("timeline", ledger, "--from", when, "--to", "2018-01-01"),
         ("timeline", ledger, "--from", "2018-01-01", "--to", when),
         ("verdict", "create", ledger, "--as-of", when, "--out", ledger.parent / "v.json"),
+        ("evidence", "list", ledger, "--since", when),
+        ("evidence", "list", ledger, "--until", when),
     ):
         result = cvid(*args)
         assert result.exit_code == 2, (args, result.output)

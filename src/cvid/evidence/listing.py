@@ -12,6 +12,7 @@ from cvid.evidence import ledgerdb
 from cvid.evidence.ledger import Ledger, LoggedRecord
 from cvid.evidence.ledgerdb import RecordQuery
 from cvid.evidence.record import Quantity, format_utc
+from cvid.limits import InstantRangeError, check_instant
 from cvid.store.sqlbase import SqlTx
 
 
@@ -23,14 +24,16 @@ def parse_instant(text: str, end_of_day: bool = False) -> datetime:
     try:
         if "T" not in text and " " not in text:
             d = date.fromisoformat(text)
-            start = datetime(d.year, d.month, d.day, tzinfo=UTC)
+            start = check_instant(datetime(d.year, d.month, d.day, tzinfo=UTC), "date")
             return start + timedelta(days=1) if end_of_day else start
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except InstantRangeError:
+        raise  # an InputError naming the range
     except ValueError:
         raise InputError(f"{text!r} is not a date (2018-02-05) or a time with a zone") from None
     if when.tzinfo is None:
         raise InputError(f"time {text!r} needs a zone (for example 2018-02-05T00:00:00Z)")
-    return when.astimezone(UTC)
+    return check_instant(when)
 
 
 def observed_bounds(
