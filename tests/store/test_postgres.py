@@ -622,3 +622,26 @@ def test_a_ledgers_messages_never_show_the_password(postgres_url: str) -> None:
         with pytest.raises(InputError) as info:
             ledger.record(5)
         assert "s3cret" not in info.value.diagnostics()
+
+
+def test_verify_reports_a_dropped_trigger_and_a_rewritten_function(pg_log: str) -> None:
+    run_sql(
+        pg_log,
+        "DROP TRIGGER tiles_append_only ON tiles",
+        "ALTER TABLE entries DISABLE TRIGGER entries_next",
+        "CREATE OR REPLACE FUNCTION cvid_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RETURN NEW; END $$",
+    )
+    want = [
+        "append-only trigger entries_next is disabled",
+        "append-only trigger tiles_append_only is missing (dropped)",
+        "trigger function cvid_append_only() is not the one cvid creates",
+    ]
+    for readonly in (True, False):  # neither a reader nor the owner opening it repairs it
+        driver = PostgresDriver(pg_log, readonly=readonly)
+        try:
+            assert driver.schema_problems() == want
+            problems = verify_log(Log.open_driver(driver))
+            assert problems[:3] == want, problems
+        finally:
+            driver.close()
