@@ -356,3 +356,17 @@ def test_a_served_ledger_with_an_amendment_answers_as_the_directory(
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+def test_the_view_model_is_of_the_version_in_force_and_names_the_chain(
+    world: dict[str, Any],
+) -> None:
+    ok(amend(world))
+    v1, v2 = package_sha256(world["v1"]), package_sha256(world["v2"])
+    for at, versions in (("2024-11-30", [v1]), ("2026-01-01", [v1, v2])):
+        out = cvid("view", world["ledger"], "--at", at, "--json")
+        assert out.exit_code == 0, out.output
+        doc = json.loads(out.stdout)
+        assert [v["sha256"] for v in doc["package_versions"]] == versions
+        assert doc["package_sha256"] == versions[-1]
+        assert ("no-tests" in {t["term"] for t in doc["terms"]}) == (len(versions) == 2)

@@ -17,10 +17,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from cvid.agreements import View
+from cvid.agreements import Chain, Package, View, ledger_chain
 from cvid.agreements.verdict import checkpoint_json
 from cvid.errors import InputError
-from cvid.sources import Source, from_ledger
+from cvid.evidence import Ledger
+from cvid.sources import Source, source_of
 from cvid.view.build import Instant, build_view, judgement_of, to_instant
 from cvid.view.model import FINDING_STATUSES, FORMAT, ViewModel, Witnesses
 
@@ -34,6 +35,7 @@ __all__ = [
     "to_instant",
     "view_for_ledger",
     "view_for_source",
+    "view_under_versions",
 ]
 
 
@@ -43,10 +45,13 @@ def view_for_source(
     views: Sequence[View | str] = (View.NOW, View.THEN),
     *,
     witnesses: Witnesses | None = None,
+    chain: Chain | None = None,
 ) -> ViewModel:
     """The view model of the records of ``source`` (a ledger's, read already) with its own
-    package copy. :class:`InputError` if the source carries no package (tiles)."""
-    pkg = source.package
+    package copy, or with the version ``chain`` says is in force at ``as_of`` (and the
+    chain up to it). :class:`InputError` if the source carries no package (tiles)."""
+    t = to_instant(as_of)
+    pkg = source.package if chain is None else chain.at(t).package
     if pkg is None:
         raise InputError(f"{source.name}: no agreement package to judge the records by")
     vkey = source.meta.get("log_vkey")
@@ -58,7 +63,25 @@ def view_for_source(
         checkpoint=checkpoint_json(source.checkpoint) if source.checkpoint else None,
         log_vkey=vkey if isinstance(vkey, str) else None,
         witnesses=witnesses,
+        package_versions=() if chain is None else chain.upto_json(t),
     )
+
+
+def view_under_versions(
+    ledger: Ledger,
+    package: Package | None,
+    as_of: Instant,
+    views: Sequence[View | str] = (View.NOW, View.THEN),
+    *,
+    witnesses: Witnesses | None = None,
+) -> tuple[Source, ViewModel]:
+    """The source read and the view model of an open ledger at ``as_of`` under the package
+    version in force then (docs/amendments.md); ``package`` stands for the first version
+    (None: the ledger's own copy)."""
+    t = to_instant(as_of)
+    chain = ledger_chain(ledger, package)
+    source = source_of(ledger, package=chain.at(t).package)
+    return source, view_for_source(source, t, views, witnesses=witnesses, chain=chain)
 
 
 def view_for_ledger(
@@ -70,5 +93,5 @@ def view_for_ledger(
 ) -> ViewModel:
     """The view model of the ledger at ``location`` (a directory or PostgreSQL URL): the
     records its latest checkpoint covers. :class:`InputError` if there is no ledger there."""
-    t = to_instant(as_of)
-    return view_for_source(from_ledger(location), t, views, witnesses=witnesses)
+    with Ledger.open(location, readonly=True) as ledger:
+        return view_under_versions(ledger, None, as_of, views, witnesses=witnesses)[1]

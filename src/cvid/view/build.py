@@ -90,13 +90,15 @@ def build_view(
     checkpoint: Mapping[str, Any] | None = None,
     log_vkey: str | None = None,
     witnesses: Witnesses | None = None,
+    package_versions: Sequence[Mapping[str, Any]] = (),
 ) -> ViewModel:
     """The view model of ``package`` over ``records`` at ``as_of``, in each of ``views``.
 
     The first view is the primary one. A later view the records cannot give (``then`` from
     tiles under the ``log`` clock) is left out; the first must be available (the engine's
-    :class:`InputError` says why not). ``checkpoint`` (origin, size, root), ``log_vkey`` and
-    ``witnesses`` are carried as given. Pure: nothing is read or written.
+    :class:`InputError` says why not). ``checkpoint`` (origin, size, root), ``log_vkey``,
+    ``witnesses`` and ``package_versions`` (the package hash chain) are carried as given.
+    Pure: nothing is read or written.
     """
     t = to_instant(as_of)
     ev = records if isinstance(records, Evidence) else Evidence(records)
@@ -140,6 +142,7 @@ def build_view(
         series=_series(package, ev, chosen, t),
         evidence=_evidence(package, ev, chosen, t),
         witnesses=witnesses,
+        package_versions=tuple(package_versions),
     )
 
 

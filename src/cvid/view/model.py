@@ -329,6 +329,8 @@ class ViewModel:
     series: tuple[Series, ...]
     evidence: tuple[EvidenceItem, ...]
     witnesses: Witnesses | None = None
+    #: The package hash chain up to the version in force at ``as_of`` (docs/amendments.md).
+    package_versions: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def primary(self) -> str:

@@ -119,7 +119,7 @@ def view(
     ] = "now,then",
 ) -> Response:
     """`cvid view --json`: the view model the report and the dashboard draw (docs/view-model.md)."""
-    from cvid.view import view_for_source
+    from cvid.view import view_under_versions
 
     t = instant_param("at", at)
     try:
@@ -128,8 +128,8 @@ def view(
         raise bad_parameter("views", "each view is then or now, comma-separated") from None
 
     def compute() -> tuple[Checkpoint | None, bytes]:
-        source = source_of(svc.reader, package=svc.package)
-        return source.checkpoint, json_bytes(view_for_source(source, t, chosen).to_json())
+        source, model = view_under_versions(svc.reader, svc.package, t, chosen)
+        return source.checkpoint, json_bytes(model.to_json())
 
     return _json(svc.answer(("view", t, chosen), compute))
 
