@@ -39,13 +39,16 @@
     withdrawn: ["⏏", "withdrawn"],
   };
   const FINDINGS = ["violated", "overdue", "disputed", "reversed", "unknown"];
-  const word = (st) => (STATUS[st] || ["", st])[1];
+  // A status this page does not know yet (a newer ledger's) is shown by its own words under a
+  // neutral mark and style, never left blank.
+  const entry = (st) => STATUS[st] || ["•", String(st).replace(/_/g, " ")];
+  const word = (st) => entry(st)[1];
   const glyph = (st, long) => {
-    const [i, w] = STATUS[st] || ["", st];
+    const [i, w] = entry(st);
     return long ? `${i} ${w}` : i;
   };
-  const badge = (st) => h("span", { class: `status status-${st}`, "data-status": st },
-    h("span", { "aria-hidden": "true" }, (STATUS[st] || ["?"])[0] + " "), word(st));
+  const badge = (st) => h("span", { class: `status status-${STATUS[st] ? st : "other"}`, "data-status": st },
+    h("span", { "aria-hidden": "true" }, entry(st)[0] + " "), word(st));
   const fmt = (v) => (typeof v === "number"
     ? v.toLocaleString("en-US", { maximumFractionDigits: 3 }) : v);
   const day = (iso) => (iso ? String(iso).slice(0, 10) : "");
@@ -64,7 +67,7 @@
     return doc;
   }
 
-  const state = { ledger: null, records: null, policy: undefined };
+  const state = { ledger: null, records: null, policy: undefined, view: null };
 
   function params() {
     const [, q] = location.hash.split("?");
@@ -117,44 +120,39 @@
     return f;
   }
 
-  // The status of every term/party at each of `times`, from a timeline's changes.
-  function statusAt(changes, key, t) {
-    let st = null;
-    for (const c of changes) {
-      if (Date.parse(c.at) > t) break;
-      if (key(c)) st = c.to;
-    }
-    return st;
+  // Every status on the overview and term pages comes from the view model (GET /v1/view,
+  // docs/view-model.md): the page computes none of its own.
+  async function viewModel(asOf) {
+    if (state.view && state.view.key === asOf) return state.view.model;
+    const model = await getJSON(`/v1/view?at=${asOf}&views=now,then`);
+    state.view = { key: asOf, model };
+    return model;
   }
 
-  function since(changes, term, party, status, asOf) {
-    let at = null;
-    for (const c of changes) {
-      if (Date.parse(c.at) > Date.parse(asOf)) break;
-      if (c.type === "term" && c.id === term && c.party === party) at = c.to === status ? (at || c.at) : null;
-    }
-    return at;
+  // A track's status at instant t: the band holding then (bands end where the next begins).
+  function statusAt(track, t) {
+    if (!track) return null;
+    for (const b of track.bands) if (Date.parse(b.start) <= t && t < Date.parse(b.end)) return b.status;
+    const last = track.bands[track.bands.length - 1];
+    return last && Date.parse(last.end) <= t && Date.parse(last.start) <= t ? last.status : null;
   }
 
   function margin(f) {
-    if (typeof f.value !== "number" || typeof f.limit !== "number") return "";
-    const d = f.value - f.limit;
-    const pct = f.limit !== 0 ? ` (${(100 * d / f.limit).toFixed(1)} %)` : "";
-    return `${d > 0 ? "+" : ""}${fmt(d)}${pct}`;
+    if (typeof f.margin !== "number") return "";
+    const pct = typeof f.margin_percent === "number" ? ` (${f.margin_percent.toFixed(1)} %)` : "";
+    return `${f.margin > 0 ? "+" : ""}${fmt(f.margin)}${pct}`;
   }
 
   async function overview() {
     const p = params();
     const asOf = asOfParam();
     const sinceDate = /^\d{4}-\d{2}-\d{2}$/.test(p.get("since") || "") ? p.get("since") : null;
-    const [now, then, tlNow, tlThen] = await Promise.all([
-      getJSON(`/v1/status?as_of=${asOf}&view=now`),
-      getJSON(`/v1/status?as_of=${asOf}&view=then`),
-      getJSON(`/v1/timeline?to=${asOf}&view=now`),
-      getJSON(`/v1/timeline?to=${asOf}&view=then`).catch(() => null),
-    ]);
-    const thenOf = new Map(then.terms.map((r) => [`${r.term}/${r.party}`, r.status]));
-    const findings = now.terms.filter((r) => FINDINGS.includes(r.status));
+    const model = await viewModel(asOf);
+    const now = model.status.now;
+    const then = model.status.then || null;
+    const tlNow = model.timelines.now;
+    const tlThen = model.timelines.then || null;
+    const findings = model.findings.filter((f) => f.view === "now");
     const form = dateForm([["as_of", "As of", asOf], ["since", "Changes since", sinceDate || ""]],
       (fd) => {
         const q = new URLSearchParams({ as_of: fd.get("as_of") });
@@ -163,19 +161,16 @@
       });
     const summary = h("p", { class: "summary" }, `As of ${asOf}, as known now: `,
       Object.entries(now.summary).map(([st, n], i) => [i ? ", " : "", badge(st), ` ${n}`]),
-      ` · log size ${now.checkpoint ? now.checkpoint.size : 0}`);
-    const fRows = findings.map((r) => {
-      const f = r.facts || {};
-      return h("tr", { "data-term": r.term, "data-party": r.party },
-        h("th", { scope: "row" }, link(`term/${r.term}`, r.term)), h("td", {}, r.party),
-        h("td", {}, badge(r.status)),
-        h("td", {}, thenOf.has(`${r.term}/${r.party}`) ? badge(thenOf.get(`${r.term}/${r.party}`)) : ""),
-        h("td", { class: "num" }, f.value !== undefined ? fmt(f.value) : ""),
-        h("td", { class: "num" }, f.limit !== undefined ? fmt(f.limit) : ""),
-        h("td", { class: "num" }, margin(f)),
-        h("td", {}, day(since(tlNow.changes, r.term, r.party, r.status, asOf))),
-        h("td", {}, r.explanation));
-    });
+      ` · log size ${model.checkpoint ? model.checkpoint.size : 0}`);
+    const fRows = findings.map((f) => h("tr", { "data-term": f.term, "data-party": f.party },
+      h("th", { scope: "row" }, link(`term/${f.term}`, f.term)), h("td", {}, f.party),
+      h("td", {}, badge(f.status)),
+      h("td", {}, f.other ? badge(f.other) : ""),
+      h("td", { class: "num" }, f.value !== null ? fmt(f.value) : ""),
+      h("td", { class: "num" }, f.limit !== null ? fmt(f.limit) : ""),
+      h("td", { class: "num" }, margin(f)),
+      h("td", {}, day(f.since)),
+      h("td", {}, f.explanation)));
     const findingsBlock = h("section", { "aria-labelledby": "h-findings", id: "findings" },
       h("h2", { id: "h-findings" }, `Findings (${findings.length})`),
       findings.length
@@ -185,8 +180,8 @@
           `No findings as of ${asOf}: no term is violated, overdue, disputed, reversed or unknown.`));
     let changed = null;
     if (sinceDate) {
-      const tl = await getJSON(`/v1/timeline?from=${sinceDate}&to=${asOf}&view=now`);
-      const rows = tl.changes.filter((c) => c.from !== null).map((c) => h("tr", {},
+      const from = Date.parse(sinceDate);
+      const rows = tlNow.changes.filter((c) => c.from !== null && Date.parse(c.at) > from).map((c) => h("tr", {},
         h("td", {}, day(c.at)), h("th", { scope: "row" }, c.type === "term" ? link(`term/${c.id}`, c.id) : c.id),
         h("td", {}, c.party || "step"), h("td", {}, badge(c.from)), h("td", {}, badge(c.to)),
         h("td", {}, c.explanation)));
@@ -198,112 +193,152 @@
     }
     const matrices = h("section", { "aria-labelledby": "h-matrix", id: "matrix" },
       h("h2", { id: "h-matrix" }, "Terms over time"),
-      matrix("As known now", now, tlNow.changes, asOf),
-      tlThen ? matrix("As known then", then, tlThen.changes, asOf)
+      matrix("As known now", now, tlNow, asOf),
+      tlThen && then ? matrix("As known then", then, tlThen, asOf)
         : h("p", {}, "The ledger cannot say what was known then."));
-    page(now.agreement ? `${state.ledger.title || now.agreement}` : "Overview",
-      form, summary, findingsBlock, changed, steps(now, then), matrices);
+    page(model.title || model.agreement || "Overview",
+      form, summary, findingsBlock, changed, steps(model), matrices);
     live(`Overview as of ${asOf}: ${findings.length} findings.`);
   }
 
-  function matrix(label, doc, changes, asOf) {
+  function matrix(label, judged, tl, asOf) {
     const end = Date.parse(asOf);
-    // From the day after the first change (its status is set by then) to the as-of date.
-    const first = Math.min(end, changes.length ? Date.parse(changes[0].at.slice(0, 10)) + 86400000 : end);
+    // From the day after the timeline starts (each status is set by then) to the as-of date.
+    const first = Math.min(end, Date.parse(tl.start.slice(0, 10)) + 86400000);
     const n = 6;
     const times = [];
     for (let i = 0; i < n; i++) times.push(first + ((end - first) * i) / (n - 1));
     const cols = [...new Set(times.map((t) => new Date(t).toISOString().slice(0, 10)))];
-    const rows = doc.terms.map((r) => h("tr", {},
-      h("th", { scope: "row" }, link(`term/${r.term}`, `${r.term} · ${r.party}`)),
-      cols.map((c) => {
-        const st = statusAt(changes, (x) => x.type === "term" && x.id === r.term && x.party === r.party,
-          Date.parse(c));
-        return h("td", { class: `cell status-${st || "none"}`, "data-status": st || "" },
-          st ? [h("span", { "aria-hidden": "true" }, `${glyph(st)} `), word(st)] : "—");
-      })));
+    const rows = judged.terms.map((r) => {
+      const track = tl.tracks.find((k) => k.type === "term" && k.id === r.term && k.party === r.party);
+      return h("tr", {},
+        h("th", { scope: "row" }, link(`term/${r.term}`, `${r.term} · ${r.party}`)),
+        cols.map((c, i) => {
+          // The last column is the as-of date itself: the view model's status then.
+          const st = i === cols.length - 1 && c === asOf ? r.status : statusAt(track, Date.parse(c));
+          return h("td", { class: `cell status-${st || "none"}`, "data-status": st || "" },
+            st ? [h("span", { "aria-hidden": "true" }, `${glyph(st)} `), word(st)] : "—");
+        }));
+    });
     return table(`${label}: each term's status at ${cols.join(", ")}`, ["Term · party", ...cols], rows,
       `matrix ${label === "As known now" ? "now" : "then"}`);
   }
 
-  function steps(now, then) {
+  const STEP_GROUPS = [
+    ["unlocked", "Owed now"],
+    ["locked", "Locked: what would unlock them"],
+    ["partly_delivered", "Partly delivered"],
+    ["delivered", "Delivered"],
+    ["reversed", "Delivered, then undone"],
+    ["suspended", "Suspended by the owing party's notice"],
+    ["withdrawn", "Withdrawn by the owing party's notice"],
+  ];
+
+  function steps(model) {
+    const now = model.status.now;
     if (!now.steps.length) return null;
-    const thenOf = new Map(then.steps.map((s) => [s.step, s.state]));
+    const then = model.status.then;
+    const thenOf = new Map((then ? then.steps : []).map((s) => [s.step, s.state]));
+    const needs = new Map(model.steps.map((s) => [s.step, s.missing]));
     const group = (st, title) => {
       const rows = now.steps.filter((s) => s.state === st).map((s) => h("tr", { "data-step": s.step },
         h("th", { scope: "row" }, s.step), h("td", {}, s.by), h("td", {}, badge(s.state)),
         h("td", {}, thenOf.has(s.step) ? badge(thenOf.get(s.step)) : ""),
+        h("td", {}, (needs.get(s.step) || []).map((m) => `${m.term} (${m.party}) met and verified; now ${word(m.status)}`).join("; ")),
         h("td", {}, s.clause), h("td", {}, s.explanation)));
-      return rows.length ? table(title, ["Step", "Owed by", "Now", "Then", "Clause", "Why"], rows, `steps ${st}`) : null;
+      return rows.length ? table(title, ["Step", "Owed by", "Now", "Then", "Still needs", "Clause", "Why"], rows, `steps ${st}`) : null;
     };
+    // A state this page does not know yet still gets its group, under its own word.
+    const known = new Set(STEP_GROUPS.map(([st]) => st));
+    const others = [...new Set(now.steps.map((s) => s.state).filter((st) => !known.has(st)))];
     return h("section", { "aria-labelledby": "h-steps", id: "steps" },
       h("h2", { id: "h-steps" }, "Reciprocal steps"),
-      group("unlocked", "Owed now"),
-      group("locked", "Locked: what would unlock them"),
-      group("partly_delivered", "Partly delivered"),
-      group("delivered", "Delivered"),
-      group("reversed", "Delivered, then undone"),
-      group("suspended", "Suspended by the owing party's notice"),
-      group("withdrawn", "Withdrawn by the owing party's notice"));
+      STEP_GROUPS.map(([st, title]) => group(st, title)),
+      others.map((st) => group(st, word(st))));
+  }
+
+  // The view model's series of one term (one per party), as the limit chart draws them, in
+  // the view the page shows: the points known then, superseded as that view says.
+  function chartTerm(model, id, view) {
+    const mine = model.series.filter((s_) => s_.term === id);
+    if (!mine.length) return null;
+    const first = mine[0];
+    return {
+      term: id, title: first.title, unit: first.unit, bound: first.bound,
+      limits: first.limits.map((l) => ({ from: l.start, value: l.value })),
+      axis: mine.reduce((a, s_) => ({ min: Math.min(a.min, s_.axis.min), max: Math.max(a.max, s_.axis.max) }),
+        { min: Infinity, max: -Infinity }),
+      series: mine.map((s_) => ({
+        party: s_.party,
+        gaps: s_.gaps,
+        points: s_.points.filter((p) => p.known[view]).map((p) => ({
+          ...p, class: p.role, superseded: Boolean(p.superseded[view]),
+        })),
+      })),
+    };
   }
 
   async function termPage(id) {
     const asOf = asOfParam();
-    const [now, then, tlNow, tlThen, series] = await Promise.all([
-      getJSON(`/v1/status?as_of=${asOf}&view=now`),
-      getJSON(`/v1/status?as_of=${asOf}&view=then`),
-      getJSON(`/v1/timeline?to=${asOf}&view=now`),
-      getJSON(`/v1/timeline?to=${asOf}&view=then`).catch(() => null),
-      getJSON(`/dashboard/series?as_of=${asOf}&view=now`),
-    ]);
+    const model = await viewModel(asOf);
+    const now = model.status.now;
+    const then = model.status.then || null;
+    const tlNow = model.timelines.now;
+    const tlThen = model.timelines.then || null;
     const rows = now.terms.filter((r) => r.term === id);
     if (!rows.length) {
       page("No such term", h("p", {}, `The agreement has no term ${id}.`), link("overview", "Back to the overview"));
       return;
     }
-    const thenOf = new Map(then.terms.map((r) => [`${r.term}/${r.party}`, r.status]));
+    const thenOf = new Map((then ? then.terms : []).map((r) => [`${r.term}/${r.party}`, r.status]));
     const form = dateForm([["as_of", "As of", asOf]], (fd) => {
       location.hash = `#term/${encodeURIComponent(id)}?as_of=${fd.get("as_of")}`;
     });
     const mine = tlNow.changes.filter((c) => c.type === "term" && c.id === id);
     const statusRows = rows.map((r) => h("tr", { "data-party": r.party },
       h("th", { scope: "row" }, r.party), h("td", {}, badge(r.status)),
-      h("td", {}, badge(thenOf.get(`${r.term}/${r.party}`))), h("td", {}, r.clause),
+      h("td", {}, thenOf.has(`${r.term}/${r.party}`) ? badge(thenOf.get(`${r.term}/${r.party}`)) : ""),
+      h("td", {}, r.clause),
       h("td", {}, r.evidence.map((i, k) => [k ? ", " : "", h("a", { href: `#record/${i}?as_of=${asOf}` }, `log ${i}`)])),
       h("td", {}, r.explanation)));
     const kids = [form,
       table(`Status of ${id} as of ${asOf}`, ["Party", "Now", "Then", "Clause", "Evidence", "Why"], statusRows, "term-status")];
-    const chartTerm = series.terms.find((t) => t.term === id);
-    if (chartTerm) {
-      const { svg, breaches } = CvidCharts.limitChart(chartTerm, series.as_of, mine);
-      const pts = chartTerm.series.flatMap((s) => s.points.map((p) => h("tr", {},
-        h("td", {}, s.party), h("td", {}, day(p.at)), h("td", { class: "num" }, fmt(p.value)),
+    const chart = chartTerm(model, id, "now");
+    if (chart) {
+      const { svg, breaches } = CvidCharts.limitChart(chart, model.as_of, mine);
+      const pts = chart.series.flatMap((s_) => s_.points.map((p) => h("tr", {},
+        h("td", {}, s_.party), h("td", {}, day(p.at)), h("td", { class: "num" }, fmt(p.value)),
         h("td", {}, p.uncertainty ? `± ${fmt(p.uncertainty)}` : ""), h("td", {}, p.class),
         h("td", {}, `${p.kind} by ${p.submitter}`),
         h("td", {}, h("a", { href: `#record/${p.index}?as_of=${asOf}` }, `log ${p.index}`)),
-        h("td", {}, [p.superseded ? "superseded" : "", breaches.includes(p) ? "✖ beyond the limit" : ""].filter(Boolean).join("; ")))));
+        h("td", {}, [p.superseded ? "superseded" : "", breaches.includes(p) ? "✖ beyond the limit" : "",
+          p.disputed_by.length ? `disputed by log ${p.disputed_by.join(", ")}` : ""].filter(Boolean).join("; ")))));
+      const gaps = chart.series.flatMap((s_) => s_.gaps.map((g) => `${s_.party}: ${day(g.start)} to ${day(g.end)}`));
       kids.push(h("section", { "aria-labelledby": "h-chart" },
-        h("h2", { id: "h-chart" }, `${chartTerm.title} against the limit (${chartTerm.unit})`),
+        h("h2", { id: "h-chart" }, `${chart.title} against the limit (${chart.unit})`),
         h("figure", {}, svg, h("figcaption", {}, `Shapes tell declared, observed and verified values apart; ` +
           `${breaches.length} value(s) beyond the limit are ringed and labelled; ` +
-          `a missing stretch of reports is a break in the line with a bar beneath it.`)),
-        table(`The values plotted (${chartTerm.unit})`, ["Party", "Date", "Value", "Uncertainty", "Evidence is", "Record", "Log", "Notes"], pts, "points")));
+          `a missing stretch of reports is a break in the line with a bar beneath it` +
+          (gaps.length ? ` (no data: ${gaps.join("; ")}).` : "."))),
+        table(`The values plotted (${chart.unit})`, ["Party", "Date", "Value", "Uncertainty", "Evidence is", "Record", "Log", "Notes"], pts, "points")));
     }
-    const lo = mine.length ? Date.parse(mine[0].at) : Date.parse(asOf) - 365 * 86400000;
+    const lo = Date.parse(tlNow.start);
     const hi = Date.parse(asOf) + Math.max((Date.parse(asOf) - lo) / 30, 7 * 86400000);
-    const bands = (changes) => rows.map((r) => {
-      const cs = changes.filter((c) => c.type === "term" && c.id === id && c.party === r.party);
+    const bands = (tl) => rows.map((r) => {
+      const track = tl.tracks.find((k) => k.type === "term" && k.id === id && k.party === r.party);
       return {
         name: r.party,
-        bands: cs.map((c, i) => ({ start: Date.parse(c.at), end: i + 1 < cs.length ? Date.parse(cs[i + 1].at) : hi, status: c.to, explanation: c.explanation })),
+        bands: (track ? track.bands : []).map((b) => ({
+          start: Date.parse(b.start), end: Date.parse(b.end), status: b.status, explanation: b.explanation,
+        })),
       };
     });
     kids.push(h("section", { "aria-labelledby": "h-timeline" },
       h("h2", { id: "h-timeline" }, "Timeline"),
-      h("h3", {}, "As known now"), CvidCharts.statusStrip(`${id}, as known now`, bands(tlNow.changes), lo, hi, asOf, glyph),
-      tlThen ? [h("h3", {}, "As known then"), CvidCharts.statusStrip(`${id}, as known then`, bands(tlThen.changes), lo, hi, asOf, glyph)] : null,
+      h("h3", {}, "As known now"), CvidCharts.statusStrip(`${id}, as known now`, bands(tlNow), lo, hi, asOf, glyph),
+      tlThen ? [h("h3", {}, "As known then"), CvidCharts.statusStrip(`${id}, as known then`, bands(tlThen), lo, hi, asOf, glyph)] : null,
       table(`Changes of ${id} up to ${asOf}, as known now`, ["Date", "Party", "From", "To", "Evidence", "Why"],
-        mine.map((c) => h("tr", {}, h("td", {}, day(c.at)), h("td", {}, c.party),
+        mine.map((c) => h("tr", { "data-party": c.party }, h("td", {}, day(c.at)), h("td", {}, c.party),
           h("td", {}, c.from ? badge(c.from) : "(start)"), h("td", {}, badge(c.to)),
           h("td", {}, c.evidence.map((i, k) => [k ? ", " : "", h("a", { href: `#record/${i}?as_of=${asOf}` }, `log ${i}`)])),
           h("td", {}, c.explanation))), "timeline")));

@@ -90,12 +90,20 @@ const CvidCharts = (() => {
       ...points.flatMap((p) => [p.value - (p.uncertainty || 0), p.value + (p.uncertainty || 0)]),
       ...limits.filter((l) => l.v !== null).map((l) => l.v),
     ];
-    let vlo = Math.min(...vals);
-    let vhi = Math.max(...vals);
-    const ref = Math.abs(limits.find((l) => l.v !== null)?.v || vhi || 1);
-    const pad = Math.max((vhi - vlo) * 0.12, ref * 0.02, 1);
-    vlo -= pad;
-    vhi += pad;
+    let vlo;
+    let vhi;
+    if (term.axis && Number.isFinite(term.axis.min) && Number.isFinite(term.axis.max) && term.axis.max > term.axis.min) {
+      // The view model's axis: around the limit, never forced to zero (docs/view-model.md).
+      vlo = term.axis.min;
+      vhi = term.axis.max;
+    } else {
+      vlo = Math.min(...vals);
+      vhi = Math.max(...vals);
+      const ref = Math.abs(limits.find((l) => l.v !== null)?.v || vhi || 1);
+      const pad = Math.max((vhi - vlo) * 0.12, ref * 0.02, 1);
+      vlo -= pad;
+      vhi += pad;
+    }
     const x = (t) => box.l + ((t - lo) / (hi - lo)) * (W - box.l - box.r);
     const y = (v) => H - box.b - ((v - vlo) / (vhi - vlo)) * (H - box.t - box.b);
     const breaches = points.filter((p) => breach(term, limits, p));
@@ -103,6 +111,8 @@ const CvidCharts = (() => {
       `the value axis runs from ${fmt(vlo)} to ${fmt(vhi)} (not from zero) around the limit; ` +
       `${breaches.length} beyond the limit.`;
     const svg = svgRoot(W, H, `${term.title} against its limit`, desc);
+    svg.setAttribute("data-axis-min", String(vlo));
+    svg.setAttribute("data-axis-max", String(vhi));
     const plot = s("g", {});
     svg.append(plot);
     // Axes.
@@ -162,11 +172,23 @@ const CvidCharts = (() => {
     term.series.forEach((ser, si) => {
       const pts = ser.points.filter((p) => !p.superseded)
         .map((p) => ({ ...p, t: Date.parse(p.at) })).sort((a, b) => a.t - b.t);
-      const gaps = gapLimit(pts.map((p) => p.t));
+      // The gaps the view model names (where no figure holds); without them, a long silence.
+      const named = Array.isArray(ser.gaps)
+        ? ser.gaps.map((g) => ({ a: Date.parse(g.start), b: Date.parse(g.end) })) : null;
+      const limit = named ? null : gapLimit(pts.map((p) => p.t));
+      const broken = (a, b) => (named ? named.some((g) => g.a < b && g.b > a) : b - a > limit);
+      for (const g of named || []) {
+        const a = Math.max(g.a, lo);
+        const b = Math.min(g.b, hi);
+        if (b <= a) continue;
+        const bar = s("rect", { x: x(a), width: Math.max(x(b) - x(a), 1), y: H - box.b - 10 - 8 * si, height: 6, class: `gap party-${si % 4}` });
+        bar.append(title(`${ser.party}: no data from ${day(g.a)} to ${day(g.b)}`));
+        plot.append(bar);
+      }
       let d = "";
       pts.forEach((p, i) => {
-        const gap = i > 0 && p.t - pts[i - 1].t > gaps;
-        if (gap) {
+        const gap = i > 0 && broken(pts[i - 1].t, p.t);
+        if (gap && !named) {
           const g = s("rect", { x: x(pts[i - 1].t), width: x(p.t) - x(pts[i - 1].t), y: H - box.b - 10 - 8 * si, height: 6, class: `gap party-${si % 4}` });
           g.append(title(`${ser.party}: no data from ${day(pts[i - 1].t)} to ${day(p.t)}`));
           plot.append(g);
@@ -178,13 +200,14 @@ const CvidCharts = (() => {
         const t = Date.parse(p.at);
         const px = x(t);
         const py = y(p.value);
-        const g = s("g", { class: `point party-${si % 4} ${p.class}${p.superseded ? " superseded" : ""}` });
+        const g = s("g", { class: `point party-${si % 4} ${p.class}${p.superseded ? " superseded" : ""}`, "data-role": p.class, "data-index": p.index, "data-party": ser.party });
         if (p.uncertainty) {
           g.append(s("line", { x1: px, x2: px, y1: y(p.value - p.uncertainty), y2: y(p.value + p.uncertainty), class: "error-bar" }));
         }
         g.append((SHAPES[p.class] || SHAPES.observed).draw(px, py, 4.5));
         const isBreach = breach(term, limits, p);
         if (isBreach) {
+          g.setAttribute("data-breach", "true");
           g.append(s("circle", { cx: px, cy: py, r: 9, class: "breach-ring" }),
             s("text", { x: px + 10, y: py - 8, class: "breach-label" }, "✖ breach"));
         }
