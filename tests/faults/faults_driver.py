@@ -47,7 +47,9 @@ class Figures:
     finished: int = 0
     submitted: int = 0
     acknowledged: int = 0
-    stored_unacknowledged: int = 0
+    submit_kills: int = 0
+    serve_kills: int = 0
+    killed_after_commit: int = 0
     lost: int = 0
     disk_full_rounds: int = 0
     refused_full: int = 0
@@ -215,8 +217,8 @@ def check_submit(
         figs.fail(f"{where}: exit 2 ('nothing was changed') but records {stored} were stored")
     if rc == 1 and not (stored and "receipt" in stdout):
         figs.fail(f"{where}: exit 1 without admitted records whose receipts failed: {stdout}")
-    if rc is None and stored and not said:
-        figs.stored_unacknowledged += 1
+    if rc is None and stored:
+        figs.killed_after_commit += 1
 
 
 def kill_rounds(
@@ -240,7 +242,13 @@ def kill_rounds(
         )
         # Round 0 runs to the end: how long a submission takes here, so that the kills of
         # later rounds fall anywhere in its run (about one in ten finishes).
-        delay = 600.0 if r == 0 else rng.uniform(0, span * 1.1)
+        # Half the kills fall anywhere, half near the end, where the commit and the receipts are.
+        if r == 0:
+            delay = 600.0
+        elif r % 2:
+            delay = rng.uniform(0, span * 1.1)
+        else:
+            delay = rng.uniform(span * 0.7, span * 1.05)
         try:
             out, _ = proc.communicate(timeout=delay)
             rc: int | None = proc.returncode
@@ -252,6 +260,7 @@ def kill_rounds(
             out, _ = proc.communicate()
             rc = None
             figs.kills += 1
+            figs.submit_kills += 1
         figs.rounds += 1
         figs.submitted += len(batch)
         receipts.mkdir(exist_ok=True)
@@ -293,14 +302,15 @@ def serve_rounds(
         acked: list[tuple[list[dict[str, Any]], list[int]]] = []
         sent: list[list[dict[str, Any]]] = []
         kill_at = time.monotonic() + rng.uniform(0.05, 1.5)
+        killed = False
         with httpx.Client(timeout=10) as client:
             while time.monotonic() < kill_at + 0.5:
                 batch = world.records(rng.randint(1, 3))
                 sent.append(batch)
                 body = "".join(json.dumps(x) + "\n" for x in batch)
-                if time.monotonic() >= kill_at and proc.poll() is None:
+                if time.monotonic() >= kill_at and not killed:
                     proc.send_signal(signal.SIGKILL)
-                    figs.kills += 1
+                    killed = True
                 try:
                     resp = client.post(
                         url, content=body, headers={"Content-Type": "application/jsonl"}
@@ -309,12 +319,13 @@ def serve_rounds(
                     break
                 if 200 <= resp.status_code < 300:
                     acked.append((batch, list(resp.json()["indices"])))
-                elif resp.status_code >= 500 and proc.poll() is None:
+                elif not killed:
                     figs.fail(f"{where}: HTTP {resp.status_code}: {resp.text[:200]}")
-        if proc.poll() is None:
+        if not killed:
             proc.send_signal(signal.SIGKILL)
-            figs.kills += 1
         proc.wait()
+        figs.kills += 1
+        figs.serve_kills += 1
         figs.rounds += 1
         figs.submitted += sum(len(b) for b in sent)
         view = LedgerView(ledger)

@@ -44,7 +44,7 @@ def test_a_sigkilled_server_loses_no_acknowledged_post(world: World, tmp_path: P
     ledger = world.make_ledger(tmp_path / "ledger")
     serve_rounds(figs, world, ledger, 1, random.Random(SEED))
     assert figs.failures == []
-    assert figs.kills == 1 and figs.lost == 0, figs
+    assert figs.serve_kills == 1 and figs.lost == 0, figs
 
 
 def test_a_full_disk_never_makes_a_command_say_what_is_not_so(world: World, tmp_path: Path) -> None:
