@@ -8,15 +8,14 @@ from __future__ import annotations
 from fuzzkit import ROOT, fuzz, instrumented
 
 with instrumented(__name__ == "__main__"):
-    from cvid.agreements import make_verdict, parse_package, verdict_bytes
+    from cvid.agreements import load_package, make_verdict, verdict_bytes
     from cvid.agreements.verdict import compare, read_verdict
     from cvid.cli.agreements import _checked_verdict
     from cvid.tlog.checkpoint import Checkpoint
     from cvid.tlog.merkle import EMPTY_ROOT
 
-PACKAGE = parse_package(
-    (ROOT / "examples" / "new-start" / "agreement.yaml").read_text(encoding="utf-8")
-)
+# Loaded from its folder: a verdict carries the package's hash chain, which needs its SHA-256.
+PACKAGE = load_package(ROOT / "examples" / "new-start")
 DERIVED = verdict_bytes(
     make_verdict(PACKAGE, [], "2018-02-05", "now", Checkpoint("fuzz.example/log", 0, EMPTY_ROOT))
 )
