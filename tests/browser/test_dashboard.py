@@ -57,12 +57,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """`cvid demo`'s Singapore ledger served by `cvid serve` on loopback."""
-    demo = tmp_path_factory.mktemp("demo") / "d"
-    subprocess.run([*CVID, "demo", str(demo), "--json"], check=True, cwd=ROOT, capture_output=True)
-    ledger = demo / "singapore-2018" / "ledger"
+def _serve(ledger: Path) -> Iterator[str]:
     port = _free_port()
     proc = subprocess.Popen(
         [*CVID, "serve", str(ledger), "--port", str(port), "--log-level", "warning"],
@@ -78,10 +73,20 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
-        yield url, ledger
+        yield url
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """`cvid demo`'s Singapore ledger served by `cvid serve` on loopback."""
+    demo = tmp_path_factory.mktemp("demo") / "d"
+    subprocess.run([*CVID, "demo", str(demo), "--json"], check=True, cwd=ROOT, capture_output=True)
+    ledger = demo / "singapore-2018" / "ledger"
+    for url in _serve(ledger):
+        yield url, ledger
 
 
 @pytest.fixture(scope="module")
@@ -249,28 +254,6 @@ OVER = {
     "values": {"deployed_warheads": {"value": 1600, "unit": "warhead"}},
 }
 DATES = ("2011-02-05", "2018-02-05", "2018-10-01")
-
-
-def _serve(ledger: Path) -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [*CVID, "serve", str(ledger), "--port", str(port), "--log-level", "warning"],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(url + "/v1/ledger", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(30)
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,14 @@ from cvid.evidence import (
     sign_record,
 )
 from cvid.evidence.admission import Candidate
-from cvid.evidence.importer import load_mapping, read_csv, split_logged, table_records
+from cvid.evidence.importer import (
+    Row,
+    TableMapping,
+    load_mapping,
+    read_csv,
+    split_logged,
+    table_records,
+)
 from cvid.evidence.ledger import ClockMode
 from cvid.evidence.ledgerdb import RecordQuery
 from cvid.evidence.listing import (
@@ -682,7 +689,23 @@ def import_csv(
     signer = read_signer(key)
     data, name = read_input(file)
     rows = read_csv(data, name)
-    with Ledger.open(directory) as ledger:
+    import_rows(directory, rows, spec, signer, receipts, as_json)
+
+
+def import_rows(
+    location: str,
+    rows: list[Row],
+    spec: TableMapping,
+    signer: Signer,
+    receipts: Path | None,
+    as_json: bool,
+) -> None:
+    """Sign the record of each of ``rows`` (a table's, read already) with ``signer``, admit
+    them all at once into the ledger at ``location`` and report it: what ``import csv`` and
+    ``import xlsx`` do after reading their file. Rows already logged are reported, not
+    admitted again; a row the ledger refuses leaves it untouched (:class:`InputError`).
+    """
+    with Ledger.open(location) as ledger:
         state = ledger.registry.get(signer.verifier.vkey)
         if state is None:
             raise InputError(f"key {signer.name!r} is not registered in this ledger")
@@ -706,7 +729,7 @@ def import_csv(
             "already_logged": [{"row": x.where, "index": x.index} for x in logged],
             **_publish(ledger, 2.0),
         }
-        _after_commit(ledger, directory, indexes, receipts, as_json, extra)
+        _after_commit(ledger, location, indexes, receipts, as_json, extra)
 
 
 def register(app: typer.Typer) -> None:

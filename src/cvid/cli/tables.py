@@ -240,11 +240,8 @@ def import_xlsx(
     The same mapping, rules and output as cvid import csv; refusals name the sheet, the row
     and the column. All or nothing.
     """
-    from cvid.cli.evidence import _admit, _publish, _receipt_texts, _report_admission
-    from cvid.cli.log import progress_bar
-    from cvid.evidence import Ledger, RecordError, sign_record
-    from cvid.evidence.admission import Candidate
-    from cvid.evidence.importer import load_mapping, split_logged, table_records
+    from cvid.cli.evidence import import_rows
+    from cvid.evidence.importer import load_mapping
     from cvid.evidence.xlsx_import import read_xlsx
     from cvid.keyfiles import read_signer
 
@@ -255,32 +252,7 @@ def import_xlsx(
     except OSError as exc:
         raise InputError(f"cannot read {file}: {exc.strerror}") from None
     rows = read_xlsx(data, str(file), sheet)
-    with Ledger.open(location) as ledger:
-        state = ledger.registry.get(signer.verifier.vkey)
-        if state is None:
-            raise InputError(f"key {signer.name!r} is not registered in this ledger")
-        batch: list[Candidate] = []
-        with progress_bar("signing rows") as bar:
-            task = bar.add_task("sign", total=len(rows))
-            defaults = {"submitter": state.grant.party}
-            for where, obj in table_records(
-                spec, rows, ledger.clock(), defaults, lambda n: bar.update(task, completed=n)
-            ):
-                try:
-                    batch.append(Candidate(where, obj=sign_record(obj, signer)))
-                except RecordError as exc:
-                    raise InputError(f"{where}: {exc.check}: {exc.detail}") from None
-        skipped = len(rows) - len(batch)
-        fresh, logged = split_logged(spec, [(c.origin, c.obj) for c in batch], ledger)
-        indexes = _admit(ledger, [Candidate(w, obj=o) for w, o in fresh]) if fresh else []
-        extra = {
-            "rows": len(rows),
-            "skipped": skipped,
-            "already_logged": [{"row": x.where, "index": x.index} for x in logged],
-            **_publish(ledger, 2.0),
-        }
-        texts = _receipt_texts(ledger, indexes)
-        _report_admission(indexes, texts, ledger.size, receipts, as_json, extra)
+    import_rows(location, rows, spec, signer, receipts, as_json)
 
 
 _registered: list[bool] = []
