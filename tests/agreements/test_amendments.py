@@ -3,6 +3,7 @@ package hash chain in every verdict (docs/amendments.md)."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import yaml
 
 from cvid.agreements import AMENDMENT_SUBJECT, MAX_AMENDMENT_BYTES, amendment_values
 from cvid.evidence import Ledger
+from cvid.evidence.parties import files_sha256 as package_sha256_of
 from cvid.evidence.parties import package_sha256, read_package_files
 from kit import cvid, ok
 
@@ -166,7 +168,7 @@ def test_an_amendment_is_in_force_from_its_date_once_both_states_consent(
     with Ledger.open(world["ledger"], readonly=True) as ledger:
         rec = ledger.record(two["indexes"][0]).record
     assert rec.subject == AMENDMENT_SUBJECT and rec.kind.value == "statement"
-    assert rec.values == amendment_values(
+    assert [rec.values] == amendment_values(
         read_package_files(world["v2"]), v1, int(1733011200 * 1e6)
     )
 
@@ -300,7 +302,7 @@ def test_an_amendment_record_that_breaks_the_rules_is_ignored(world: dict[str, A
     """Records submitted around the command (cvid submit) that break the chain's rules are
     not versions: the chain is a function of the log, not of the command."""
     files = read_package_files(world["v2"])
-    values = amendment_values(files, "0" * 64, int(1733011200 * 1e6))
+    (values,) = amendment_values(files, "0" * 64, int(1733011200 * 1e6))
     tmp: Path = world["tmp"]
     for party in ("A", "B"):
         record = {
@@ -370,3 +372,46 @@ def test_the_view_model_is_of_the_version_in_force_and_names_the_chain(
         assert [v["sha256"] for v in doc["package_versions"]] == versions
         assert doc["package_sha256"] == versions[-1]
         assert ("no-tests" in {t["term"] for t in doc["terms"]}) == (len(versions) == 2)
+
+
+def test_an_amendment_in_parts_enters_the_chain_when_its_files_and_consents_are_all_in(
+    world: dict[str, Any],
+) -> None:
+    """A package over one record's size travels in parts; the version is the union of the
+    parts of every consenting party, and a part with other bytes for a file is ignored."""
+    from cvid.agreements import load_package, version_chain
+    from cvid.evidence import Record
+
+    first = load_package(world["v1"])
+    files = {**read_package_files(world["v2"]), "annex.txt": b"annex " * 200}
+    sha = package_sha256_of(files)
+    parts = amendment_values(files, str(first.sha256), int(1733011200 * 1e6), part_bytes=1500)
+    assert len(parts) == 2
+
+    def record(party: str, values: dict[str, str]) -> Record:
+        return Record.model_validate(
+            {
+                "agreement": "pact",
+                "kind": "statement",
+                "subject": AMENDMENT_SUBJECT,
+                "observed_at": "2024-12-01T00:00:00Z",
+                "reported_at": "2024-12-01T00:00:00Z",
+                "values": values,
+                "submitter": party,
+                "signer": "unsigned",
+            }
+        )
+
+    a1, a2 = record("A", parts[0]), record("A", parts[1])
+    b1, b2 = record("B", parts[0]), record("B", parts[1])
+    assert len(version_chain(first, [(0, a1), (1, b1)]).versions) == 1  # a part missing
+    chain = version_chain(first, [(0, a1), (1, b1), (2, a2)])
+    assert [v.sha256 for v in chain.versions] == [first.sha256, sha]
+    assert chain.head.index == 2 and chain.head.signed_by == (0, 1, 2)
+    assert chain.head.files == files
+    forged = dict(parts[1])
+    name = next(k for k in forged if k.startswith("amendment_file:"))
+    forged[name] = base64.b64encode(b"other bytes").decode()
+    bad = version_chain(first, [(0, a1), (1, b1), (2, record("B", forged)), (3, b2)])
+    assert bad.ignored and bad.ignored[0][0] == 2 and "is not the one" in bad.ignored[0][1]
+    assert bad.head.sha256 == sha and bad.head.index == 3

@@ -36,6 +36,7 @@ import binascii
 import contextlib
 import functools
 import gc
+import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -81,18 +82,42 @@ SHA256 = "amendment_sha256"
 PREVIOUS = "amendment_previous"
 EFFECTIVE = "amendment_effective"
 FILE_PREFIX = "amendment_file:"
+MANIFEST = "amendment_manifest"
+#: The most bytes of files one amendment record carries (base64 makes them 4/3 as many).
+PART_BYTES = 36_000
 
 
-def amendment_values(files: Mapping[str, bytes], previous: str, effective: int) -> dict[str, str]:
-    """The ``values`` of an amendment record for a package given as its files."""
-    out = {
+def _manifest(files: Mapping[str, bytes]) -> str:
+    """The lines ``<sha256 hex>  <path>`` sorted by path: the text whose SHA-256 is the
+    package's (:func:`cvid.evidence.parties.files_sha256`)."""
+    lines = [f"{hashlib.sha256(d).hexdigest()}  {n}\n" for n, d in files.items()]
+    return "".join(sorted(lines, key=lambda line: line[66:]))
+
+
+def amendment_values(
+    files: Mapping[str, bytes], previous: str, effective: int, *, part_bytes: int = PART_BYTES
+) -> list[dict[str, str]]:
+    """The ``values`` of the amendment records of one party for a package given as its
+    files: the files in parts of at most ``part_bytes`` each (a record fits in the log's
+    64 KiB). :class:`Error` for a file larger than a part."""
+    head = {
         SHA256: files_sha256(files),
         PREVIOUS: previous,
         EFFECTIVE: rfc3339(effective),
+        MANIFEST: _manifest(files),
     }
+    parts: list[dict[str, str]] = []
+    used = part_bytes
     for name in sorted(files):
-        out[FILE_PREFIX + name] = base64.b64encode(files[name]).decode("ascii")
-    return out
+        data = files[name]
+        if len(data) > part_bytes:
+            raise Error(f"{name}: {len(data):,} bytes, over the {part_bytes:,} a record carries")
+        if used + len(data) > part_bytes:
+            parts.append(dict(head))
+            used = 0
+        parts[-1][FILE_PREFIX + name] = base64.b64encode(data).decode("ascii")
+        used += len(data)
+    return parts or [dict(head)]
 
 
 @dataclass(frozen=True)
@@ -105,6 +130,8 @@ class Amendment:
     previous: str
     effective: int
     files: Mapping[str, bytes]
+    #: Every file of the package (the manifest's paths), carried here or in other parts.
+    names: frozenset[str] = frozenset()
 
 
 def is_amendment(record: Record) -> bool:
@@ -150,11 +177,15 @@ def parse_amendment(index: int, record: Record) -> Amendment:
         if total > MAX_AMENDMENT_BYTES:
             raise Error(f"entry {index}: the package is over {MAX_AMENDMENT_BYTES:,} bytes")
         files[name[len(FILE_PREFIX) :]] = data
-    got = files_sha256(files)
-    if got != sha:
-        raise Error(f"entry {index}: its files hash to {got}, not to {SHA256} {sha}")
+    manifest = v.get(MANIFEST)
+    if not isinstance(manifest, str) or hashlib.sha256(manifest.encode()).hexdigest() != sha:
+        raise Error(f"entry {index}: its {MANIFEST} does not hash to its {SHA256}")
+    listed = {line[66:]: line[:64] for line in manifest.splitlines()}
+    for name, data in files.items():
+        if listed.get(name) != hashlib.sha256(data).hexdigest():
+            raise Error(f"entry {index}: its file {name} is not the one its {MANIFEST} lists")
     assert isinstance(sha, str) and isinstance(prev, str)
-    return Amendment(index, record.submitter, sha, prev, effective, files)
+    return Amendment(index, record.submitter, sha, prev, effective, files, frozenset(listed))
 
 
 @dataclass(frozen=True)
@@ -233,7 +264,7 @@ def version_chain(first: Package, records: Iterable[tuple[int, Record]]) -> Chai
     assert first.sha256 is not None
     versions = [PackageVersion(first.sha256, None, None, None, first)]
     ignored: list[tuple[int, str]] = []
-    pending: dict[tuple[str, str, int], dict[str, int]] = {}
+    pending: dict[tuple[str, str, int], _Pending] = {}
     for index, record in records:
         if not is_amendment(record):
             continue
@@ -243,42 +274,65 @@ def version_chain(first: Package, records: Iterable[tuple[int, Record]]) -> Chai
             ignored.append((index, str(exc)))
             continue
         head = versions[-1]
-        problem = _problem(a, head)
-        if problem is None:
-            try:
-                pkg = _compiled(tuple(sorted(a.files.items())), f"log entry {index}")
-            except Error as exc:
-                problem = f"its package does not compile: {exc}"
-            else:
-                if frozenset(pkg.roles) != frozenset(head.package.roles):
-                    problem = (
-                        f"its package's parties ({', '.join(sorted(pkg.roles))}) are not the "
-                        f"agreement's ({', '.join(sorted(head.package.roles))})"
-                    )
+        key = (a.sha256, a.previous, a.effective)
+        p = pending.setdefault(key, _Pending())
+        problem = _problem(a, head) or p.conflict(a)
         if problem is not None:
             ignored.append((index, f"entry {index}: {problem}"))
             continue
-        key = (a.sha256, a.previous, a.effective)
-        signed = pending.setdefault(key, {})
-        signed.setdefault(a.party, index)
-        if consenting_parties(head.package) <= signed.keys():
-            versions.append(
-                PackageVersion(
-                    a.sha256,
-                    a.previous,
-                    a.effective,
-                    index,
-                    pkg,
-                    a.files,
-                    tuple(sorted(signed.values())),
+        p.add(a)
+        if not consenting_parties(head.package) <= p.parties.keys():
+            continue
+        if not a.names <= p.files.keys():
+            continue  # parts still to come
+        try:
+            pkg = _compiled(tuple(sorted(p.files.items())), f"log entry {index}")
+        except Error as exc:
+            problem = f"its package does not compile: {exc}"
+        else:
+            if frozenset(pkg.roles) != frozenset(head.package.roles):
+                problem = (
+                    f"its package's parties ({', '.join(sorted(pkg.roles))}) are not the "
+                    f"agreement's ({', '.join(sorted(head.package.roles))})"
                 )
+        if problem is not None:
+            ignored.append((index, f"entry {index}: {problem}"))
+            del pending[key]
+            continue
+        versions.append(
+            PackageVersion(
+                a.sha256, a.previous, a.effective, index, pkg, dict(p.files), tuple(p.indexes)
             )
-            pending.clear()
+        )
+        pending.clear()
     return Chain(
         tuple(versions),
         tuple(ignored),
-        {k: tuple(sorted(v.values())) for k, v in pending.items()},
+        {k: tuple(v.indexes) for k, v in pending.items() if v.indexes},
     )
+
+
+@dataclass
+class _Pending:
+    """An amendment's records so far: the parties that consented, the files carried."""
+
+    parties: dict[str, int] = field(default_factory=dict)
+    files: dict[str, bytes] = field(default_factory=dict)
+    indexes: list[int] = field(default_factory=list)
+
+    def conflict(self, a: Amendment) -> str | None:
+        for name, data in a.files.items():
+            if name in self.files and self.files[name] != data:
+                return f"it carries other bytes for {name} than an earlier part"
+        total = sum(len(d) for d in {**self.files, **a.files}.values())
+        if total > MAX_AMENDMENT_BYTES:
+            return f"the package is over {MAX_AMENDMENT_BYTES:,} bytes"
+        return None
+
+    def add(self, a: Amendment) -> None:
+        self.parties.setdefault(a.party, a.index)
+        self.files.update(a.files)
+        self.indexes.append(a.index)
 
 
 def _problem(a: Amendment, head: PackageVersion) -> str | None:

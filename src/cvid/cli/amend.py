@@ -29,7 +29,7 @@ from cvid.agreements.instants import rfc3339, to_us
 from cvid.agreements.package import load_package
 from cvid.agreements.scenarios import parse_as_of, run_scenarios
 from cvid.cli._common import AlwaysJsonOpt, emit_json, reports_errors
-from cvid.errors import InputError
+from cvid.errors import Error, InputError
 from cvid.evidence import Ledger, format_utc
 from cvid.evidence.parties import read_package_files
 from cvid.evidence.signing import sign_record
@@ -88,6 +88,10 @@ def ledger_amend(
         raise InputError(f"{package}: agreement {pkg.id!r}, the ledger's is {head.package.id!r}")
     assert pkg.sha256 is not None
     key_state = (pkg.sha256, head.sha256, t)
+    try:
+        parts = amendment_values(files, head.sha256, t)
+    except Error as exc:
+        raise InputError(f"{package}: {exc}") from None
     signers = [read_signer(k) for k in key]
     records: list[dict[str, object]] = []
     with Ledger.open(directory) as ledger:
@@ -104,20 +108,22 @@ def ledger_amend(
             if party in already:
                 raise InputError(f"--key {path}: {party} has already recorded this amendment")
             already.add(party)
-            unsigned = {
-                "v": 1,
-                "agreement": pkg.id,
-                "kind": "statement",
-                "subject": AMENDMENT_SUBJECT,
-                "observed_at": format_utc(datetime.fromtimestamp(now / 1e6, UTC)),
-                "reported_at": format_utc(datetime.fromtimestamp(now / 1e6, UTC)),
-                "values": amendment_values(files, head.sha256, t),
-                "summary": summary
-                or f"Package version {pkg.sha256} replaces {head.sha256}, in force from "
-                f"{rfc3339(t)}",
-                "submitter": party,
-            }
-            records.append(sign_record(unsigned, signer))
+            at = format_utc(datetime.fromtimestamp(now / 1e6, UTC))
+            for values in parts:
+                unsigned = {
+                    "v": 1,
+                    "agreement": pkg.id,
+                    "kind": "statement",
+                    "subject": AMENDMENT_SUBJECT,
+                    "observed_at": at,
+                    "reported_at": at,
+                    "values": values,
+                    "summary": summary
+                    or f"Package version {pkg.sha256} replaces {head.sha256}, in force from "
+                    f"{rfc3339(t)}",
+                    "submitter": party,
+                }
+                records.append(sign_record(unsigned, signer))
         indexes = ledger.submit(records)
     with Ledger.open(directory, readonly=True) as reader:
         after = ledger_chain(reader)

@@ -48,7 +48,7 @@ from cvid.agreements.verdict import checkpoint_json, make_verdict, verdict_bytes
 from cvid.audit import TileSource, audit
 from cvid.cli._common import emit_json, fail, reports_errors
 from cvid.cli.agreements import COLORS
-from cvid.cli.example_ledgers import Built, build
+from cvid.cli.example_ledgers import AMENDED, Built, build
 from cvid.console import SafeConsole, safe
 from cvid.errors import InputError, VerificationError
 from cvid.evidence.ledger import Ledger
@@ -243,6 +243,12 @@ def _run_example(
         f"({built.ledger_sha256}) differs from the shipped package's ({built.shipped_sha256}) "
         "in its keys: block and the witnesses: block the demo adds, only.",
     ]
+    if ex.name in AMENDED:
+        notes.append(
+            f"The ledger starts from the package's {AMENDED[ex.name].original}/ version and "
+            f"records the shipped package as an amendment in force from "
+            f"{AMENDED[ex.name].effective} (docs/amendments.md)."
+        )
     section = build_section(
         pkg,
         source.records,

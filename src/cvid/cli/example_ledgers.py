@@ -41,6 +41,37 @@ Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
+class Amended:
+    """An example whose ledger starts from an earlier version of its package (``original``, a
+    folder inside it) and records the shipped package as an amendment in force from
+    ``effective``, signed by each consenting party (docs/amendments.md)."""
+
+    original: str
+    effective: str
+    summary: str
+    source: Mapping[str, str]
+
+
+#: The examples whose shipped package amends an earlier one.
+AMENDED: dict[str, Amended] = {
+    "new-start": Amended(
+        "original",
+        "2021-02-03T00:00:00Z",
+        "The Parties extended the Treaty by five years, to 5 February 2026, by an exchange of "
+        "diplomatic notes on 3 February 2021.",
+        {
+            "title": "On the Extension of the New START Treaty with the Russian Federation "
+            "(U.S. Department of State, press statement)",
+            "url": "https://www.state.gov/on-the-extension-of-the-new-start-treaty-with-the-"
+            "russian-federation/",
+            "speaker": "Antony J. Blinken, Secretary of State",
+            "published": "2021-02-03",
+        },
+    ),
+}
+
+
+@dataclass(frozen=True)
 class Built:
     """A ledger built from an example; ``keys`` maps each party to (vkey, key file)."""
 
@@ -139,6 +170,18 @@ def build(
     files = ledger_package(shipped, entries, where)
     if witnesses is not None:
         files[AGREEMENT_FILE] = with_witnesses(files[AGREEMENT_FILE], witnesses)
+    amended = AMENDED.get(example.name)
+    if amended is not None:
+        # The ledger starts from the earlier version (its copy with the same keys and
+        # witnesses); the shipped package's copy is the amendment it records.
+        prefix = amended.original + "/"
+        earlier = {n[len(prefix) :]: d for n, d in shipped.items() if n.startswith(prefix)}
+        if AGREEMENT_FILE not in earlier:
+            raise InputError(f"{where}: no {prefix}{AGREEMENT_FILE} to start the ledger from")
+        amendment = files
+        files = ledger_package(earlier, entries, where)
+        if witnesses is not None:
+            files[AGREEMENT_FILE] = with_witnesses(files[AGREEMENT_FILE], witnesses)
     write_files(files, package)
     signed = []
     for n, r in enumerate(records, 1):
@@ -146,6 +189,8 @@ def build(
         if progress is not None:
             progress(n, len(records))
     with Ledger.create(directory / "ledger", package, clock_mode="reported") as ledger:
+        if amended is not None:  # in the same batch: one checkpoint, as without
+            signed += _amendment(amendment, files, amended, parties.id, keys)
         ledger.submit(signed)
         vkey = ledger.log.verifier.vkey
         digest = str(ledger.meta["package_sha256"])
@@ -161,3 +206,34 @@ def build(
         ledger_sha256=digest,
         log_vkey=vkey,
     )
+
+
+def _amendment(
+    new: Mapping[str, bytes],
+    previous: Mapping[str, bytes],
+    amended: Amended,
+    agreement: str,
+    keys: Mapping[str, Signer],
+) -> list[dict[str, object]]:
+    """The amendment records (one per party with a key) recording ``new`` over ``previous``."""
+    from cvid.agreements import AMENDMENT_SUBJECT, amendment_values, package_from_files
+    from cvid.agreements.instants import parse_instant
+
+    package_from_files(new, "the amended package")  # it must compile
+    parts = amendment_values(new, files_sha256(previous), parse_instant(amended.effective))
+    out: list[dict[str, object]] = []
+    for (party, signer), values in ((k, v) for k in keys.items() for v in parts):
+        unsigned = {
+            "v": 1,
+            "agreement": agreement,
+            "kind": "statement",
+            "subject": AMENDMENT_SUBJECT,
+            "observed_at": amended.effective,
+            "reported_at": amended.effective,
+            "values": values,
+            "summary": amended.summary,
+            "source": dict(amended.source),
+            "submitter": party,
+        }
+        out.append(sign_record(unsigned, signer))
+    return out
