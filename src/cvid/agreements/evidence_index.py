@@ -78,6 +78,49 @@ class Series:
     obs: list[int] = field(default_factory=list)
     #: The positions among ``pos`` of records that speak for a period.
     spans: list[int] = field(default_factory=list)
+    #: :attr:`spans` indexed for walks by time (made on first use, :func:`span_index`).
+    span_index: SpanIndex | None = field(default=None, repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class SpanIndex:
+    """A series' period records, indexed so a walk back from ``t`` reads only those it needs.
+
+    A period record ``p`` observed by ``t`` speaks for ``min(t, key)`` at ``t``, where ``key``
+    is ``max(start, end)`` (:meth:`Evidence.when`): those with ``key >= t`` (their period
+    still runs) for ``t`` itself, the others for their ``key``, so they are read in
+    descending ``key`` order and no further back than a walk goes.
+    """
+
+    #: Period records in series order (by start), and their starts.
+    pos: list[int]
+    obs: list[int]
+    #: ``key`` of every period record, ascending, and the records in that order (ties by
+    #: position).
+    keys: list[int]
+    by_key: list[int]
+    #: ``key`` by position.
+    key: dict[int, int]
+    #: The largest ``key - start``: a record whose period still runs at ``t`` starts no
+    #: earlier than ``t - longest``.
+    longest: int
+
+
+def span_index(series: Series, obs: list[int], end: Mapping[int, int]) -> SpanIndex:
+    """The :class:`SpanIndex` of ``series`` (made once and kept on it)."""
+    ix = series.span_index
+    if ix is None:
+        key = {p: max(obs[p], end[p]) for p in series.spans}
+        order = sorted(series.spans, key=lambda p: (key[p], p))
+        ix = series.span_index = SpanIndex(
+            pos=list(series.spans),
+            obs=[obs[p] for p in series.spans],
+            keys=[key[p] for p in order],
+            by_key=order,
+            key=key,
+            longest=max((key[p] - obs[p] for p in series.spans), default=0),
+        )
+    return ix
 
 
 class Evidence:

@@ -7,6 +7,7 @@ a status, so the kinds depend on it and never on the evaluator that dispatches t
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from cvid.agreements.cel import ConditionError
@@ -20,6 +21,7 @@ from cvid.evidence.record import Quantity
 from cvid.evidence.units import convert, parse_unit
 
 
+@functools.lru_cache(maxsize=1024)
 def unit_suffix(unit: str | None) -> str:
     """`` kg`` for a unit to show after a number; nothing for a count or no unit."""
     if unit is None:
@@ -53,8 +55,12 @@ class Reader:
         self._quantities: dict[tuple[str, int], Quantity] = {}
         self._conds: dict[tuple[str, int, float | None, float | None], bool] = {}
         self._verifying: dict[tuple[str, str], Series | None] = {}
+        self._judged: dict[tuple[str, int, float | None], bool | Unusable] = {}
         #: Open findings by (term id, party, opened at, *opening records), made once each.
         self.findings: dict[tuple[str | int, ...], OpenFinding] = {}
+        #: Who said what about a term in a record, by (term id, position): the words of
+        #: :func:`cvid.agreements.kinds.common.said`, which depend on neither party nor instant.
+        self.said: dict[tuple[str, int], str] = {}
 
     def forget(self) -> None:
         """Drop the memos (a timeline calls this between terms to bound memory)."""
@@ -62,7 +68,9 @@ class Reader:
         self._quantities.clear()
         self._conds.clear()
         self._verifying.clear()
+        self._judged.clear()
         self.findings.clear()
+        self.said.clear()
 
     # -- records -----------------------------------------------------------------------------
 
@@ -159,6 +167,23 @@ class Reader:
         every value it allows meets the limit, violated when none does, and otherwise decides
         nothing (:class:`Undecided`). Other conditions cannot judge a bound: :class:`Unusable`.
         """
+        uses = term.condition.uses
+        if "as_of" in uses or "params" in uses or "baseline" in uses:
+            return self._judge(term, party, p, t, limit)
+        # Neither the instant nor the party changes the verdict on one record: made once.
+        key = (term.id, p, limit)
+        got = self._judged.get(key)
+        if got is None:
+            try:
+                got = self._judge(term, party, p, t, limit)
+            except Unusable as exc:
+                got = exc
+            self._judged[key] = got
+        if isinstance(got, Unusable):
+            raise type(got)(str(got))
+        return got
+
+    def _judge(self, term: CompiledTerm, party: str, p: int, t: int, limit: float | None) -> bool:
         if term.value_type != "double":
             return self.check(term, party, p, t, limit)
         q = self.quantity(term, p)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterator
 
+from cvid.agreements.evidence_index import SpanIndex, span_index
 from cvid.agreements.explain import num
 from cvid.agreements.instants import show
 from cvid.agreements.reader import Reader, unit_suffix
@@ -41,23 +42,47 @@ def groups(
     if not series.spans:
         yield from points
         return
-    spans: dict[int, list[int]] = {}
-    for p in series.spans:
-        if e.ev.obs[p] > t or not e.usable(term, p, t):
-            continue
-        w = e.ev.when(p, t)
-        if lower is None or w >= lower:
-            spans.setdefault(w, []).append(p)
-    pending = sorted(spans.items(), reverse=True)
+    spans = _span_groups(e, term, span_index(series, e.ev.obs, e.ev.end), t, lower)
+    pending = next(spans, None)
     for group in points:
         o = e.ev.obs[group[0]]
-        while pending and pending[0][0] > o:
-            yield sorted(pending.pop(0)[1])
-        if pending and pending[0][0] == o:
-            group = sorted(group + pending.pop(0)[1])
+        while pending is not None and pending[0] > o:
+            yield pending[1]
+            pending = next(spans, None)
+        if pending is not None and pending[0] == o:
+            group = sorted(group + pending[1])
+            pending = next(spans, None)
         yield group
-    for _, ps in pending:
-        yield sorted(ps)
+    while pending is not None:
+        yield pending[1]
+        pending = next(spans, None)
+
+
+def _span_groups(
+    e: Reader, term: CompiledTerm, ix: SpanIndex, t: int, lower: int | None
+) -> Iterator[tuple[int, list[int]]]:
+    """The usable period records of a series at ``t`` by the instant they speak for
+    (:meth:`~cvid.agreements.evidence_index.Evidence.when`), newest first, read lazily."""
+    if lower is None or t >= lower:  # records whose period still runs speak for t
+        lo = bisect.bisect_left(ix.obs, t - ix.longest)
+        hi = bisect.bisect_right(ix.obs, t)
+        running = [p for p in ix.pos[lo:hi] if ix.key[p] >= t and e.usable(term, p, t)]
+        if running:
+            yield t, sorted(running)
+    keys, by_key = ix.keys, ix.by_key
+    j = bisect.bisect_left(keys, t) - 1  # the others speak for their key, below t
+    while j >= 0:
+        k = keys[j]
+        if lower is not None and k < lower:
+            return
+        ps = []
+        while j >= 0 and keys[j] == k:
+            p = by_key[j]
+            j -= 1
+            if e.usable(term, p, t):
+                ps.append(p)
+        if ps:
+            yield k, sorted(ps)
 
 
 def _point_groups(
@@ -111,8 +136,16 @@ def what(e: Reader, term: CompiledTerm, p: int) -> str:
 
 
 def said(e: Reader, term: CompiledTerm, ps: list[int]) -> str:
-    """Who said what about the term in records ``ps``."""
-    return "; ".join(e.wording.record(p, what(e, term, p)) for p in ps)
+    """Who said what about the term in records ``ps`` (each record's words made once)."""
+    memo = e.said
+    out = []
+    for p in ps:
+        key = (term.id, p)
+        words = memo.get(key)
+        if words is None:
+            words = memo[key] = e.wording.record(p, what(e, term, p))
+        out.append(words)
+    return "; ".join(out)
 
 
 def cite(e: Reader, *groups_: list[int]) -> tuple[int, ...]:
