@@ -187,7 +187,8 @@ def test_the_timeline_splits_at_the_version_change(world: dict[str, Any]) -> Non
     # Version 1 would end the limit on 2025-01-01; under version 2 it stays met.
     assert all(to != "not_in_force" for _, to in stock if _ >= "2024-12-01"), stock
     assert len(doc["package_versions"]) == 2
-    # Without the amendment the limit ends in 2025: the split is what keeps it.
+    # --package stands for the first version: the amendment (whose previous is version 1)
+    # does not follow version 2 given as the first, so there is no chain and no split.
     plain = cvid(
         "timeline",
         world["ledger"],
@@ -199,7 +200,10 @@ def test_the_timeline_splits_at_the_version_change(world: dict[str, Any]) -> Non
         world["v2"],
         "--json",
     )
-    assert plain.exit_code == 0
+    assert plain.exit_code == 0, plain.output
+    single = json.loads(plain.stdout)
+    assert "package_versions" not in single
+    assert single["package_sha256"] == package_sha256(world["v2"])
 
 
 def test_refusals_change_nothing(world: dict[str, Any], tmp_path: Path) -> None:
@@ -415,3 +419,23 @@ def test_an_amendment_in_parts_enters_the_chain_when_its_files_and_consents_are_
     bad = version_chain(first, [(0, a1), (1, b1), (2, record("B", forged)), (3, b2)])
     assert bad.ignored and bad.ignored[0][0] == 2 and "is not the one" in bad.ignored[0][1]
     assert bad.head.sha256 == sha and bad.head.index == 3
+
+
+def test_a_verdict_re_derives_from_the_tiles_and_the_first_version_alone(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    """Trust nobody: from the public tiles, the log key and the first version's bytes, the
+    verifier gets the later version from the log entries and re-derives the verdict."""
+    from kit import ledger_vkey
+
+    ok(amend(world))
+    verdict = tmp_path / "v.json"
+    ok(cvid("verdict", world["ledger"], "--as-of", "2026-01-01", "--out", verdict))
+    tiles = tmp_path / "tiles"
+    ok(cvid("log", "export", world["ledger"], tiles))
+    vkey = ledger_vkey(world["ledger"])
+    args = ["verdict", "verify", verdict, "--log", tiles, "--vkey", vkey]
+    ok(cvid(*args, "--package", world["v1"]))
+    # The amended version given as the first: its hash is not the chain's first.
+    other = cvid(*args, "--package", world["v2"])
+    assert other.exit_code == 1 and "package SHA-256" in other.output
