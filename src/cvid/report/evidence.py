@@ -1,18 +1,16 @@
 """The evidence list of a report: each logged record with its values, source and marks.
 
-Pure: rows are built from an :class:`cvid.agreements.Evidence` index. Links are kept only for
-http(s) addresses, so a record cannot smuggle a ``javascript:`` link into the report.
+Pure: rows are built from the view model's evidence (:func:`rows_from_view`), whose links are
+kept only for http(s) addresses, so a record cannot smuggle a ``javascript:`` link into the
+report.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cvid.agreements.evidence_index import Evidence, View
-from cvid.agreements.instants import parse_instant, show, to_us
-from cvid.evidence.record import Quantity, Value
+from cvid.agreements.instants import parse_instant, show
 from cvid.report.svg import number
 from cvid.view.model import EvidenceItem
 from cvid.view.model import Value as ViewValue
@@ -47,66 +45,6 @@ class EvidenceRow:
     signer: str
     role: str = ""
     attachments: tuple[str, ...] = ()
-
-
-def safe_url(url: str | None) -> str | None:
-    """``url`` if it is an http(s) address (never a ``javascript:`` or ``data:`` link)."""
-    if url and re.match(r"^https?://[^\s]+$", url, re.IGNORECASE):
-        return url
-    return None
-
-
-def show_value(name: str, value: Value) -> str:
-    """``deployed_warheads: 1,561 warhead``, ``dismantled: yes``."""
-    if isinstance(value, Quantity):
-        u = f" ± {number(value.uncertainty)}" if value.uncertainty is not None else ""
-        return f"{name}: {number(float(value.value))}{u} {value.unit}"
-    if isinstance(value, bool):
-        return f"{name}: {'yes' if value else 'no'}"
-    return f"{name}: {value}"
-
-
-def evidence_rows(ev: Evidence, view: View, t: int) -> tuple[EvidenceRow, ...]:
-    """Every record of ``ev`` in log order, marked as used or not at ``t`` in ``view``.
-
-    The supersession and dispute marks are those of the whole log given (as ``cvid evidence
-    list`` shows them), whatever the instant.
-    """
-    by_index = dict(zip(ev.index, ev.records, strict=True))
-    superseded_by: dict[int, int] = {}
-    disputed_by: dict[int, list[int]] = {}
-    for i, r in by_index.items():
-        if r.supersedes is not None:
-            superseded_by.setdefault(r.supersedes, i)
-        if r.disputes is not None:
-            disputed_by.setdefault(r.disputes, []).append(i)
-    rows = []
-    for p, (i, r) in enumerate(by_index.items()):
-        src = r.source
-        rows.append(
-            EvidenceRow(
-                index=i,
-                kind=r.kind.value,
-                subject=r.subject,
-                party=r.party,
-                submitter=r.submitter,
-                observed_at=show(to_us(r.observed_at)),
-                reported_at=show(to_us(r.reported_at)),
-                summary=r.summary,
-                values=tuple(show_value(k, v) for k, v in r.values.items()),
-                source=src.title if src else None,
-                url=safe_url(src.url) if src else None,
-                quote=src.quote if src else None,
-                speaker=src.speaker if src else None,
-                supersedes=r.supersedes,
-                superseded_by=superseded_by.get(i),
-                disputes=r.disputes,
-                disputed_by=tuple(disputed_by.get(i, ())),
-                visible=ev.vis[view][p] <= t,
-                signer=r.signer,
-            )
-        )
-    return tuple(rows)
 
 
 def rows_from_view(items: Sequence[EvidenceItem], view: str) -> tuple[EvidenceRow, ...]:

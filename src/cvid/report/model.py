@@ -9,6 +9,7 @@ reading a ledger is :func:`cvid.report.section_for_ledger`.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -17,17 +18,17 @@ from typing import Any
 
 from markupsafe import Markup
 
-from cvid.agreements import Change, Evidence, Package, View, evaluate
+from cvid.agreements import Change, Evidence, Package, View, make_verdict
 from cvid.agreements.instants import parse_instant
-from cvid.agreements.verdict import FORMAT as VERDICT_FORMAT
 from cvid.agreements.verdict import verdict_bytes
 from cvid.evidence.record import Record
 from cvid.report.charts import Band, series_chart, status_strip
 from cvid.report.evidence import EvidenceRow, rows_from_view
 from cvid.report.svg import number
+from cvid.tlog import Checkpoint
 from cvid.view import build_view
 from cvid.view.build import Instant, to_instant
-from cvid.view.model import Finding, Step, ViewModel, Witnesses
+from cvid.view.model import Finding, Step, TermInfo, ViewModel, Witnesses
 
 _DAY = 86_400_000_000
 
@@ -58,20 +59,6 @@ class TermRow:
         """Its status in the second view, if there is one."""
         values = list(self.statuses.values())
         return values[1] if len(values) > 1 else None
-
-
-@dataclass(frozen=True)
-class TermText:
-    """A term as the package states it: the clause quoted, and the package's reading."""
-
-    term: str
-    title: str
-    kind: str
-    parties: tuple[str, ...]
-    clause: str
-    quote: str
-    url: str | None
-    description: str | None
 
 
 @dataclass(frozen=True)
@@ -111,7 +98,7 @@ class Section:
     terms: tuple[TermRow, ...]
     pending: tuple[TermRow, ...]
     steps: tuple[Step, ...]
-    texts: tuple[TermText, ...]
+    texts: tuple[TermInfo, ...]
     histories: tuple[History, ...]
     charts: tuple[ChartBlock, ...]
     evidence: tuple[EvidenceRow, ...]
@@ -168,16 +155,18 @@ def slugify(text: str) -> str:
 def verdict_hashes(
     package: Package, ev: Evidence, t: int, views: Sequence[str], checkpoint: Mapping[str, Any]
 ) -> dict[str, str]:
-    """The SHA-256 of the verdict ``cvid verdict create`` writes for each view, when the
-    records are exactly the checkpoint's (indices 0..size-1); else nothing."""
+    """The SHA-256 of the verdict ``cvid verdict create`` writes for each view (made by the
+    same :func:`cvid.agreements.make_verdict`), when the records are exactly the checkpoint's
+    (indices 0..size-1); else nothing."""
     if ev.index != list(range(int(checkpoint.get("size", -1)))):
         return {}
-    out = {}
-    for v in views:
-        doc = evaluate(package, ev, t, View(v)).to_json(checkpoint)
-        doc["format"] = VERDICT_FORMAT
-        out[v] = hashlib.sha256(verdict_bytes(doc)).hexdigest()
-    return out
+    cp = Checkpoint(
+        str(checkpoint["origin"]), int(checkpoint["size"]), base64.b64decode(checkpoint["root"])
+    )
+    return {
+        v: hashlib.sha256(verdict_bytes(make_verdict(package, ev, t, v, cp))).hexdigest()
+        for v in views
+    }
 
 
 def build_section(
@@ -221,7 +210,7 @@ def build_section(
         terms=tuple(r for r in rows if not all(s in QUIET for s in r.statuses.values())),
         pending=tuple(r for r in rows if all(s in QUIET for s in r.statuses.values())),
         steps=model.steps,
-        texts=_texts(model),
+        texts=model.terms,
         histories=_histories(model, slug, lo, t),
         charts=_charts(model, slug, t),
         evidence=rows_from_view(model.evidence, v.value),
@@ -256,13 +245,6 @@ def _term_rows(model: ViewModel) -> tuple[TermRow, ...]:
             )
         )
     return tuple(out)
-
-
-def _texts(model: ViewModel) -> tuple[TermText, ...]:
-    return tuple(
-        TermText(t.term, t.title, t.kind, t.parties, t.clause, t.quote, t.url, t.description)
-        for t in model.terms
-    )
 
 
 def _change(c: Mapping[str, Any]) -> Change:
