@@ -97,7 +97,8 @@ class World:
         self.package = package
         self.count = 0
 
-    def make_ledger(self, where: Path) -> Path:
+    def make_ledger(self, where: Path | str) -> Path | str:
+        """A new ledger in the directory ``where``, or in the PostgreSQL database at that URL."""
         got = run("ledger", "init", where, "--agreement", self.package)
         if got.returncode != 0:
             raise RuntimeError(f"ledger init failed: {got.stderr}")
@@ -125,10 +126,17 @@ def entry_of(record: dict[str, Any]) -> bytes:
 class LedgerView:
     """The ledger's entries and log key, read after a round (nothing written)."""
 
-    def __init__(self, ledger: Path) -> None:
-        from cvid.store.log import open_store
+    def __init__(self, ledger: Path | str) -> None:
+        from cvid.store.location import open_driver
+        from cvid.store.log import log_verifier, open_store
+        from cvid.store.sqlbase import SqlDriver
 
-        driver, self.verifier = open_store(ledger, readonly=True)
+        driver: SqlDriver
+        if isinstance(ledger, str):  # a PostgreSQL URL
+            driver = open_driver(ledger, readonly=True)
+            self.verifier = log_verifier(driver, "the ledger")
+        else:
+            driver, self.verifier = open_store(ledger, readonly=True)
         try:
             self.entries = driver.read_entries(0, driver.size())
         finally:
@@ -159,7 +167,7 @@ def check_batch(
     return found
 
 
-def verify(figs: Figures, ledger: Path, where: str) -> None:
+def verify(figs: Figures, ledger: Path | str, where: str) -> None:
     figs.verify_runs += 1
     got = run("ledger", "verify", ledger)
     if got.returncode != 0:
@@ -222,7 +230,7 @@ def check_submit(
 
 
 def kill_rounds(
-    figs: Figures, world: World, ledger: Path, rounds: int, rng: random.Random, work: Path
+    figs: Figures, world: World, ledger: Path | str, rounds: int, rng: random.Random, work: Path
 ) -> None:
     """``cvid submit`` of 1-5 records, SIGKILLed at a random moment (or left to finish)."""
     span = 1.0
@@ -279,7 +287,7 @@ def free_port() -> int:
 
 
 def serve_rounds(
-    figs: Figures, world: World, ledger: Path, rounds: int, rng: random.Random
+    figs: Figures, world: World, ledger: Path | str, rounds: int, rng: random.Random
 ) -> None:
     """A ``cvid serve`` writer receiving POSTs, SIGKILLed at a random moment."""
     import httpx
@@ -457,11 +465,25 @@ def disk_full_rounds(
         )
 
 
+def postgres_database() -> str:
+    """A new database on the tests' throw-away PostgreSQL cluster (tests/pg.py): its URL."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import pg
+
+    return pg.cluster().new_database()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kill-rounds", type=int, default=120)
     parser.add_argument("--serve-rounds", type=int, default=20)
     parser.add_argument("--disk-full-rounds", type=int, default=10)
+    parser.add_argument(
+        "--pg-kill-rounds",
+        type=int,
+        default=30,
+        help="Kill rounds on a PostgreSQL ledger (a throw-away cluster, as tests/pg.py starts).",
+    )
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--json", action="store_true", help="Print the figures as JSON.")
     args = parser.parse_args(argv)
@@ -477,6 +499,19 @@ def main(argv: list[str] | None = None) -> int:
         kill_rounds(figs, world, ledger, args.kill_rounds, rng, work)
         if args.serve_rounds:
             serve_rounds(figs, world, ledger, args.serve_rounds, rng)
+        pg_skipped = None
+        pgfigs = Figures()
+        if args.pg_kill_rounds:
+            try:
+                url = postgres_database()
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # pytest's skip and fail are BaseExceptions
+                pg_skipped = f"no PostgreSQL cluster: {exc}"
+            else:
+                pg_ledger = world.make_ledger(url)
+                (work / "pg").mkdir()
+                kill_rounds(pgfigs, world, pg_ledger, args.pg_kill_rounds, rng, work / "pg")
         skipped = None
         if args.disk_full_rounds:
             skipped = can_mount()
@@ -485,6 +520,11 @@ def main(argv: list[str] | None = None) -> int:
     doc = {"seed": seed, "seconds": round(time.monotonic() - started, 1), **figs.as_dict()}
     if args.disk_full_rounds and skipped is not None:
         doc["disk_full_skipped"] = skipped
+    if args.pg_kill_rounds:
+        doc["postgresql"] = pg_skipped or {
+            k: v for k, v in pgfigs.as_dict().items() if v and k != "failures"
+        }
+        figs.failures.extend(f"postgresql: {f}" for f in pgfigs.failures)
     if args.json:
         print(json.dumps(doc))
     else:
