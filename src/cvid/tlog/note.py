@@ -47,13 +47,13 @@ def check_key_name(name: str) -> None:
     """Raise :class:`FormatError` unless ``name`` is a valid note key name."""
     if not name or any(c.isspace() for c in name) or "+" in name:
         raise FormatError(f"key name {name!r} must be non-empty, without spaces or '+'")
-    if not name.isprintable():  # a control character would reach terminals and logs (issue 12)
-        raise FormatError(f"key name {name!r} holds a control or other non-printable character")
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
         # A lone surrogate (text read with surrogateescape): no key ID can be computed.
         raise FormatError(f"key name {name!r} is not valid UTF-8 text") from None
+    if not name.isprintable():  # a control character would reach terminals and logs (issue 12)
+        raise FormatError(f"key name {name!r} holds a control or other non-printable character")
 
 
 def key_id(name: str, alg: int, public_key: bytes) -> bytes:
