@@ -191,3 +191,22 @@ def test_errors_under_json_are_one_json_line(
     assert err["exit_code"] == 2 and err["kind"] == "bad_input" and err["message"]
     if where is not None:
         assert where in err["message"]
+
+
+def test_cvid_view_prints_record_text_with_controls_shown(
+    ledger_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import dataclasses
+
+    from cvid.cli.view import print_view
+    from cvid.view import view_for_ledger
+
+    model = view_for_ledger(ledger_dir, "2018-02-05")
+    assert model.findings
+    hostile = dataclasses.replace(
+        model.findings[0], explanation="said \x1b[31mred\x1b[0m [bold]x[/] \u202eevil"
+    )
+    print_view(dataclasses.replace(model, findings=(hostile, *model.findings[1:])))
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\u202e" not in out
+    assert "said \\x1b[31mred\\x1b[0m [bold]x[/] \\u202eevil" in out

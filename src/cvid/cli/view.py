@@ -3,7 +3,7 @@
 The ``cvid-view/1`` document (docs/view-model.md) the report and the dashboard draw from:
 statuses in each view, findings, steps, timelines, series against limits and evidence. Without
 ``--json`` it prints the findings and the steps as plain text (what a record says is printed as
-it is, never read as console markup).
+text: never read as console markup, its control characters shown as escapes).
 
 Exit 0, or 1 when a term is violated in the first view; 2 for bad input.
 """
@@ -16,6 +16,7 @@ import typer
 
 from cvid.agreements import View
 from cvid.cli._common import emit_json, reports_errors
+from cvid.console import printable
 from cvid.view import ViewModel, to_instant, view_for_ledger
 
 
@@ -32,7 +33,10 @@ def _figure(value: float | None, unit: str | None) -> str:
 
 def print_view(model: ViewModel) -> None:
     """The findings, a summary per view and the steps, as plain lines."""
-    echo = typer.echo
+
+    def echo(text: str) -> None:
+        typer.echo(printable(text))
+
     echo(f"{model.title} ({model.agreement}) as of {model.as_of}, views: {', '.join(model.views)}")
     if model.checkpoint:
         cp = model.checkpoint
