@@ -22,6 +22,7 @@ from cvid.agreements import (
     Amendment,
     amendment_values,
     check_follows,
+    check_package_ranges,
     consenting_parties,
     ledger_chain,
 )
@@ -65,6 +66,7 @@ def ledger_amend(
     """
     t = parse_as_of(effective)
     now = parse_as_of(reported_at) if reported_at is not None else to_us(datetime.now(UTC))
+    check_package_ranges(package)  # what ledger init refuses: values later commands cannot read
     pkg = load_package(package)
     failed = [r.name for r in run_scenarios(pkg) if not r.ok]
     if failed:

@@ -49,7 +49,8 @@ class Amended:
     original: str
     effective: str
     summary: str
-    source: Mapping[str, str]
+    #: Each consenting party's public source, by party.
+    sources: Mapping[str, Mapping[str, str]]
 
 
 #: The examples whose shipped package amends an earlier one.
@@ -60,12 +61,19 @@ AMENDED: dict[str, Amended] = {
         "The Parties extended the Treaty by five years, to 5 February 2026, by an exchange of "
         "diplomatic notes on 3 February 2021.",
         {
-            "title": "On the Extension of the New START Treaty with the Russian Federation "
-            "(U.S. Department of State, press statement)",
-            "url": "https://www.state.gov/on-the-extension-of-the-new-start-treaty-with-the-"
-            "russian-federation/",
-            "speaker": "Antony J. Blinken, Secretary of State",
-            "published": "2021-02-03",
+            "US": {
+                "title": "On the Extension of the New START Treaty with the Russian Federation "
+                "(U.S. Department of State, press statement)",
+                "url": "https://www.state.gov/on-the-extension-of-the-new-start-treaty-with-the-"
+                "russian-federation/",
+                "speaker": "Antony J. Blinken, Secretary of State",
+                "published": "2021-02-03",
+            },
+            "RU": {
+                "title": "Statement of the Ministry of Foreign Affairs of the Russian Federation "
+                "on the extension of the New START Treaty by an exchange of diplomatic notes",
+                "published": "2021-02-03",
+            },
         },
     ),
 }
@@ -232,7 +240,7 @@ def _amendment(
             "reported_at": amended.effective,
             "values": values,
             "summary": amended.summary,
-            "source": dict(amended.source),
+            **({"source": dict(amended.sources[party])} if party in amended.sources else {}),
             "submitter": party,
         }
         out.append(sign_record(unsigned, signer))
