@@ -439,3 +439,27 @@ def test_a_verdict_re_derives_from_the_tiles_and_the_first_version_alone(
     # The amended version given as the first: its hash is not the chain's first.
     other = cvid(*args, "--package", world["v2"])
     assert other.exit_code == 1 and "package SHA-256" in other.output
+
+
+def test_as_known_then_an_amendment_counts_from_when_it_was_logged(
+    world: dict[str, Any], tmp_path: Path
+) -> None:
+    """The ledger's clock is 'log': the amendment, effective 2024-12-01, was logged today, so
+    as known then on 2026-01-01 version 1 was still in force; now, version 2 was."""
+    ok(amend(world))
+    v1, v2 = package_sha256(world["v1"]), package_sha256(world["v2"])
+
+    def sha(view: str, as_of: str) -> str:
+        out = cvid("status", world["ledger"], "--as-of", as_of, "--view", view, "--json")
+        assert out.exit_code in (0, 1), out.output
+        return str(json.loads(out.stdout)["package_sha256"])
+
+    assert sha("now", "2026-01-01") == v2 and sha("then", "2026-01-01") == v1
+    assert sha("then", "2199-01-01") == v2
+    verdict = tmp_path / "then.json"
+    made = cvid(
+        "verdict", world["ledger"], "--as-of", "2026-01-01", "--view", "then", "--out", verdict
+    )
+    assert made.exit_code in (0, 1), made.output
+    assert [v["sha256"] for v in json.loads(verdict.read_text())["package_versions"]] == [v1]
+    ok(cvid("verdict", "verify", verdict, "--log", world["ledger"]))

@@ -62,6 +62,9 @@ def make_verdict(
             f"got {len(ev)}"
         )
     chain = version_chain(package, zip(ev.index, ev.records, strict=True))
+    if View(view) is View.THEN and View.THEN in ev.vis:  # only amendments known by then
+        then = ev.vis[View.THEN]
+        chain = chain.known_then(lambda i: then[ev.position[i]])
     t = instant(as_of)
     doc = evaluate(chain.at(t).package, ev, as_of, view).to_json(checkpoint_json(checkpoint))
     doc["format"] = FORMAT

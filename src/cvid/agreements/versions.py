@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cvid.agreements.evidence_index import View
-from cvid.agreements.instants import from_us, parse_instant, rfc3339
+from cvid.agreements.instants import from_us, parse_instant, rfc3339, to_us
 from cvid.agreements.package import Package, load_package, package_from_files
 from cvid.agreements.scenarios import parse_as_of
 from cvid.agreements.timeline import Change, timeline
@@ -85,6 +85,8 @@ FILE_PREFIX = "amendment_file:"
 MANIFEST = "amendment_manifest"
 #: The most bytes of files one amendment record carries (base64 makes them 4/3 as many).
 PART_BYTES = 36_000
+#: When an entry no clock-cosigned checkpoint covers yet is known: never.
+NEVER_KNOWN = 2**62
 
 
 def _manifest(files: Mapping[str, bytes]) -> str:
@@ -201,6 +203,16 @@ class PackageVersion:
     package: Package
     files: Mapping[str, bytes] | None = None
     signed_by: tuple[int, ...] = ()
+    #: As known then: when the last of its records became known (None: not restricted).
+    known: int | None = None
+
+    @property
+    def start(self) -> int | None:
+        """When it is in force from in this chain's view: ``effective``, or (as known then)
+        not before its records were known."""
+        if self.effective is None or self.known is None:
+            return self.effective
+        return max(self.effective, self.known)
 
     def to_json(self) -> dict[str, Any]:
         """``{sha256, previous, effective, index, signed_by}`` (docs/amendments.md)."""
@@ -230,9 +242,18 @@ class Chain:
         """The position in :attr:`versions` of the version in force at ``at``."""
         pos = 0
         for i, v in enumerate(self.versions):
-            if v.effective is None or v.effective <= at:
+            if v.start is None or v.start <= at:
                 pos = i
         return pos
+
+    def known_then(self, known: Callable[[int], int]) -> Chain:
+        """This chain as known then: a version is in force only from when every record that
+        recorded it was known (``known(index)``: the instant entry ``index`` became known)."""
+        versions = tuple(
+            v if v.index is None else replace(v, known=max(known(i) for i in v.signed_by))
+            for v in self.versions
+        )
+        return replace(self, versions=versions)
 
     def at(self, at: int) -> PackageVersion:
         """The version in force at ``at``."""
@@ -372,9 +393,7 @@ def versioned_timeline(
     version has is ``not_in_force`` from ``lo`` until that version is in force.
     """
     cuts = [lo]
-    cuts += [
-        v.effective for v in chain.versions if v.effective is not None and lo < v.effective <= hi
-    ]
+    cuts += [v.start for v in chain.versions if v.start is not None and lo < v.start <= hi]
     cuts = sorted(set(cuts))
     seen: dict[tuple[str, str, str | None], str] = {}
     out: list[Change] = []
@@ -407,7 +426,9 @@ def versioned_timeline(
     return out
 
 
-def ledger_chain(ledger: Ledger, first: Package | None = None) -> Chain:
+def ledger_chain(
+    ledger: Ledger, first: Package | None = None, view: View | str = View.NOW
+) -> Chain:
     """The chain of an open ledger over the entries its latest checkpoint covers.
 
     ``first`` is the first version (default: the ledger's own package copy). The amendment
@@ -419,7 +440,19 @@ def ledger_chain(ledger: Ledger, first: Package | None = None) -> Chain:
     size = latest.checkpoint.size if latest is not None else 0
     if first is None:
         first = package_from_files(ledger.package_files, f"{ledger.where} (the ledger's package)")
-    return version_chain(first, ledger.statements_about(AMENDMENT_SUBJECT, size))
+    found = ledger.statements_about(AMENDMENT_SUBJECT, size)
+    chain = version_chain(first, ((r.index, r.record) for r in found))
+    if View(view) is not View.THEN:
+        return chain
+    # Known then: reported (and, under the clock 'log', logged) by then, as for every record.
+    by_log = ledger.meta.get("clock") == "log"
+    known: dict[int, int] = {}
+    for r in found:
+        t = max(to_us(r.record.observed_at), to_us(r.record.reported_at))
+        if by_log:
+            t = max(t, to_us(r.logged_at)) if r.logged_at is not None else NEVER_KNOWN
+        known[r.index] = t
+    return chain.known_then(known.__getitem__)
 
 
 @contextlib.contextmanager
@@ -442,7 +475,7 @@ def status_under_versions(
     from cvid.documents import status_document
     from cvid.sources import source_of
 
-    chain = ledger_chain(ledger, package)
+    chain = ledger_chain(ledger, package, view)
     pkg = chain.at(as_of).package
     source = source_of(ledger, package=pkg, until=from_us(as_of))
     doc = status_document(source, pkg, as_of, view)
@@ -467,7 +500,7 @@ def timeline_under_versions(
     from cvid.documents import source_checkpoint, timeline_document
     from cvid.sources import source_of
 
-    chain = ledger_chain(ledger, package)
+    chain = ledger_chain(ledger, package, view)
     first = chain.versions[0].package
     source = source_of(ledger, package=first)
     if len(chain.versions) == 1:

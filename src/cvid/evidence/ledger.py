@@ -791,12 +791,11 @@ class Ledger:
                 return
             after = page[-1].index
 
-    def statements_about(self, subject: str, size: int) -> list[tuple[int, Record]]:
+    def statements_about(self, subject: str, size: int) -> list[LoggedRecord]:
         """The ``statement`` records about ``subject`` below ``size``, in log order, through
         the index (the amendments of the agreement's package: :mod:`cvid.agreements.versions`).
         """
-        q = RecordQuery(kind="statement", subject=subject, upto=size)
-        return [(r.index, r.record) for r in self.iter_query(q)]
+        return list(self.iter_query(RecordQuery(kind="statement", subject=subject, upto=size)))
 
     def receipt(self, index: int) -> Receipt:
         """A ``tlog-proof`` receipt for record ``index`` against the latest checkpoint."""

@@ -79,7 +79,8 @@ def view_under_versions(
     version in force then (docs/amendments.md); ``package`` stands for the first version
     (None: the ledger's own copy)."""
     t = to_instant(as_of)
-    chain = ledger_chain(ledger, package)
+    primary = View(next(iter(views), View.NOW))
+    chain = ledger_chain(ledger, package, primary)
     source = source_of(ledger, package=chain.at(t).package)
     return source, view_for_source(source, t, views, witnesses=witnesses, chain=chain)
 
