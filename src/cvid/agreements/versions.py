@@ -462,9 +462,16 @@ def opened_ledger(location: str, package: Path | None) -> Iterator[tuple[Ledger,
     from cvid.evidence import Ledger  # the I/O side
 
     pkg = load_package(package) if package is not None else None
-    with Ledger.open(location, readonly=True) as ledger:
-        gc.freeze()  # the records live until the command ends: no re-scanning them
-        yield ledger, pkg
+    enabled = gc.isenabled()
+    # The records read live until the evaluation ends: keep the collector from re-scanning
+    # them while it runs (they hold no cycles).
+    gc.disable()
+    try:
+        with Ledger.open(location, readonly=True) as ledger:
+            yield ledger, pkg
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def status_under_versions(
