@@ -83,3 +83,14 @@ def test_a_receipt_that_cannot_be_written_after_the_commit_is_reported_as_such(
     assert "cvid log prove" in result.stderr and "error" not in result.output
     view = LedgerView(ledger)
     assert [view.has(r) for r in batch] == [0, 1]
+
+
+def test_sigkilled_submissions_to_postgresql_lose_nothing_acknowledged(
+    world: World, tmp_path: Path, postgres_url: str
+) -> None:
+    figs = Figures()
+    ledger = world.make_ledger(postgres_url)
+    kill_rounds(figs, world, ledger, 4, random.Random(SEED), tmp_path)
+    assert figs.failures == []
+    assert figs.rounds == 4 and figs.kills >= 1 and figs.acknowledged > 0, figs
+    assert figs.lost == 0
