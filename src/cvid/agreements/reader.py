@@ -55,7 +55,8 @@ class Reader:
         self._quantities: dict[tuple[str, int], Quantity] = {}
         self._conds: dict[tuple[str, int, float | None, float | None], bool] = {}
         self._verifying: dict[tuple[str, str], Series | None] = {}
-        self._judged: dict[tuple[str, int, float | None], bool | Unusable] = {}
+        self._judged: dict[tuple[str, int, float | None, float | None], bool | Unusable] = {}
+        self._base: tuple[tuple[str, str, int], int | None] | None = None
         #: Open findings by (term id, party, opened at, *opening records), made once each.
         self.findings: dict[tuple[str | int, ...], OpenFinding] = {}
         #: Who said what about a term in a record, by (term id, position): the words of
@@ -69,6 +70,7 @@ class Reader:
         self._conds.clear()
         self._verifying.clear()
         self._judged.clear()
+        self._base = None
         self.findings.clear()
         self.said.clear()
 
@@ -168,10 +170,12 @@ class Reader:
         nothing (:class:`Undecided`). Other conditions cannot judge a bound: :class:`Unusable`.
         """
         uses = term.condition.uses
-        if "as_of" in uses or "params" in uses or "baseline" in uses:
+        if "as_of" in uses or "params" in uses:
             return self._judge(term, party, p, t, limit)
-        # Neither the instant nor the party changes the verdict on one record: made once.
-        key = (term.id, p, limit)
+        # Beyond the baseline, neither the instant nor the party changes the verdict on one
+        # record: made once per limit and baseline.
+        base = self.baseline(term, party, t) if "baseline" in uses else None
+        key = (term.id, p, limit, base)
         got = self._judged.get(key)
         if got is None:
             try:
@@ -222,12 +226,20 @@ class Reader:
         return num(value) + unit_suffix(term.unit)
 
     def baseline_record(self, term: CompiledTerm, party: str, t: int) -> int | None:
-        """The first usable record of the term's quantity for ``party`` at ``t``, if any."""
+        """The first usable record of the term's quantity for ``party`` at ``t``, if any
+        (the last one asked for is kept: an evaluation judges many records at one ``t``)."""
+        key = (term.id, party, t)
+        last = self._base
+        if last is not None and last[0] == key:
+            return last[1]
         series = self.ev.by_value.get((party, term.quantity))
+        found = None
         for p in series.pos if series else ():
             if self.usable(term, p, t):
-                return p
-        return None
+                found = p
+                break
+        self._base = (key, found)
+        return found
 
     def baseline(self, term: CompiledTerm, party: str, t: int) -> float:
         """The first usable value of the term's quantity for ``party`` at ``t`` (0 if none)."""

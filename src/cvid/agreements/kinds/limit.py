@@ -95,6 +95,13 @@ def _corroborated(
     e: Reader, term: CompiledTerm, party: str, t: int, since: int | None, limit: float | None
 ) -> list[int] | None:
     """A fresh verifying group that meets the term with no failing group after it, if any."""
+    # The newest verifying record decides whether there can be one: none, or a stale one,
+    # and there is none (the walk over every group would stop there, or before).
+    newest = next(groups(e, term, party, t, since, verifying=True), None)
+    if newest is None:
+        return None
+    if term.freshness is not None and t - e.ev.when(newest[0], t) >= term.freshness:
+        return None
     for group in groups(e, term, party, t, since):
         if term.freshness is not None and t - e.ev.when(group[0], t) >= term.freshness:
             return None
