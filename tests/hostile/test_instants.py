@@ -143,3 +143,17 @@ def test_check_instant_holds_the_range_and_never_overflows() -> None:
         with pytest.raises(ValueError, match="outside the range"):
             parse_instant(text)
     assert issubclass(InstantRangeError, InputError)
+
+
+@pytest.mark.parametrize("when", ['"9999-12-31T23:59:59-23:59"', '"0001-01-01T00:00:00+01:00"'])
+def test_a_scenario_instant_out_of_range_is_refused(tmp_path: Path, when: str) -> None:
+    package = tmp_path / "pkg"
+    shutil.copytree(NEW_START, package)
+    scenario = package / "scenarios" / "central-limits.yaml"
+    text = scenario.read_text()
+    assert "      - as_of: 2017-09-01\n" in text
+    scenario.write_text(text.replace("      - as_of: 2017-09-01\n", f"      - as_of: {when}\n", 1))
+    result = cvid("agreement", "check", package)
+    assert result.exit_code == 2, result.output
+    assert "central-limits.yaml:" in result.output and RANGE in result.output
+    assert "Traceback" not in result.output
