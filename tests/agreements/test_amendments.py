@@ -463,3 +463,23 @@ def test_as_known_then_an_amendment_counts_from_when_it_was_logged(
     assert made.exit_code in (0, 1), made.output
     assert [v["sha256"] for v in json.loads(verdict.read_text())["package_versions"]] == [v1]
     ok(cvid("verdict", "verify", verdict, "--log", world["ledger"]))
+
+
+def test_the_report_judges_under_the_version_in_force(world: dict[str, Any]) -> None:
+    """``cvid report`` at a date after the amendment shows the amended version's terms (the
+    term only version 2 has) with the statuses cvid status gives; before it, version 1's."""
+    from cvid.report import section_for_ledger
+
+    ok(amend(world))
+    for at, has_new_term in (("2024-11-30", False), ("2026-01-01", True)):
+        section = section_for_ledger(world["ledger"], at)
+        expected = status(world, at)
+        assert section.package_sha256 == expected["package_sha256"]
+        rows = {(r.term, r.party): r.statuses["now"] for r in (*section.terms, *section.pending)}
+        assert ("no-tests", "A") in rows or not has_new_term
+        assert has_new_term or all(term != "no-tests" for term, _ in rows)
+        for t in expected["terms"]:
+            assert rows[(t["term"], t["party"])] == t["status"], (at, t["term"])
+        out = world["tmp"] / f"report-{at}.html"
+        assert cvid("report", world["ledger"], "--as-of", at, "--out", out).exit_code in (0, 1)
+        assert ("no-tests" in out.read_text()) == has_new_term

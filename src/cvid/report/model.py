@@ -18,7 +18,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from cvid.agreements import Change, Evidence, Package, View, make_verdict
+from cvid.agreements import Change, Evidence, Package, View, make_verdict, version_chain
 from cvid.agreements.instants import parse_instant
 from cvid.agreements.verdict import verdict_bytes
 from cvid.evidence.record import Record
@@ -183,8 +183,9 @@ def build_section(
     notes: Sequence[str] = (),
     witnesses: Witnesses | None = None,
 ) -> Section:
-    """The report section for ``package`` over ``records`` at ``as_of`` in ``view``, with
-    ``compare`` (default: the other view) beside it.
+    """The report section for ``package`` (the first version: the one in force at ``as_of``
+    is chosen from the amendments among ``records``) over ``records`` at ``as_of`` in
+    ``view``, with ``compare`` (default: the other view) beside it.
 
     ``checkpoint`` (origin, size, root) names the log prefix the records are; the other
     keywords are shown as given. Pure: nothing is read or written.
@@ -193,10 +194,24 @@ def build_section(
     other = View(compare) if compare is not None else (View.THEN if v is View.NOW else View.NOW)
     t = to_instant(as_of)
     ev = records if isinstance(records, Evidence) else Evidence(records)
+    # ``package`` is the first version: the section judges under the version in force at
+    # ``as_of`` (in its primary view), as cvid status, cvid view and verdicts do.
+    chain = version_chain(package, zip(ev.index, ev.records, strict=True))
+    if v is View.THEN and View.THEN in ev.vis:
+        then = ev.vis[View.THEN]
+        chain = chain.known_then(lambda i: then[ev.position[i]])
+    current = chain.at(t).package
     model = build_view(
-        package, ev, t, (v, other), checkpoint=checkpoint, log_vkey=log_vkey, witnesses=witnesses
+        current,
+        ev,
+        t,
+        (v, other),
+        checkpoint=checkpoint,
+        log_vkey=log_vkey,
+        witnesses=witnesses,
+        package_versions=chain.upto_json(t) if len(chain.versions) > 1 else (),
     )
-    slug = slugify(package.id)
+    slug = slugify(current.id)
     lo = parse_instant(model.start)
     rows = _term_rows(model)
     verdicts = verdict_hashes(package, ev, t, model.views, checkpoint) if checkpoint else {}
