@@ -37,6 +37,18 @@ CASES = [
         f"days is over the limit of {MAX_PACKAGE_DAYS:,}",
     ),
     (
+        "grace_days: 30",
+        f"grace_days: {10**400}",
+        "terms.4.schedule.grace_days",
+        "over 10^30 days is over the limit",
+    ),
+    (
+        "freshness_days: 214",
+        "freshness_days: 1.0e+300",
+        "defaults.freshness_days",
+        "over 10^30 days is over the limit",
+    ),
+    (
         "window_days: 1",
         f"window_days: {MAX_PACKAGE_DAYS + 1}",
         "terms.4.schedule.window_days",

@@ -69,8 +69,9 @@ def check_ranges(located: Located) -> None:
         elif isinstance(value, bool):
             continue
         elif isinstance(value, int | float):
-            if name in DAY_FIELDS and math.isfinite(value) and value > MAX_PACKAGE_DAYS:
-                shown = f"{value:,}" if value < 1e30 else f"{float(value):.3g}"
+            finite = isinstance(value, int) or math.isfinite(value)  # math wants a float
+            if name in DAY_FIELDS and finite and value > MAX_PACKAGE_DAYS:
+                shown = f"{value:,}" if value < 10**30 else "over 10^30"
                 raise fail(path, f"{shown} days is over the limit of {MAX_PACKAGE_DAYS:,}")
             _number(value, path, fail)
         elif isinstance(value, dt.date):
