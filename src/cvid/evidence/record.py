@@ -268,9 +268,24 @@ class Record(_Strict):
     def _ser_time(self, value: datetime) -> str:
         return format_utc(value)
 
+    # A member set to null is as good as absent (the model's rule): "disputed_values" needs a
+    # non-null "disputes", "knowledge_lost" a non-null "party" (dependentRequired would take
+    # a null for present).
     model_config = ConfigDict(
         json_schema_extra={
-            "dependentRequired": {"disputed_values": ["disputes"], "knowledge_lost": ["party"]}
+            "allOf": [
+                {
+                    "if": {
+                        "required": [member],
+                        "properties": {member: {"not": {"type": "null"}}},
+                    },
+                    "then": {
+                        "required": [needs],
+                        "properties": {needs: {"not": {"type": "null"}}},
+                    },
+                }
+                for member, needs in (("disputed_values", "disputes"), ("knowledge_lost", "party"))
+            ]
         }
     )
 
