@@ -76,7 +76,10 @@ class JSONLimitError(LimitError, ValueError):
 
 class InstantRangeError(LimitError, ValueError):
     """An instant outside [:data:`MIN_INSTANT`, :data:`MAX_INSTANT`). Also a ``ValueError``,
-    so that a model's validator reports it as the field's problem."""
+    so that a model's validator reports it as the field's problem. A bad value, not a body
+    too large: HTTP 400."""
+
+    http_status = 400
 
 
 def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

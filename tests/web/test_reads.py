@@ -213,3 +213,11 @@ def test_the_report_is_the_html_report_of_the_served_ledger(reader: TestClient) 
     assert "New START" in page.text and "met_claimed" in page.text
     assert "<script" not in page.text.lower()
     assert "/v1/log" in page.text  # how to audit the served tiles
+
+
+def test_an_instant_outside_the_accepted_years_is_a_400_not_a_413(reader: TestClient) -> None:
+    """An out-of-range instant is a bad value (400), not a body over a size limit (413)."""
+    for value in ("1800-01-01", "9999-12-31T23:59:59-23:59"):
+        resp = reader.get(f"/v1/status?as_of={value}")
+        assert resp.status_code == 400, (value, resp.text)
+        assert resp.headers["content-type"] == "application/problem+json"
