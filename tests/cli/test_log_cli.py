@@ -513,3 +513,11 @@ def test_audit_names_a_bad_since_file(log_dir: Path, vkey: str, tmp_path: Path) 
         result = run_audit(out, vkey, "--since", since)
         assert result.exit_code == 2, result.output
         assert f"--since {since}" in result.output, result.output
+
+
+def test_log_prove_reports_its_errors_as_json_under_json(tmp_path: Path) -> None:
+    """``--json`` on ``log prove`` writes an error as the one JSON line docs/cli.md shows."""
+    got = cvid("log", "prove", tmp_path / "nothing", "--index", "0", "--json")
+    assert got.exit_code == 2
+    err = json.loads(got.stderr.strip().splitlines()[-1])["error"]
+    assert err["exit_code"] == 2 and err["kind"] == "bad_input"

@@ -125,9 +125,8 @@ def test_record_text_and_unknown_statuses_print_as_text(monkeypatch: pytest.Monk
     assert "hibernating" in out and "[/]" in out
 
 
-#: Commands that serve (run until stopped) rather than report, and the log's receipt and
-#: cosigned-note printers (text formats of their own, docs/cli.md).
-NOT_REPORTING = {"serve", "witness serve", "log witness", "log prove"}
+#: Commands that serve (run until stopped) rather than report (docs/cli.md).
+NOT_REPORTING = {"serve", "witness serve"}
 
 
 def test_every_command_that_reports_takes_json() -> None:

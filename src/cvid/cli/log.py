@@ -177,6 +177,10 @@ def log_export(
 def log_prove(
     directory: DirArg,
     index: Annotated[int, typer.Option(help="The entry's index (0-based).")],
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Errors as JSON (the receipt is printed in its own format)."),
+    ] = False,
 ) -> None:
     """Print a tlog-proof receipt for entry INDEX against the latest checkpoint.
 

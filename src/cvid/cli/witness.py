@@ -199,8 +199,10 @@ def log_witness(
         ),
     ] = None,
     timeout: Annotated[float, typer.Option(help="Seconds each witness may take.")] = 5.0,
+    as_json: AlwaysJsonOpt = False,
 ) -> None:
-    """Have the latest checkpoint cosigned by witnesses; store and print the cosigned note.
+    """Have the latest checkpoint cosigned by witnesses; store it and print, as JSON, who
+    cosigned and the cosigned note.
 
     Signs a checkpoint first if entries are not yet covered. A witness that is down, slow or
     refuses is reported (on standard error and in the JSON) and skipped. Exit 0, or 1 when a
