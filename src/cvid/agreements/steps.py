@@ -149,18 +149,18 @@ def _requirement(
             ok = False
             parts.append(f"its condition fails: {exc}")
         else:
+            # In words, not CEL: what the condition reads, and whether it holds.
+            read = "; ".join(_term_words(e, k, f) for k, f in findings.items())
             held = "holds" if ok else "does not hold"
-            parts.append(f"condition {step.condition.source!r} {held}")
+            parts.append(f"its condition {held} ({read})" if read else f"its condition {held}")
     elif step.requires:
         ok = all(findings[k].status is Status.MET_VERIFIED for k in step.requires)
-        parts.extend(
-            f"{term}/{party} {findings[(term, party)].status.value}"
-            for term, party in step.requires
-        )
+        parts.extend(_term_words(e, k, findings[k]) for k in step.requires)
+    titles = {s.id: s.title for s in e.package.steps}
     for other in step.after:
         state = steps.get(other, StepState.LOCKED)
         ok = ok and state is StepState.DELIVERED
-        parts.append(f"step {other} {state.value}")
+        parts.append(f"step “{titles.get(other, other)}” {state.value.replace('_', ' ')}")
     if step.owed_from is not None:
         if t < step.owed_from:
             ok = False
@@ -168,6 +168,13 @@ def _requirement(
         else:
             parts.append(f"owed since {show(step.owed_from)}")
     return ok, ", ".join(parts)
+
+
+def _term_words(e: Reader, key: tuple[str, str], finding: Finding) -> str:
+    """``“Eliminate the stand” for KP: met verified``: a term by its title, not its id."""
+    term, party = key
+    title = next((t.title for t in e.package.terms if t.id == term), term)
+    return f"“{title}” for {party}: {finding.status.value.replace('_', ' ')}"
 
 
 def _done(
