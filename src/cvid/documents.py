@@ -20,6 +20,7 @@ from cvid.agreements.scenarios import parse_as_of
 from cvid.agreements.timeline import timeline
 from cvid.agreements.verdict import checkpoint_json
 from cvid.errors import InputError
+from cvid.evidence import Record
 from cvid.evidence.ledger import LoggedRecord
 from cvid.evidence.listing import summary
 from cvid.evidence.registry import KeyState
@@ -41,6 +42,31 @@ def is_violated(status: dict[str, Any]) -> bool:
     return any(t.get("status") == "violated" for t in status.get("terms", []))
 
 
+def timeline_window(
+    records: Iterable[Record],
+    start: str | None,
+    end: str | None,
+    view: View,
+    *,
+    where: str,
+    names: tuple[str, str] = ("--from", "--to"),
+) -> tuple[int, int]:
+    """A timeline's ``[from, to]`` as instants: ``start``/``end`` (dates or RFC 3339), each
+    defaulting to the first or last of ``records``' instants in ``view``. :class:`InputError`
+    naming ``where`` and ``names`` when a bound is missing and there are no records, or when
+    *to* is before *from*."""
+    times = [
+        r.observed_at if view is View.NOW else max(r.observed_at, r.reported_at) for r in records
+    ]
+    if (start is None or end is None) and not times:
+        raise InputError(f"{where}: no records; give {names[0]} and {names[1]}")
+    lo = parse_as_of(start) if start else parse_as_of(min(times).isoformat())
+    hi = parse_as_of(end) if end else parse_as_of(max(times).isoformat())
+    if hi < lo:
+        raise InputError(f"{names[1]} is before {names[0]}")
+    return lo, hi
+
+
 def timeline_document(
     source: Source,
     package: Package,
@@ -58,16 +84,9 @@ def timeline_document(
     ``names`` (how the caller spells *from* and *to*) when a bound is missing and there are
     no records, or when *to* is before *from*.
     """
-    times = [
-        r.observed_at if view is View.NOW else max(r.observed_at, r.reported_at)
-        for _, r in source.records
-    ]
-    if (start is None or end is None) and not times:
-        raise InputError(f"{where}: no records; give {names[0]} and {names[1]}")
-    lo = parse_as_of(start) if start else parse_as_of(min(times).isoformat())
-    hi = parse_as_of(end) if end else parse_as_of(max(times).isoformat())
-    if hi < lo:
-        raise InputError(f"{names[1]} is before {names[0]}")
+    lo, hi = timeline_window(
+        (r for _, r in source.records), start, end, view, where=where, names=names
+    )
     changes = timeline(package, source.records, lo, hi, view)
     return {
         "format": "cvid-timeline/1",

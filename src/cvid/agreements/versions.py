@@ -45,9 +45,8 @@ from typing import TYPE_CHECKING, Any
 from cvid.agreements.evidence_index import View
 from cvid.agreements.instants import from_us, parse_instant, rfc3339, to_us
 from cvid.agreements.package import Package, load_package, package_from_files
-from cvid.agreements.scenarios import parse_as_of
 from cvid.agreements.timeline import Change, timeline
-from cvid.errors import Error, InputError
+from cvid.errors import Error
 from cvid.evidence.parties import Role, files_sha256
 from cvid.evidence.record import Kind, Record
 
@@ -504,7 +503,7 @@ def timeline_under_versions(
     """The source read and the timeline document, each stretch under its version
     (:func:`versioned_timeline`); a ledger without amendments gives exactly
     :func:`cvid.documents.timeline_document`'s."""
-    from cvid.documents import source_checkpoint, timeline_document
+    from cvid.documents import source_checkpoint, timeline_document, timeline_window
     from cvid.sources import source_of
 
     chain = ledger_chain(ledger, package, view)
@@ -519,16 +518,8 @@ def timeline_under_versions(
             sources[pkg.sha256] = source_of(ledger, package=pkg)
         return sources[pkg.sha256].records
 
-    every = [r for v in chain.versions for _, r in records_for(v.package)]
-    times = [
-        r.observed_at if view is View.NOW else max(r.observed_at, r.reported_at) for r in every
-    ]
-    if (start is None or end is None) and not times:
-        raise InputError(f"{where}: no records; give {names[0]} and {names[1]}")
-    lo = parse_as_of(start) if start else parse_as_of(min(times).isoformat())
-    hi = parse_as_of(end) if end else parse_as_of(max(times).isoformat())
-    if hi < lo:
-        raise InputError(f"{names[1]} is before {names[0]}")
+    every = (r for v in chain.versions for _, r in records_for(v.package))
+    lo, hi = timeline_window(every, start, end, view, where=where, names=names)
     changes = versioned_timeline(chain, records_for, lo, hi, view)
     last = chain.at(hi).package
     return source, {
