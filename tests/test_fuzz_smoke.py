@@ -63,12 +63,6 @@ def test_there_is_a_harness_for_every_parser() -> None:
     }
 
 
-# Crashes found and reported, not yet fixed by the owner of the code: each replay is expected
-# to fail (strict: once fixed, the test fails until the entry is removed here).
-KNOWN_OPEN: dict[str, str] = {}
-OPEN_TARGETS = {key.split("/")[0]: why for key, why in KNOWN_OPEN.items()}
-
-
 @pytest.mark.parametrize("target", TARGETS)
 def test_seeds_and_regressions_replay_without_a_crash(target: str) -> None:
     from fuzzkit import refusing
@@ -77,26 +71,7 @@ def test_seeds_and_regressions_replay_without_a_crash(target: str) -> None:
     assert (FUZZ / "corpus" / target).is_dir() and files, f"no seeds for {target}"
     one_input = refusing(harness(target).one_input)
     for path in files:
-        if f"{target}/{path.name}" not in KNOWN_OPEN:
-            one_input(path.read_bytes())  # anything but a cvid.errors.Error propagates
-
-
-@pytest.mark.parametrize("key", sorted(KNOWN_OPEN))
-def test_known_open_crashes_still_crash(key: str) -> None:
-    from fuzzkit import refusing
-
-    target, name = key.split("/")
-    data = (FUZZ / "regressions" / target / name).read_bytes()
-    pytest.xfail(KNOWN_OPEN[key]) if _crashes(refusing(harness(target).one_input), data) else None
-    pytest.fail(f"{key} no longer crashes: remove it from KNOWN_OPEN")
-
-
-def _crashes(one_input: object, data: bytes) -> bool:
-    try:
-        one_input(data)  # type: ignore[operator]
-    except Exception:
-        return True
-    return False
+        one_input(path.read_bytes())  # anything but a cvid.errors.Error propagates
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -117,8 +92,6 @@ def test_fuzz_briefly(target: str, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600, check=False)
     log = done.stdout + done.stderr
-    if done.returncode != 0 and target in OPEN_TARGETS:
-        pytest.xfail(f"known open crash, reported: {OPEN_TARGETS[target]}")
     assert done.returncode == 0, f"fuzz_{target} crashed:\n{log[-4000:]}"
     m = re.search(r"^Done (\d+) in", log, re.MULTILINE)
     assert m is not None and int(m.group(1)) >= runs, log[-2000:]
