@@ -36,7 +36,6 @@ from pathlib import Path
 
 from cvid.agreements.evidence_index import ClockMode, Evidence, LedgerRecords, View
 from cvid.agreements.package import Package, package_from_files
-from cvid.audit import TileSource, audit, read_vkey
 from cvid.errors import Error, InputError, VerificationError
 from cvid.evidence import ledgerdb
 from cvid.evidence.admission import Prepared
@@ -51,7 +50,6 @@ from cvid.tlog.checkpoint import Checkpoint, open_checkpoint
 from cvid.tlog.cosignature import CosignerKey
 from cvid.tlog.note import Signer, Verifier
 from cvid.tlog.tiles import TILE_WIDTH, decode_bundle, tile_for_size
-from cvid.witnessed import history_sizes, history_times
 
 __all__ = [
     "Source",
@@ -303,6 +301,11 @@ def from_tiles(
     logged times re-derived from it (:func:`cvid.witnessed.history_times`); otherwise none,
     and under clock ``log`` the records cannot be evaluated as known then.
     """
+    # Tiles are read over HTTP too: the client is imported when tiles are read, not by every
+    # command that reads a ledger.
+    from cvid.audit import TileSource, audit
+    from cvid.witnessed import history_times
+
     times: list[dt.datetime | None] | None = None
     src = TileSource(location)
     try:
@@ -398,6 +401,9 @@ def verdict_source(
     record's logged time from the clock-cosigned checkpoints); without either it is refused
     with :class:`InputError` naming what is missing.
     """
+    from cvid.audit import TileSource, read_vkey
+    from cvid.witnessed import history_sizes
+
     if not log.startswith(("http://", "https://")) and is_ledger(log if is_url(log) else Path(log)):
         return from_ledger(log if is_url(log) else Path(log), size, verify=True)
     if vkey is None:

@@ -49,7 +49,6 @@ from cvid.sources import Source, from_ledger, parties_of, verdict_source
 from cvid.tlog.checkpoint import Checkpoint
 from cvid.tlog.note import b64
 from cvid.witness.policy import Policy, parse_policy
-from cvid.witnessed import require_quorum, unattested, witnessed_note, witnessed_times
 
 COLORS = {
     "not_in_force": "dim",
@@ -486,6 +485,8 @@ def _then_attested(
     attest (:func:`cvid.witnessed.unattested`), when its ledger's clock is ``log``; the
     number of entries checked. :class:`VerificationError` (exit 1) naming the entries where
     the ledger's clock and the witnesses' timestamps disagree."""
+    from cvid.witnessed import unattested, witnessed_times  # tiles over HTTP: when needed
+
     records = source.records
     if not isinstance(records, LedgerRecords) or records.clock is not ClockMode.LOG:
         return 0
@@ -512,6 +513,8 @@ def _witnessed(
     """``{"witnesses": [names]}`` when ``policy`` (or the package's witnesses) holds on the
     checkpoint of the verdict's size, with the policy; ``{}`` and None when there is no policy
     to apply. :class:`VerificationError` (exit 1) without the quorum."""
+    from cvid.witnessed import require_quorum, witnessed_note  # tiles over HTTP: when needed
+
     if policy is not None:
         try:
             text = policy.read_bytes()

@@ -50,9 +50,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, cast
-
-import httpx
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from cvid.errors import Error, InputError, StoreError
 from cvid.evidence import ledgerdb
@@ -97,7 +95,11 @@ from cvid.tlog.cosignature import CosignerKey, cosign
 from cvid.tlog.note import Note, Signer, Verifier, check_key_name
 from cvid.tlog.receipt import Receipt
 from cvid.witness.policy import Policy, parse_policy
-from cvid.witness.publish import WitnessOutcome, endpoints_from_policy, witness_checkpoint
+
+if TYPE_CHECKING:
+    import httpx
+
+    from cvid.witness.publish import WitnessOutcome
 
 FORMAT = "cvid-ledger/2"
 #: The SQLite file of a ledger in a directory.
@@ -829,6 +831,9 @@ class Ledger:
         signed = self.latest_checkpoint()
         if policy is None or signed is None:
             return None
+        # The HTTP client is imported here, when a ledger publishes, not by every reader.
+        from cvid.witness.publish import endpoints_from_policy, witness_checkpoint
+
         endpoints = endpoints_from_policy(policy)
         return witness_checkpoint(self.log, signed, endpoints, policy, timeout, transport)
 

@@ -16,9 +16,40 @@ The log's side in one call::
     outcome.note, outcome.quorum, outcome.failures
 """
 
-from cvid.witness.client import WitnessEndpoint, gather
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from cvid.witness.policy import Policy, parse_policy
-from cvid.witness.publish import WitnessOutcome, cosigned_note, export_cosigned, witness_checkpoint
+
+if TYPE_CHECKING:
+    from cvid.witness.client import WitnessEndpoint, gather
+    from cvid.witness.publish import (
+        WitnessOutcome,
+        cosigned_note,
+        export_cosigned,
+        witness_checkpoint,
+    )
+
+# The client and the log's side need httpx: imported when first asked for, so a command that
+# only reads a policy (every ledger reads its package's) does not pay for an HTTP client.
+_LAZY = {
+    "WitnessEndpoint": "cvid.witness.client",
+    "gather": "cvid.witness.client",
+    "WitnessOutcome": "cvid.witness.publish",
+    "cosigned_note": "cvid.witness.publish",
+    "export_cosigned": "cvid.witness.publish",
+    "witness_checkpoint": "cvid.witness.publish",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cvid.witness' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "Policy",
