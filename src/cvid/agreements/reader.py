@@ -36,9 +36,10 @@ def unit_suffix(unit: str | None) -> str:
 class Reader:
     """Reads the records of one evidence index for the terms of one package, in one view.
 
-    It memoizes what does not depend on the instant (converted values, condition results
-    that use neither ``as_of``, ``params`` nor ``baseline``), so a timeline that evaluates a
-    term at many instants evaluates each record's condition once.
+    It memoizes what does not depend on the instant (converted values, and each record's
+    verdict, :meth:`judge`, for conditions that use neither ``as_of`` nor ``params``, keyed by
+    limit and baseline), so a timeline that evaluates a term at many instants evaluates each
+    record's condition once.
     """
 
     def __init__(self, package: Package, evidence: Evidence, view: View) -> None:
@@ -53,7 +54,6 @@ class Reader:
         self.wording = Wording(evidence)
         self._values: dict[tuple[str, int], Any] = {}
         self._quantities: dict[tuple[str, int], Quantity] = {}
-        self._conds: dict[tuple[str, int, float | None, float | None], bool] = {}
         self._verifying: dict[tuple[str, str], Series | None] = {}
         self._judged: dict[tuple[str, int, float | None, float | None], bool | Unusable] = {}
         self._base: tuple[tuple[str, str, int], int | None] | None = None
@@ -67,7 +67,6 @@ class Reader:
         """Drop the memos (a timeline calls this between terms to bound memory)."""
         self._values.clear()
         self._quantities.clear()
-        self._conds.clear()
         self._verifying.clear()
         self._judged.clear()
         self._base = None
@@ -252,11 +251,7 @@ class Reader:
         """Evaluate the term's condition on record ``p`` at ``t``; :class:`Unusable` if it fails."""
         cond = term.condition
         uses = cond.uses
-        cacheable = not (uses & {"as_of", "params"})
         base = self.baseline(term, party, t) if "baseline" in uses else None
-        key = (term.id, p, limit, base)
-        if cacheable and key in self._conds:
-            return self._conds[key]
         r = self.ev.records[p]
         data: dict[str, Any] = {}
         if "value" in uses:
@@ -283,8 +278,6 @@ class Reader:
         except ConditionError as exc:
             where = f"log {self.ev.index[p]}"
             raise Unusable(f"condition {cond.source!r} fails on {where}: {exc}") from None
-        if cacheable:
-            self._conds[key] = ok
         return ok
 
     def params(self, t: int) -> dict[str, float]:
