@@ -162,11 +162,9 @@ def _new_start_ledger(directory: Path) -> Path:
     return directory
 
 
-def test_cvid_status_json_shows_a_suspended_exchange_with_what_it_would_be(
-    tmp_path: Path,
-) -> None:
-    directory = _new_start_ledger(tmp_path / "ledger")
-    suspension = {
+def _notify(directory: Path, values: dict[str, str]) -> None:
+    """Submit RU's signed notice of 10 March 2018 with ``values`` to the ledger."""
+    notice = {
         "agreement": "new-start",
         "kind": "notice",
         "subject": "treaty",
@@ -174,10 +172,17 @@ def test_cvid_status_json_shows_a_suspended_exchange_with_what_it_would_be(
         "submitter": "RU",
         "observed_at": "2018-03-10T00:00:00Z",
         "reported_at": "2018-03-10T00:00:00Z",
-        "values": {"notice": "suspension", "scope": "data-exchange"},
+        "values": values,
     }
     with Ledger.open(directory) as ledger:
-        ledger.submit([sign_record(suspension, example_signer("new-start", "RU"))])
+        ledger.submit([sign_record(notice, example_signer("new-start", "RU"))])
+
+
+def test_cvid_status_json_shows_a_suspended_exchange_with_what_it_would_be(
+    tmp_path: Path,
+) -> None:
+    directory = _new_start_ledger(tmp_path / "ledger")
+    _notify(directory, {"notice": "suspension", "scope": "data-exchange"})
     result = cvid("status", directory, "--as-of", "2018-04-15", "--json")
     doc = json.loads(result.stdout)
     by = {(t["term"], t["party"]): t for t in doc["terms"]}
@@ -229,18 +234,7 @@ def test_the_view_model_says_what_each_new_step_state_means(steps: Package) -> N
 
 def test_cvid_timeline_json_shows_a_limit_turn_withdrawn(tmp_path: Path) -> None:
     directory = _new_start_ledger(tmp_path / "ledger")
-    withdrawal = {
-        "agreement": "new-start",
-        "kind": "notice",
-        "subject": "treaty",
-        "party": "RU",
-        "submitter": "RU",
-        "observed_at": "2018-03-10T00:00:00Z",
-        "reported_at": "2018-03-10T00:00:00Z",
-        "values": {"notice": "withdrawal", "effective": "2018-06-01"},
-    }
-    with Ledger.open(directory) as ledger:
-        ledger.submit([sign_record(withdrawal, example_signer("new-start", "RU"))])
+    _notify(directory, {"notice": "withdrawal", "effective": "2018-06-01"})
     result = cvid("timeline", directory, "--from", "2018-01-01", "--to", "2018-12-31", "--json")
     doc = json.loads(result.stdout)
     ru = [c for c in doc["changes"] if (c["id"], c["party"]) == ("deployed-warheads", "RU")]
