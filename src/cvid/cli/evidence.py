@@ -219,7 +219,10 @@ def summary_values(values: dict[str, Any]) -> str:
     parts = []
     for name, value in values.items():
         if isinstance(value, dict):
-            parts.append(f"{name}={value['value']:g} {value['unit']}")
+            # A figure dated apart from its record says its own date (Quantity.as_of).
+            when = str(value.get("as_of") or "")
+            dated = f" as of {when.removesuffix('T00:00:00Z')}" if when else ""
+            parts.append(f"{name}={value['value']:g} {value['unit']}{dated}")
         else:
             parts.append(f"{name}={value}")
     return ", ".join(parts)
