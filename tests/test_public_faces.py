@@ -240,3 +240,66 @@ def test_other_packages_import_only_a_package_s_face() -> None:
     found = _cross_imports()
     new = sorted(found - ALLOWED)
     assert not new, "imports around a package's __all__:\n" + "\n".join(new)
+
+
+def _lazy_surface(pkg: str) -> dict[str, tuple[str, str]] | None:
+    """``public -> (home, attr)`` from the ``if TYPE_CHECKING:`` imports of a lazy face."""
+    tree = ast.parse((SRC / pkg.replace(".", "/") / "__init__.py").read_text())
+    if not any(isinstance(n, ast.Expr) and "_lazy.install" in ast.unparse(n) for n in tree.body):
+        return None
+    found: dict[str, tuple[str, str]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            for imp in node.body:
+                assert isinstance(imp, ast.ImportFrom) and imp.module, ast.unparse(imp)
+                for alias in imp.names:
+                    found[alias.asname or alias.name] = (imp.module, alias.name)
+    return found
+
+
+LAZY = [p for p in PACKAGES if _lazy_surface(p) is not None]
+
+
+def test_the_lazy_faces_are_the_ones_made_lazy() -> None:
+    # So that the test below cannot pass by finding none.
+    assert {"cvid.agreements", "cvid.evidence", "cvid.tlog", "cvid.accountancy"} <= set(LAZY)
+
+
+@pytest.mark.parametrize("name", LAZY)
+def test_a_lazy_face_imports_what_it_names_for_type_checkers(name: str) -> None:
+    """The names installed are exactly those imported under TYPE_CHECKING, each resolving to
+    its home module's object, and all of them are in ``__all__``."""
+    static = _lazy_surface(name)
+    assert static is not None
+    module = importlib.import_module(name)
+    assert module.__dict__["_cvid_lazy"] == static
+    for public, (home, attr) in static.items():
+        assert public in module.__all__, f"{name}.{public} is installed but not in __all__"
+        assert getattr(module, public) is getattr(importlib.import_module(home), attr)
+
+
+def test_a_lazy_face_loads_only_the_submodule_asked_for() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from cvid.evidence import Quantity; "
+        "print(int('cvid.evidence.ledger' in sys.modules), int('cvid.store' in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "0"]
+
+
+def test_a_name_shared_with_its_submodule_stays_the_function() -> None:
+    import subprocess
+    import sys
+
+    # The submodule imported first (the import system then binds it on the package): the face
+    # still gives the function, as the eager ``from .timeline import timeline`` did.
+    code = (
+        "import cvid.agreements.timeline, cvid.accountancy.sitmuf; "
+        "import cvid.agreements as a, cvid.accountancy as b; "
+        "print(callable(a.timeline), type(a.timeline).__name__, type(b.sitmuf).__name__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "function", "function"]

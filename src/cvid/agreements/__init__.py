@@ -18,32 +18,74 @@ reads ledgers and tiles. :mod:`cvid.agreements.versions` chooses the package ver
 at an instant from the amendments a ledger's log records (docs/amendments.md).
 """
 
-from cvid.agreements.engine import Evaluation, StepResult, TermResult, evaluate
-from cvid.agreements.errors import PackageError
-from cvid.agreements.evidence_index import Evidence, View
-from cvid.agreements.model import AgreementFile, agreement_schema
-from cvid.agreements.package import Package, load_package, package_from_files, parse_package
-from cvid.agreements.ranges import check_package_ranges
-from cvid.agreements.scenarios import ScenarioResult, run_scenarios
-from cvid.agreements.terms import Status, StepState
-from cvid.agreements.timeline import Change, timeline
-from cvid.agreements.verdict import make_verdict, verdict_bytes
-from cvid.agreements.versions import (
-    AMENDMENT_SUBJECT,
-    MAX_AMENDMENT_BYTES,
-    Amendment,
-    Chain,
-    PackageVersion,
-    amendment_values,
-    check_follows,
-    consenting_parties,
-    ledger_chain,
-    opened_ledger,
-    status_under_versions,
-    timeline_under_versions,
-    version_chain,
+from typing import TYPE_CHECKING
+
+from cvid import _lazy
+
+if TYPE_CHECKING:
+    from cvid.agreements.engine import Evaluation, StepResult, TermResult, evaluate
+    from cvid.agreements.errors import PackageError
+    from cvid.agreements.evidence_index import Evidence, View
+    from cvid.agreements.model import AgreementFile, agreement_schema
+    from cvid.agreements.package import Package, load_package, package_from_files, parse_package
+    from cvid.agreements.ranges import check_package_ranges
+    from cvid.agreements.scenarios import ScenarioResult, run_scenarios
+    from cvid.agreements.terms import Status, StepState
+    from cvid.agreements.timeline import Change, timeline
+    from cvid.agreements.verdict import make_verdict, verdict_bytes
+    from cvid.agreements.versions import (
+        AMENDMENT_SUBJECT,
+        MAX_AMENDMENT_BYTES,
+        Amendment,
+        Chain,
+        PackageVersion,
+        amendment_values,
+        check_follows,
+        consenting_parties,
+        ledger_chain,
+        opened_ledger,
+        status_under_versions,
+        timeline_under_versions,
+        version_chain,
+    )
+    from cvid.agreements.yamlsrc import safe_load as safe_load_yaml
+
+_lazy.install(
+    __name__,
+    {
+        "cvid.agreements.engine": ["Evaluation", "StepResult", "TermResult", "evaluate"],
+        "cvid.agreements.errors": ["PackageError"],
+        "cvid.agreements.evidence_index": ["Evidence", "View"],
+        "cvid.agreements.model": ["AgreementFile", "agreement_schema"],
+        "cvid.agreements.package": [
+            "Package",
+            "load_package",
+            "package_from_files",
+            "parse_package",
+        ],
+        "cvid.agreements.ranges": ["check_package_ranges"],
+        "cvid.agreements.scenarios": ["ScenarioResult", "run_scenarios"],
+        "cvid.agreements.terms": ["Status", "StepState"],
+        "cvid.agreements.timeline": ["Change", "timeline"],
+        "cvid.agreements.verdict": ["make_verdict", "verdict_bytes"],
+        "cvid.agreements.versions": [
+            "AMENDMENT_SUBJECT",
+            "MAX_AMENDMENT_BYTES",
+            "Amendment",
+            "Chain",
+            "PackageVersion",
+            "amendment_values",
+            "check_follows",
+            "consenting_parties",
+            "ledger_chain",
+            "opened_ledger",
+            "status_under_versions",
+            "timeline_under_versions",
+            "version_chain",
+        ],
+        "cvid.agreements.yamlsrc": [("safe_load_yaml", "safe_load")],
+    },
 )
-from cvid.agreements.yamlsrc import safe_load as safe_load_yaml
 
 __all__ = [
     "AMENDMENT_SUBJECT",

@@ -15,28 +15,67 @@ signature; a ledger admits batches of records, all or nothing, into an agreement
             print(logged.index, logged.record.kind, logged.superseded_by)
 """
 
-from cvid.evidence.admission import Candidate, read_files, read_records
-from cvid.evidence.ledger import Ledger, LoggedRecord
-from cvid.evidence.parties import AgreementParties, Party, Role, load_parties, package_sha256
-from cvid.evidence.record import (
-    Attachment,
-    KeyGrant,
-    Kind,
-    Quantity,
-    Record,
-    Source,
-    format_utc,
-    record_schema,
+from typing import TYPE_CHECKING
+
+from cvid import _lazy
+
+if TYPE_CHECKING:
+    from cvid.evidence.admission import Candidate, read_files, read_records
+    from cvid.evidence.ledger import Ledger, LoggedRecord
+    from cvid.evidence.parties import AgreementParties, Party, Role, load_parties, package_sha256
+    from cvid.evidence.record import (
+        Attachment,
+        KeyGrant,
+        Kind,
+        Quantity,
+        Record,
+        Source,
+        format_utc,
+        record_schema,
+    )
+    from cvid.evidence.registry import KeyRegistry, KeyState
+    from cvid.evidence.signing import (
+        RecordError,
+        canonical,
+        sign_record,
+        signing_bytes,
+        verify_record,
+    )
+    from cvid.evidence.units import convert, mass_fraction, parse_unit
+
+_lazy.install(
+    __name__,
+    {
+        "cvid.evidence.admission": ["Candidate", "read_files", "read_records"],
+        "cvid.evidence.ledger": ["Ledger", "LoggedRecord"],
+        "cvid.evidence.parties": [
+            "AgreementParties",
+            "Party",
+            "Role",
+            "load_parties",
+            "package_sha256",
+        ],
+        "cvid.evidence.record": [
+            "Attachment",
+            "KeyGrant",
+            "Kind",
+            "Quantity",
+            "Record",
+            "Source",
+            "format_utc",
+            "record_schema",
+        ],
+        "cvid.evidence.registry": ["KeyRegistry", "KeyState"],
+        "cvid.evidence.signing": [
+            "RecordError",
+            "canonical",
+            "sign_record",
+            "signing_bytes",
+            "verify_record",
+        ],
+        "cvid.evidence.units": ["convert", "mass_fraction", "parse_unit"],
+    },
 )
-from cvid.evidence.registry import KeyRegistry, KeyState
-from cvid.evidence.signing import (
-    RecordError,
-    canonical,
-    sign_record,
-    signing_bytes,
-    verify_record,
-)
-from cvid.evidence.units import convert, mass_fraction, parse_unit
 
 __all__ = [
     "AgreementParties",

@@ -15,24 +15,58 @@ Example::
     verify_inclusion(1, tree.size, leaf_hash(b"b"), proof, tree.root())
 """
 
-from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
-from cvid.tlog.cosignature import CosignerKey, cosign, verify_cosignature
-from cvid.tlog.merkle import (
-    EMPTY_ROOT,
-    HashReader,
-    MemoryHashes,
-    Node,
-    consistency_proof,
-    inclusion_proof,
-    leaf_hash,
-    node_hash,
-    root_of,
-    verify_consistency,
-    verify_inclusion,
+from typing import TYPE_CHECKING
+
+from cvid import _lazy
+
+if TYPE_CHECKING:
+    from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
+    from cvid.tlog.cosignature import CosignerKey, cosign, verify_cosignature
+    from cvid.tlog.merkle import (
+        EMPTY_ROOT,
+        HashReader,
+        MemoryHashes,
+        Node,
+        consistency_proof,
+        inclusion_proof,
+        leaf_hash,
+        node_hash,
+        root_of,
+        verify_consistency,
+        verify_inclusion,
+    )
+    from cvid.tlog.note import Signer, Verifier
+    from cvid.tlog.receipt import Receipt, verify_receipt
+    from cvid.tlog.tiles import MAX_ENTRY_SIZE, Tile, TileHashReader
+
+_lazy.install(
+    __name__,
+    {
+        "cvid.tlog.checkpoint": [
+            "Checkpoint",
+            "SignedCheckpoint",
+            "open_checkpoint",
+            "sign_checkpoint",
+        ],
+        "cvid.tlog.cosignature": ["CosignerKey", "cosign", "verify_cosignature"],
+        "cvid.tlog.merkle": [
+            "EMPTY_ROOT",
+            "HashReader",
+            "MemoryHashes",
+            "Node",
+            "consistency_proof",
+            "inclusion_proof",
+            "leaf_hash",
+            "node_hash",
+            "root_of",
+            "verify_consistency",
+            "verify_inclusion",
+        ],
+        "cvid.tlog.note": ["Signer", "Verifier"],
+        "cvid.tlog.receipt": ["Receipt", "verify_receipt"],
+        "cvid.tlog.tiles": ["MAX_ENTRY_SIZE", "Tile", "TileHashReader"],
+    },
 )
-from cvid.tlog.note import Signer, Verifier
-from cvid.tlog.receipt import Receipt, verify_receipt
-from cvid.tlog.tiles import MAX_ENTRY_SIZE, Tile, TileHashReader
 
 __all__ = [
     "EMPTY_ROOT",
