@@ -5,22 +5,39 @@ Drivers implement :class:`LogDriver`: :class:`SQLiteDriver` (the embedded defaul
 ``open_driver(location)`` opens either SQL driver from a path or a ``postgresql://`` URL.
 ``Log.create(dir, origin)`` / ``Log.open(dir)`` use SQLite.
 
-:class:`PostgresDriver` is imported on first use, so ``import cvid.store`` never loads psycopg.
+Each name is imported on first use (:mod:`cvid._lazy`): ``import cvid.store`` loads no
+submodule, and psycopg loads only with :class:`PostgresDriver`.
 """
 
 from typing import TYPE_CHECKING
 
-from cvid.store.driver import ConflictError, LogDriver
-from cvid.store.export import export_tiles
-from cvid.store.fsck import verify_log
-from cvid.store.location import open_driver
-from cvid.store.log import Log
-from cvid.store.memory import MemoryDriver
-from cvid.store.sequencer import Sequencer
-from cvid.store.sqlite import SQLiteDriver
+from cvid import _lazy
 
 if TYPE_CHECKING:
+    from cvid.store.driver import ConflictError, LogDriver
+    from cvid.store.export import export_tiles
+    from cvid.store.fsck import verify_log
+    from cvid.store.location import open_driver
+    from cvid.store.log import Log
+    from cvid.store.memory import MemoryDriver
     from cvid.store.postgres import PostgresDriver
+    from cvid.store.sequencer import Sequencer
+    from cvid.store.sqlite import SQLiteDriver
+
+_lazy.install(
+    __name__,
+    {
+        "cvid.store.driver": ["ConflictError", "LogDriver"],
+        "cvid.store.export": ["export_tiles"],
+        "cvid.store.fsck": ["verify_log"],
+        "cvid.store.location": ["open_driver"],
+        "cvid.store.log": ["Log"],
+        "cvid.store.memory": ["MemoryDriver"],
+        "cvid.store.postgres": ["PostgresDriver"],
+        "cvid.store.sequencer": ["Sequencer"],
+        "cvid.store.sqlite": ["SQLiteDriver"],
+    },
+)
 
 __all__ = [
     "ConflictError",
@@ -34,12 +51,3 @@ __all__ = [
     "open_driver",
     "verify_log",
 ]
-
-
-def __getattr__(name: str) -> object:
-    # PEP 562: psycopg (tens of milliseconds to import) loads only for those who use PostgreSQL.
-    if name == "PostgresDriver":
-        from cvid.store.postgres import PostgresDriver
-
-        return PostgresDriver
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,13 +18,13 @@ The log's side in one call::
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from cvid.witness.policy import Policy, parse_policy
+from cvid import _lazy
 
 if TYPE_CHECKING:
     from cvid.witness.client import WitnessEndpoint, gather
+    from cvid.witness.policy import Policy, parse_policy
     from cvid.witness.publish import (
         WitnessOutcome,
         cosigned_note,
@@ -32,24 +32,21 @@ if TYPE_CHECKING:
         witness_checkpoint,
     )
 
-# The client and the log's side need httpx: imported when first asked for, so a command that
-# only reads a policy (every ledger reads its package's) does not pay for an HTTP client.
-_LAZY = {
-    "WitnessEndpoint": "cvid.witness.client",
-    "gather": "cvid.witness.client",
-    "WitnessOutcome": "cvid.witness.publish",
-    "cosigned_note": "cvid.witness.publish",
-    "export_cosigned": "cvid.witness.publish",
-    "witness_checkpoint": "cvid.witness.publish",
-}
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cvid.witness' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
+# Each name is imported when first asked for (cvid._lazy): the client and the log's side need
+# httpx, which a command that only reads a policy (every ledger reads its package's) never loads.
+_lazy.install(
+    __name__,
+    {
+        "cvid.witness.client": ["WitnessEndpoint", "gather"],
+        "cvid.witness.policy": ["Policy", "parse_policy"],
+        "cvid.witness.publish": [
+            "WitnessOutcome",
+            "cosigned_note",
+            "export_cosigned",
+            "witness_checkpoint",
+        ],
+    },
+)
 
 __all__ = [
     "Policy",
