@@ -15,12 +15,12 @@ first clock-cosigned checkpoint covering it, which no submitter controls — and
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from cvid.agreements.instants import to_us
-from cvid.evidence.record import Quantity, Record
+from cvid.evidence.record import Quantity, Record, Value
 
 #: The visibility of a record that never becomes visible (not logged by any checkpoint yet).
 NEVER = to_us(dt.datetime.max.replace(tzinfo=dt.UTC))
@@ -106,6 +106,15 @@ class SpanIndex:
     longest: int
 
 
+def _dated(r: Record) -> bool:
+    """Whether ``r`` carries a figure dated apart from it (:attr:`Quantity.as_of`)."""
+    # A loop, not any() over a generator: this runs once for every record of a ledger.
+    for v in r.values.values():  # noqa: SIM110
+        if type(v) is Quantity and v.as_of is not None:
+            return True
+    return False
+
+
 def span_index(series: Series, obs: list[int], end: Mapping[int, int]) -> SpanIndex:
     """The :class:`SpanIndex` of ``series`` (made once and kept on it)."""
     ix = series.span_index
@@ -126,10 +135,24 @@ def span_index(series: Series, obs: list[int], end: Mapping[int, int]) -> SpanIn
 class Evidence:
     """Logged records, indexed. Pure: built from ``(log index, record)`` pairs, never I/O.
 
-    Positions (0..n-1) follow log order. ``vis[view][p]`` is the first instant record ``p`` is
-    visible in ``view``; ``sup[view][p]`` the first instant it is hidden by a correction.
+    **Positions.** The engine reads records by *position* (0..P-1), in log order.
+    ``index[p]`` is the log index of position ``p`` (what every citation names) and
+    ``records[p]`` its record. A record whose quantities all share its ``observed_at`` (or
+    period) has one position; one with figures dated apart (:attr:`Quantity.as_of
+    <cvid.evidence.record.Quantity.as_of>`) has one more position per distinct figure date,
+    right after its own, whose record is the logged one cut to those figures and observed at
+    their date (no period): a term reading such a quantity sees it at its own date, and the
+    record's own position carries only its undated values in :attr:`by_value`. Without dated
+    figures, position ``p`` is the ``p``-th record: :attr:`bases` is ``range(len(self))``.
+    :attr:`bases` lists the records' own positions (one per logged record, in log order),
+    :attr:`position` maps a log index to its record's own position and :attr:`base_of` a
+    figure's position to it.
 
-    ``now``: ``observed_at``. ``then``, by ``clock``:
+    ``vis[view][p]`` is the first instant position ``p`` is visible in ``view``;
+    ``sup[view][p]`` the first instant it is hidden by a correction (a figure by the
+    correction's figure of the same name, at its date, when the correction carries one).
+
+    ``now``: ``observed_at`` (a figure's ``as_of``). ``then``, by ``clock``:
 
     - ``log``: ``max(observed_at, logged_at, reported_at)``, where ``logged_at`` maps log
       indexes to logged instants; a record without one (``None`` or absent) is never visible
@@ -158,7 +181,18 @@ class Evidence:
         self.records: list[Record] = [r for _, r in pairs]
         if len(set(self.index)) != len(self.index):
             raise ValueError("two records with the same log index")
-        #: When each record's observation begins: ``observed_at``, or its period's start.
+        self._count = len(self.records)
+        #: The position of each logged record itself, in log order.
+        self.bases: Sequence[int] = range(self._count)
+        #: A dated figure's position -> its record's own position.
+        self.base_of: dict[int, int] = {}
+        #: A record's own position -> the positions of its dated figures (by date).
+        self.figures: dict[int, list[int]] = {}
+        #: The names of the values of a record's own position that its figures carry instead.
+        dated_names: dict[int, frozenset[str]] = {}
+        if any(_dated(r) for r in self.records):
+            self._split_figures(dated_names)
+        #: When each position's observation begins: ``observed_at``, or its period's start.
         self.obs: list[int] = [
             to_us(r.period.start if r.period is not None else r.observed_at) for r in self.records
         ]
@@ -184,7 +218,8 @@ class Evidence:
             self.vis[View.THEN] = [
                 NEVER if t is None else max(k, to_us(t)) for k, t in zip(known, logged, strict=True)
             ]
-        self.position: dict[int, int] = {i: p for p, i in enumerate(self.index)}
+        #: A log index -> the position of its record itself.
+        self.position: dict[int, int] = {self.index[p]: p for p in self.bases}
         self.by_value: dict[tuple[str, str], Series] = {}
         self.by_subject: dict[tuple[str, str], Series] = {}
         self.superseders: dict[int, list[int]] = {}
@@ -192,10 +227,18 @@ class Evidence:
         #: Notices of lost knowledge by the party they concern, in log order.
         self.losses: dict[str, list[int]] = {}
         obs = self.obs
+        base_of = self.base_of
         for p, r in enumerate(self.records):
+            if base_of and p in base_of:  # a dated figure: its values, nothing else
+                if r.party is not None:
+                    for name in r.values:
+                        self.by_value.setdefault((r.party, name), Series()).pos.append(p)
+                continue
             if r.party is not None:
+                skip = dated_names.get(p) if dated_names else None
                 for name in r.values:
-                    self.by_value.setdefault((r.party, name), Series()).pos.append(p)
+                    if skip is None or name not in skip:
+                        self.by_value.setdefault((r.party, name), Series()).pos.append(p)
                 self.by_subject.setdefault((r.party, r.subject), Series()).pos.append(p)
             if r.supersedes is not None and r.supersedes in self.position:
                 self.superseders.setdefault(self.position[r.supersedes], []).append(p)
@@ -203,6 +246,8 @@ class Evidence:
                 self.disputers.setdefault(self.position[r.disputes], []).append(p)
             if r.knowledge_lost is not None and r.party is not None:
                 self.losses.setdefault(r.party, []).append(p)
+        if self.figures:
+            self._link_figures()
         for series in (*self.by_value.values(), *self.by_subject.values()):
             series.pos.sort(key=lambda p: obs[p])  # stable: log order within an instant
             series.obs = [obs[p] for p in series.pos]
@@ -212,8 +257,81 @@ class Evidence:
             for view, vis in self.vis.items()
         }
 
+    def _split_figures(self, dated_names: dict[int, frozenset[str]]) -> None:
+        """Give every dated figure date of a record a position of its own, right after the
+        record's (so positions stay in log order)."""
+        index: list[int] = []
+        records: list[Record] = []
+        bases: list[int] = []
+        for i, r in zip(self.index, self.records, strict=True):
+            base = len(records)
+            bases.append(base)
+            index.append(i)
+            records.append(r)
+            by_date: dict[dt.datetime, dict[str, Value]] = {}
+            for name, v in r.values.items():
+                if type(v) is Quantity and v.as_of is not None:
+                    by_date.setdefault(v.as_of, {})[name] = v
+            if not by_date:
+                continue
+            dated_names[base] = frozenset(n for vs in by_date.values() for n in vs)
+            figs = self.figures[base] = []
+            for when in sorted(by_date):
+                p = len(records)
+                figs.append(p)
+                self.base_of[p] = base
+                index.append(i)
+                records.append(
+                    r.model_copy(
+                        update={"values": by_date[when], "observed_at": when, "period": None}
+                    )
+                )
+        self.index, self.records, self.bases = index, records, bases
+
+    def _link_figures(self) -> None:
+        """A dated figure is corrected by the correction's figure of the same name (or, if
+        the correction does not carry it, by the correction itself), and disputed as its
+        record is."""
+        records = self.records
+        for base, figs in self.figures.items():
+            by = self.superseders.get(base)
+            ds = self.disputers.get(base)
+            for f in figs:
+                if ds:
+                    self.disputers[f] = ds
+                if not by:
+                    continue
+                out: set[int] = set()
+                for s in by:
+                    for name in records[f].values:
+                        out.add(self.carrier(s, name))
+                self.superseders[f] = sorted(out)
+
+    def carrier(self, base: int, name: str) -> int:
+        """The position that carries value ``name`` of the record at ``base`` (its own
+        position, or that of its figure dated apart)."""
+        for f in self.figures.get(base, ()):
+            if name in self.records[f].values:
+                return f
+        return base
+
+    def logged(self) -> Iterator[tuple[int, Record]]:
+        """``(log index, record)`` of every logged record, in log order (once each, whatever
+        its dated figures)."""
+        index, records = self.index, self.records
+        for p in self.bases:
+            yield index[p], records[p]
+
+    def covers(self, size: int) -> bool:
+        """Whether the records are exactly log entries 0..``size``-1."""
+        if self._count != size:
+            return False
+        index = self.index
+        return all(index[p] == n for n, p in enumerate(self.bases))
+
     def __len__(self) -> int:
-        return len(self.records)
+        """The number of logged records (not of positions: see :attr:`bases`)."""
+        return self._count
 
     def superseded(self, view: View, p: int, t: int) -> bool:
         """Whether record ``p`` is hidden at ``t`` by a visible correction."""

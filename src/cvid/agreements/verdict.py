@@ -56,12 +56,12 @@ def make_verdict(
     the ``then`` view and the verdict's ``clock``.
     """
     ev = evidence if isinstance(evidence, Evidence) else Evidence(evidence)
-    if ev.index != list(range(checkpoint.size)):
+    if not ev.covers(checkpoint.size):
         raise InputError(
             f"a verdict needs exactly the {checkpoint.size} records the checkpoint covers, "
             f"got {len(ev)}"
         )
-    chain = version_chain(package, zip(ev.index, ev.records, strict=True))
+    chain = version_chain(package, ev.logged())
     if View(view) is View.THEN and View.THEN in ev.vis:  # only amendments known by then
         then = ev.vis[View.THEN]
         chain = chain.known_then(lambda i: then[ev.position[i]])

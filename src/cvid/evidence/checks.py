@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 from cvid.evidence.admission import Prepared
 from cvid.evidence.parties import AgreementParties
-from cvid.evidence.record import Kind, Record, format_utc
+from cvid.evidence.record import Kind, Quantity, Record, format_utc
 from cvid.evidence.registry import KEY_KINDS, KeyRegistry
 from cvid.evidence.signing import RecordError
 
@@ -134,6 +134,17 @@ class BatchCheck:
                 f"observed_at {format_utc(r.observed_at)} is after reported_at "
                 f"{format_utc(r.reported_at)}",
             )
+        for name, v in r.values.items():
+            # A figure dated apart from its record (Quantity.as_of) cannot be as of a time
+            # after the record was made known, any more than observed_at can.
+            if type(v) is Quantity and v.as_of is not None and v.as_of > r.reported_at:
+                raise RecordError(
+                    "time",
+                    where,
+                    f"values.{name}.as_of {format_utc(v.as_of)} is after reported_at "
+                    f"{format_utc(r.reported_at)}: a figure cannot be as of a time after "
+                    "the record reporting it",
+                )
 
     def _target(self, check: str, ref: int, index: int, where: str) -> Link:
         if ref >= index:

@@ -12,7 +12,8 @@ Three instants matter, all UTC:
 - the log index: the order in which the ledger admitted it.
 
 "As known then" at T uses records with ``reported_at`` ≤ T; "as known now" uses every record
-with ``observed_at`` ≤ T.
+with ``observed_at`` ≤ T. A quantity may carry its own ``as_of`` (:class:`Quantity`): that
+figure then stands for its own instant in place of ``observed_at`` (or the record's period).
 """
 
 from __future__ import annotations
@@ -132,6 +133,11 @@ class Quantity(_Strict):
     "bound": "<="}`` is "did not exceed 500 kg". ``uncertainty`` makes it an interval:
     the true value lies within ``value ± uncertainty`` (with a bound, the bound moves out by
     it). A limit judges a bound or an interval soundly (docs/agreements.md).
+
+    ``as_of`` dates the figure apart from its record: ``{"value": 1, "unit": "t", "as_of":
+    "2026-07-01T00:00:00Z"}`` in a record observed on 1 January speaks for 1 July. The engine
+    reads it at that instant, as if a record of its own observed then (cited by the record's
+    log index); the ledger refuses an ``as_of`` after the record's ``reported_at``.
     """
 
     value: float | int
@@ -145,6 +151,16 @@ class Quantity(_Strict):
         default=None,
         description="The true value is below (<), at most (<=), at least (>=) or above (>) value.",
     )
+    as_of: UTCDateTime | None = Field(
+        default=None,
+        description="The instant this figure is as of, when it differs from the record's "
+        "observed_at (or period): one report can carry figures as of several dates. At most "
+        "the record's reported_at.",
+    )
+
+    @field_serializer("as_of")
+    def _ser_as_of(self, value: datetime | None) -> str | None:
+        return None if value is None else format_utc(value)
 
     def interval(self) -> tuple[float, bool, float, bool] | None:
         """``(low, low_included, high, high_included)`` the true value lies in; None for a figure.

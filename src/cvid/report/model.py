@@ -158,7 +158,7 @@ def verdict_hashes(
     """The SHA-256 of the verdict ``cvid verdict create`` writes for each view (made by the
     same :func:`cvid.agreements.make_verdict`), when the records are exactly the checkpoint's
     (indices 0..size-1); else nothing."""
-    if ev.index != list(range(int(checkpoint.get("size", -1)))):
+    if not ev.covers(int(checkpoint.get("size", -1))):
         return {}
     cp = Checkpoint(
         str(checkpoint["origin"]), int(checkpoint["size"]), base64.b64decode(checkpoint["root"])
@@ -196,7 +196,7 @@ def build_section(
     ev = records if isinstance(records, Evidence) else Evidence(records)
     # ``package`` is the first version: the section judges under the version in force at
     # ``as_of`` (in its primary view), as cvid status, cvid view and verdicts do.
-    chain = version_chain(package, zip(ev.index, ev.records, strict=True))
+    chain = version_chain(package, ev.logged())
     if v is View.THEN and View.THEN in ev.vis:
         then = ev.vis[View.THEN]
         chain = chain.known_then(lambda i: then[ev.position[i]])

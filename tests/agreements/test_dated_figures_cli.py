@@ -1,0 +1,168 @@
+"""Figures dated apart from their record through the command line: sign, submit, status
+between the two dates, evidence list showing each figure's date, and the refusals."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from cvid.evidence import Ledger
+from kit import cvid, ok
+
+JAN, JUL = "2021-01-01T00:00:00Z", "2021-07-01T00:00:00Z"
+
+
+def _limit(term: str, parameter: str, quantity: str, unit: str) -> dict[str, Any]:
+    return {
+        "id": term,
+        "kind": "limit",
+        "title": f"{quantity} within its limit",
+        "clause": {"ref": "Article 1", "quote": "The stocks shall not exceed the limits."},
+        "parameter": parameter,
+        "unit": unit,
+        "evidence": {"quantity": quantity},
+        "freshness_days": 100,
+        "noun": quantity.replace("_", " "),
+    }
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> dict[str, Any]:
+    keys: dict[str, tuple[Path, str]] = {}
+    for name in ("A", "INSP"):
+        path = tmp_path / f"{name}.key"
+        keys[name] = (path, ok(cvid("key", "new", name.lower(), "--out", path)).stdout.strip())
+    doc = {
+        "format": "cvid-agreement/1",
+        "id": "pact",
+        "title": "Two stocks",
+        "parties": [
+            {"id": "A", "name": "State A", "roles": ["inspected_party"]},
+            {"id": "INSP", "name": "Inspectorate", "roles": ["inspectorate"]},
+        ],
+        "keys": [
+            {"party": p, "vkey": keys[p][1], "kinds": ["declaration", "inspection_finding"]}
+            for p in ("A", "INSP")
+        ],
+        "defaults": {"verified_by": ["inspectorate"]},
+        "parameters": {
+            "water": {
+                "description": "Heavy water",
+                "unit": "t",
+                "values": {"2020-01-01": {"value": 130, "reference": "Article 1"}},
+            },
+            "uranium": {
+                "description": "Uranium",
+                "unit": "kg",
+                "values": {"2020-01-01": {"value": 100, "reference": "Article 1"}},
+            },
+        },
+        "terms": [
+            _limit("water-limit", "water", "heavy_water", "t"),
+            _limit("uranium-limit", "uranium", "uranium", "kg"),
+        ],
+    }
+    package = tmp_path / "pact"
+    package.mkdir()
+    (package / "agreement.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    ledger = tmp_path / "ledger"
+    ok(cvid("ledger", "init", ledger, "--agreement", package, "--json"))
+    return {"tmp": tmp_path, "ledger": ledger, "keys": keys}
+
+
+def report(uranium_as_of: str = JUL) -> dict[str, Any]:
+    return {
+        "agreement": "pact",
+        "kind": "inspection_finding",
+        "subject": "stocks",
+        "party": "A",
+        "observed_at": "2021-07-15T00:00:00Z",
+        "reported_at": "2021-07-20T00:00:00Z",
+        "values": {
+            "heavy_water": {"value": 120, "unit": "t", "as_of": JAN},
+            "uranium": {"value": 150, "unit": "kg", "as_of": uranium_as_of},
+        },
+        "submitter": "INSP",
+    }
+
+
+def signed(world: dict[str, Any], record: dict[str, Any], name: str) -> Path:
+    draft = world["tmp"] / f"{name}.json"
+    draft.write_text(json.dumps(record))
+    out = ok(cvid("evidence", "sign", draft, "--key", world["keys"]["INSP"][0])).stdout
+    assert json.loads(out)["values"]["uranium"]["as_of"] == record["values"]["uranium"]["as_of"]
+    path = world["tmp"] / f"{name}.signed.json"
+    path.write_text(out)
+    return path
+
+
+def ok_or_1(result: Any) -> str:
+    assert result.exit_code in (0, 1), result.output
+    return str(result.stdout)
+
+
+def size(ledger: Path) -> int:
+    with Ledger.open(ledger, readonly=True) as opened:
+        return opened.size
+
+
+def statuses(world: dict[str, Any], as_of: str) -> dict[str, tuple[str, list[int]]]:
+    out = cvid("status", world["ledger"], "--as-of", as_of, "--json")
+    assert out.exit_code in (0, 1), out.output
+    doc = json.loads(out.stdout)
+    return {t["term"]: (t["status"], t["evidence"]) for t in doc["terms"] if t["party"] == "A"}
+
+
+def test_sign_submit_status_and_list(world: dict[str, Any]) -> None:
+    ok(cvid("submit", world["ledger"], signed(world, report(), "report")))
+    # The day after the record's observed_at: the July uranium figure breaches its limit
+    # (exit 1: a violation), and the January heavy-water figure is stale, its 100-day
+    # freshness counted from 1 January, not from the record's 15 July.
+    out = cvid("status", world["ledger"], "--as-of", "2021-07-16")
+    assert out.exit_code == 1, out.output
+    july = statuses(world, "2021-07-16")
+    assert july["uranium-limit"][0] == "violated" and set(july["uranium-limit"][1]) == {0}
+    assert july["water-limit"] == ("unknown", [0])
+    doc = json.loads(ok_or_1(cvid("status", world["ledger"], "--as-of", "2021-07-16", "--json")))
+    water = next(t for t in doc["terms"] if t["term"] == "water-limit")
+    assert "as of 2021-01-01" in water["explanation"] and "freshness" in water["explanation"]
+    # The listing shows each figure's own date.
+    listed = ok(cvid("evidence", "list", world["ledger"])).stdout
+    assert "uranium=150 kg as of 2021-07-01" in listed
+    assert "heavy_water=120 t as of 2021-01-01" in listed
+    rows = json.loads(ok(cvid("evidence", "list", world["ledger"], "--json")).stdout)
+    row = rows[0] if isinstance(rows, list) else rows["records"][0]
+    assert row["values"]["uranium"]["as_of"] == JUL
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="cvid status reads only records with observed_at <= --as-of "
+    "(cvid/sources.py _needed, r.observed_at <= ?): a record observed in July with a figure "
+    "as of January is not read in March; not engineer B's file, change reported",
+)
+def test_status_between_the_two_figure_dates(world: dict[str, Any]) -> None:
+    ok(cvid("submit", world["ledger"], signed(world, report(), "report")))
+    march = statuses(world, "2021-03-01")
+    assert march["water-limit"] == ("met_verified", [0])
+    assert march["uranium-limit"] == ("unknown", [])
+
+
+def test_a_figure_dated_after_the_report_is_refused(world: dict[str, Any]) -> None:
+    late = signed(world, report(uranium_as_of="2021-08-01T00:00:00Z"), "late")
+    out = cvid("submit", world["ledger"], late)
+    assert out.exit_code == 2, out.output
+    assert "values.uranium.as_of 2021-08-01T00:00:00Z is after reported_at" in out.output
+    assert size(world["ledger"]) == 0  # nothing written
+
+
+def test_a_figure_dated_outside_the_accepted_years_is_refused(world: dict[str, Any]) -> None:
+    draft = world["tmp"] / "old.json"
+    draft.write_text(json.dumps(report(uranium_as_of="1800-07-01T00:00:00Z")))
+    out = cvid("evidence", "sign", draft, "--key", world["keys"]["INSP"][0])
+    assert out.exit_code == 2, out.output
+    assert "as_of" in out.output and "1900" in out.output
