@@ -287,7 +287,7 @@ def load_yaml(text: str, file: str) -> Located:
     the limits of :func:`check_yaml`."""
     check_yaml(text, file)
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_FAST_LOADER)
     except yaml.YAMLError as exc:
         raise PackageError(describe_yaml(exc, file)) from None
     if node is None:
