@@ -86,6 +86,22 @@ class ChartBlock:
 
 
 @dataclass(frozen=True)
+class VersionRow:
+    """One version of the package hash chain (docs/amendments.md), as a verdict carries it:
+    its SHA-256, the previous version's, when it took effect (None: from the start), the log
+    index of the record that completed it and of every consenting record, and whether it is
+    the version in force at the section's date (the last of the chain up to it)."""
+
+    number: int
+    sha256: str
+    previous: str | None
+    effective: str | None
+    index: int | None
+    signed_by: tuple[int, ...]
+    in_force: bool
+
+
+@dataclass(frozen=True)
 class Section:
     """Everything the report shows about one ledger; ``slug`` prefixes its HTML anchors."""
 
@@ -123,6 +139,24 @@ class Section:
     @property
     def package_sha256(self) -> str | None:
         return self.model.package_sha256
+
+    @property
+    def versions(self) -> tuple[VersionRow, ...]:
+        """The package hash chain up to the version in force at ``as_of`` (empty for a
+        ledger without amendments: its one version is :attr:`package_sha256`)."""
+        chain = self.model.package_versions
+        return tuple(
+            VersionRow(
+                number=n,
+                sha256=str(v["sha256"]),
+                previous=v.get("previous"),
+                effective=v.get("effective"),
+                index=v.get("index"),
+                signed_by=tuple(v.get("signed_by") or ()),
+                in_force=n == len(chain),
+            )
+            for n, v in enumerate(chain, start=1)
+        )
 
     @property
     def checkpoint(self) -> Mapping[str, Any] | None:
