@@ -302,12 +302,14 @@ def test_the_verdict_carries_the_chain_and_verify_recomputes_it(
     ok(cvid("verdict", "verify", early, "--log", world["ledger"]))
 
 
-def test_an_amendment_record_that_breaks_the_rules_is_ignored(world: dict[str, Any]) -> None:
+def test_an_amendment_record_that_breaks_the_rules_is_refused(world: dict[str, Any]) -> None:
     """Records submitted around the command (cvid submit) that break the chain's rules are
-    not versions: the chain is a function of the log, not of the command."""
+    refused by admission itself (tests/agreements/test_admission_amendments.py has every
+    case): the ledger is unchanged and the chain has no version more."""
     files = read_package_files(world["v2"])
     (values,) = amendment_values(files, "0" * 64, int(1733011200 * 1e6))
     tmp: Path = world["tmp"]
+    n = size(world["ledger"])
     for party in ("A", "B"):
         record = {
             "v": 1,
@@ -324,7 +326,10 @@ def test_an_amendment_record_that_breaks_the_rules_is_ignored(world: dict[str, A
             cvid("evidence", "sign", tmp / f"{party}.json", "--key", world["keys"][party][0])
         )
         (tmp / f"{party}.signed.json").write_text(signed.stdout)
-        ok(cvid("submit", world["ledger"], tmp / f"{party}.signed.json"))
+        out = cvid("submit", world["ledger"], tmp / f"{party}.signed.json")
+        assert out.exit_code == 2, out.output
+        assert "agreement: amendment part: its previous SHA-256" in out.output
+    assert size(world["ledger"]) == n
     doc = status(world, "2026-01-01")
     assert doc["package_sha256"] == package_sha256(world["v1"])
     assert "package_versions" not in doc

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import cvid.evidence.reserved as reserved
 from cvid.agreements.evidence_index import View
 from cvid.agreements.instants import from_us, parse_instant, rfc3339, to_us
 from cvid.agreements.package import Package, load_package, package_from_files
@@ -49,6 +50,8 @@ from cvid.agreements.timeline import Change, timeline
 from cvid.errors import Error
 from cvid.evidence.parties import Role, files_sha256
 from cvid.evidence.record import Kind, Record
+from cvid.evidence.reserved import AMENDMENT_SUBJECT, MAX_AMENDMENT_BYTES
+from cvid.evidence.signing import RecordError
 
 if TYPE_CHECKING:
     from cvid.evidence import Ledger
@@ -72,18 +75,14 @@ __all__ = [
     "versioned_timeline",
 ]
 
-#: The subject of every amendment record.
-AMENDMENT_SUBJECT = "agreement-package"
-#: The most bytes (the files' total, before base64) one amendment may carry.
-MAX_AMENDMENT_BYTES = 1024 * 1024
-
-SHA256 = "amendment_sha256"
-PREVIOUS = "amendment_previous"
-EFFECTIVE = "amendment_effective"
-FILE_PREFIX = "amendment_file:"
-MANIFEST = "amendment_manifest"
-#: The most bytes of files one amendment record carries (base64 makes them 4/3 as many).
-PART_BYTES = 36_000
+# The names amendment records use, and their limits, are admission's (the record's shape is
+# checked there: :mod:`cvid.evidence.reserved`).
+SHA256 = reserved.SHA256
+PREVIOUS = reserved.PREVIOUS
+EFFECTIVE = reserved.EFFECTIVE
+FILE_PREFIX = reserved.FILE_PREFIX
+MANIFEST = reserved.MANIFEST
+PART_BYTES = reserved.PART_BYTES
 #: When an entry no clock-cosigned checkpoint covers yet is known: never.
 NEVER_KNOWN = 2**62
 
@@ -281,55 +280,136 @@ def _compiled(files: tuple[tuple[str, bytes], ...], where: str) -> Package:
 
 def version_chain(first: Package, records: Iterable[tuple[int, Record]]) -> Chain:
     """The chain of package versions ``records`` (log order) define over ``first``."""
-    assert first.sha256 is not None
-    versions = [PackageVersion(first.sha256, None, None, None, first)]
-    ignored: list[tuple[int, str]] = []
-    pending: dict[tuple[str, str, int], _Pending] = {}
+    builder = ChainBuilder(first)
     for index, record in records:
-        if not is_amendment(record):
-            continue
+        builder.feed(index, record)
+    return builder.chain()
+
+
+class ChainBuilder:
+    """The chain of package versions, built one log entry at a time (:func:`version_chain`).
+
+    :meth:`feed` takes an entry as the chain does (an amendment record that cannot be a
+    version is ignored, with the reason); :meth:`problem` says, without taking it, why a new
+    record would be ignored: what admission refuses (:class:`PackageRecordCheck`).
+    """
+
+    def __init__(self, first: Package) -> None:
+        assert first.sha256 is not None
+        self.versions = [PackageVersion(first.sha256, None, None, None, first)]
+        self.ignored: list[tuple[int, str]] = []
+        self.pending: dict[tuple[str, str, int], _Pending] = {}
+
+    def chain(self) -> Chain:
+        """The chain so far."""
+        return Chain(
+            tuple(self.versions),
+            tuple(self.ignored),
+            {k: tuple(v.indexes) for k, v in self.pending.items() if v.indexes},
+        )
+
+    def _step(
+        self, index: int, record: Record
+    ) -> tuple[str | None, tuple[str, str, int] | None, _Pending | None, PackageVersion | None]:
+        """What taking amendment ``record`` would do: (why it is ignored, the pending key, its
+        new pending state, the version it completes). Changes nothing."""
         try:
             a = parse_amendment(index, record)
         except Error as exc:
-            ignored.append((index, str(exc)))
-            continue
-        head = versions[-1]
+            return str(exc), None, None, None
+        head = self.versions[-1]
         key = (a.sha256, a.previous, a.effective)
-        p = pending.setdefault(key, _Pending())
-        problem = _problem(a, head) or p.conflict(a)
+        old = self.pending.get(key, _Pending())
+        problem = _problem(a, head) or old.conflict(a)
         if problem is not None:
-            ignored.append((index, f"entry {index}: {problem}"))
-            continue
-        p.add(a)
+            return f"entry {index}: {problem}", None, None, None
+        p = old.plus(a)
         if not consenting_parties(head.package) <= p.parties.keys():
-            continue
+            return None, key, p, None  # consents still to come
         if not a.names <= p.files.keys():
-            continue  # parts still to come
+            return None, key, p, None  # parts still to come
         try:
             pkg = _compiled(tuple(sorted(p.files.items())), f"log entry {index}")
         except Error as exc:
-            problem = f"its package does not compile: {exc}"
-        else:
-            if frozenset(pkg.roles) != frozenset(head.package.roles):
-                problem = (
-                    f"its package's parties ({', '.join(sorted(pkg.roles))}) are not the "
-                    f"agreement's ({', '.join(sorted(head.package.roles))})"
-                )
-        if problem is not None:
-            ignored.append((index, f"entry {index}: {problem}"))
-            del pending[key]
-            continue
-        versions.append(
-            PackageVersion(
-                a.sha256, a.previous, a.effective, index, pkg, dict(p.files), tuple(p.indexes)
+            return f"entry {index}: its package does not compile: {exc}", key, None, None
+        if frozenset(pkg.roles) != frozenset(head.package.roles):
+            return (
+                f"entry {index}: its package's parties ({', '.join(sorted(pkg.roles))}) are not "
+                f"the agreement's ({', '.join(sorted(head.package.roles))})",
+                key,
+                None,
+                None,
             )
+        version = PackageVersion(
+            a.sha256, a.previous, a.effective, index, pkg, dict(p.files), tuple(p.indexes)
         )
-        pending.clear()
-    return Chain(
-        tuple(versions),
-        tuple(ignored),
-        {k: tuple(v.indexes) for k, v in pending.items() if v.indexes},
-    )
+        return None, key, p, version
+
+    def problem(self, index: int, record: Record) -> str | None:
+        """Why amendment ``record`` at ``index`` would be ignored (None: it would be taken)."""
+        if not is_amendment(record):
+            return None
+        return self._step(index, record)[0]
+
+    def feed(self, index: int, record: Record) -> str | None:
+        """Take the entry at ``index`` into the chain; the reason when an amendment record is
+        ignored (it then changes nothing, but a package that does not compile drops the
+        pending amendment it completes)."""
+        if not is_amendment(record):
+            return None
+        problem, key, p, version = self._step(index, record)
+        if problem is not None:
+            self.ignored.append((index, problem))
+            if key is not None:
+                self.pending.pop(key, None)
+            return problem
+        assert key is not None and p is not None
+        if version is None:
+            self.pending[key] = p
+        else:
+            self.versions.append(version)
+            self.pending.clear()
+        return None
+
+
+class PackageRecordCheck:
+    """Admission's checks of amendment parts and notices of effect against the log so far.
+
+    Over the amendment records logged before (``records``, log order), :meth:`check` refuses
+    (check ``agreement``) an amendment part the chain would ignore (docs/amendments.md: it does
+    not follow the version in force, its submitter's consent is not needed, its parts conflict
+    or exceed the size limit, or the package it completes does not compile or names other
+    parties) and a notice whose ``scope`` names an id that is no term or step of any version
+    of the package so far. Their shapes were checked already (:mod:`cvid.evidence.reserved`).
+    """
+
+    def __init__(self, first: Package, records: Iterable[tuple[int, Record]] = ()) -> None:
+        self.builder = ChainBuilder(first)
+        for index, record in records:
+            self.builder.feed(index, record)
+
+    def check(self, index: int, record: Record, where: str) -> None:
+        """Refuse (:class:`RecordError`) or take the record at log ``index``."""
+        if is_amendment(record):
+            problem = self.builder.problem(index, record)
+            if problem is not None:
+                detail = problem.removeprefix(f"entry {index}: ")
+                raise RecordError("agreement", where, f"amendment part: {detail}")
+            self.builder.feed(index, record)
+        elif reserved.is_notice_of_effect(record):
+            scope = record.values.get("scope")
+            if not isinstance(scope, str):
+                return
+            known = {t.id for v in self.builder.versions for t in v.package.terms}
+            known |= {s.id for v in self.builder.versions for s in v.package.steps}
+            unknown = [x for x in reserved.scope_ids(scope) if x not in known]
+            if unknown:
+                raise RecordError(
+                    "agreement",
+                    where,
+                    f"values.scope: {', '.join(unknown)[:200]}: no term or step of the "
+                    "agreement's package has that id",
+                )
 
 
 @dataclass
@@ -349,10 +429,13 @@ class _Pending:
             return f"the package is over {MAX_AMENDMENT_BYTES:,} bytes"
         return None
 
-    def add(self, a: Amendment) -> None:
-        self.parties.setdefault(a.party, a.index)
-        self.files.update(a.files)
-        self.indexes.append(a.index)
+    def plus(self, a: Amendment) -> _Pending:
+        """These records and ``a`` (a new state; this one is unchanged)."""
+        return _Pending(
+            {**self.parties, a.party: self.parties.get(a.party, a.index)},
+            {**self.files, **a.files},
+            [*self.indexes, a.index],
+        )
 
 
 def _problem(a: Amendment, head: PackageVersion) -> str | None:

@@ -14,7 +14,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cvid.cli._common import emit_json, err_console, reports_errors
 from cvid.errors import InputError
 from cvid.evidence.ledger import Ledger
+from cvid.evidence.replay import Finding
 from cvid.evidence.verify import verify_ledger
+
+#: What ``cvid ledger verify`` says of the index rows of an entry that is not admissible.
+NOT_ADMISSIBLE_ROWS = "the index has a records row for an entry that is not admissible"
 
 
 @reports_errors
@@ -61,24 +65,36 @@ def ledger_verify(
         result = verify_ledger(
             ledger, workers=workers, progress=lambda n: bar.update(task, completed=n)
         )
+        # Amendment parts and notices against the log before them (admission's last checks).
+        found = {f.index for f in result.findings if f.check not in ("checkpoint", "clock")}
+        refused = ledger.package_record_refusals(result.size, found)
+    # A refused entry is no evidence: its index rows are a finding too, as verify_ledger says
+    # of every other inadmissible entry.
+    extra = [
+        f
+        for i, e in refused
+        for f in (Finding(i, e.check, e.detail), Finding(i, "index", NOT_ADMISSIBLE_ROWS))
+    ]
+    findings = sorted([*result.findings, *extra], key=lambda f: f.index)
+    admitted = result.admitted - len(refused)
     if as_json:
         emit_json(
             {
-                "ok": result.ok,
+                "ok": not findings,
                 "ledger": location,
                 "size": result.size,
-                "admitted": result.admitted,
+                "admitted": admitted,
                 "checkpoints": result.checkpoints,
-                "findings": [f.to_json() for f in result.findings],
+                "findings": [f.to_json() for f in findings],
             }
         )
     else:
-        for f in result.findings:
+        for f in findings:
             typer.echo(str(f))
-        verdict = "ok" if result.ok else f"{len(result.findings)} findings"
+        verdict = "ok" if not findings else f"{len(findings)} findings"
         typer.echo(
-            f"{location}: {result.size} entries, {result.admitted} admitted, "
+            f"{location}: {result.size} entries, {admitted} admitted, "
             f"{result.checkpoints} checkpoints: {verdict}"
         )
-    if not result.ok:
+    if findings:
         raise typer.Exit(1)

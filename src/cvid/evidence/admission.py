@@ -26,6 +26,7 @@ from pydantic import ValidationError
 
 from cvid.errors import InputError
 from cvid.evidence.record import Record
+from cvid.evidence.reserved import check_reserved
 from cvid.evidence.signing import (
     RecordError,
     canonical,
@@ -122,7 +123,8 @@ def check_units(record: Record, where: str) -> None:
 
 
 def prepare(c: Candidate, where: str, verify: bool = True, logged: bool = False) -> Prepared:
-    """Run the stateless checks on one candidate, in order: JSON, schema, units, signature
+    """Run the stateless checks on one candidate, in order: JSON, schema (with the shape of
+    amendment parts and notices of effect, :mod:`cvid.evidence.reserved`), units, signature
     presence, canonical form, size, then (if ``verify``) the signature.
 
     ``logged`` says the candidate's text is a log entry: it must then be exactly the canonical
@@ -136,6 +138,7 @@ def prepare(c: Candidate, where: str, verify: bool = True, logged: bool = False)
         record = Record.model_validate(obj)
     except ValidationError as exc:
         raise RecordError("schema", where, flatten_errors(exc)) from None
+    check_reserved(record, where)
     check_units(record, where)
     if record.signature is None:
         raise RecordError("signature", where, "record is not signed (no 'signature' member)")

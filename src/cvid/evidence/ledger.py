@@ -45,7 +45,7 @@ import bisect
 import math
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence, Set
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -77,6 +77,7 @@ from cvid.evidence.parties import (
 from cvid.evidence.record import Record
 from cvid.evidence.registry import KeyRegistry
 from cvid.evidence.replay import entry_where
+from cvid.evidence.reserved import AMENDMENT_SUBJECT, is_amendment_like, is_notice_of_effect
 from cvid.evidence.signing import RecordError, parse_json, without_signature
 from cvid.store import schema
 from cvid.store.log import FORMAT as LOG_FORMAT
@@ -99,6 +100,8 @@ from cvid.witness.policy import Policy, parse_policy
 if TYPE_CHECKING:
     import httpx
 
+    from cvid.agreements.package import Package
+    from cvid.agreements.versions import PackageRecordCheck
     from cvid.witness.publish import WitnessOutcome
 
 FORMAT = "cvid-ledger/2"
@@ -207,6 +210,13 @@ class _State:
     digests: dict[bytes, int] = field(default_factory=dict)
     links: dict[int, Link] = field(default_factory=dict)
     superseded_by: dict[int, int] = field(default_factory=dict)
+    #: The amendment parts and notices admitted since ``base`` (the store's index has those
+    #: below it), for :class:`cvid.agreements.versions.PackageRecordCheck`.
+    package_records: list[tuple[int, Record]] = field(default_factory=list)
+    base: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.base = self.first
 
 
 class Ledger:
@@ -260,6 +270,7 @@ class Ledger:
         # The first inadmissible entry found in the store: every write is refused after it.
         self._untrusted: StoreError | None = None
         self._times: list[tuple[int, int]] = []  # clock times, cached by increasing size
+        self._first: Package | None = None
         with driver.read() as tx:
             self._open_state(tx)
 
@@ -562,15 +573,90 @@ class Ledger:
             superseded_by=superseded,
             now=now,
         )
+        package_check: PackageRecordCheck | None = None
+        taken: list[tuple[int, Record]] = []
         for position, p in enumerate(ok):
             check.check(position, p, None if times is None else times[position])
+            if is_amendment_like(p.record) or is_notice_of_effect(p.record):
+                if package_check is None:
+                    package_check = self._package_check(tx, state, p.where)
+                package_check.check(state.first + position, p.record, p.where)
+                taken.append((state.first + position, p.record))
         state.registry = check.registry
+        state.package_records.extend(taken)
         for position, p in enumerate(ok):
             state.digests[p.digest] = state.first + position
         state.links.update(check.new_links)
         state.superseded_by.update(check.new_superseded)
         state.first += len(ok)
         return ok
+
+    def _package_check(self, tx: SqlTx, state: _State, where: str) -> PackageRecordCheck:
+        """The checks of amendment parts and notices against the log before the batch: the
+        amendment records the index holds below ``state.base`` and those admitted since.
+        :class:`RecordError` (check ``agreement``, naming ``where``) when the ledger's package
+        is no agreement package the engine compiles: there is nothing to check them against."""
+        from cvid.agreements.versions import PackageRecordCheck
+
+        try:
+            first = self.first_package()
+        except Error as exc:
+            raise RecordError(
+                "agreement",
+                where,
+                f"an amendment part or notice of effect needs an agreement package to check it "
+                f"against; the ledger's does not compile ({exc})",
+            ) from None
+        logged = ledgerdb.package_entries(tx, AMENDMENT_SUBJECT, state.base)
+        records = [(i, _parse_entry(i, e)[0]) for i, e in logged]
+        return PackageRecordCheck(first, [*records, *state.package_records])
+
+    def package_record_refusals(
+        self, size: int, skip: Set[int] = frozenset()
+    ) -> list[tuple[int, RecordError]]:
+        """Admission's checks of amendment parts and notices against the log (the ones that
+        need the log before them; :class:`~cvid.agreements.versions.PackageRecordCheck`),
+        replayed in log order over the first ``size`` entries: each refused entry's index and
+        refusal. Entries in ``skip`` (found inadmissible already) are not evidence and are
+        left out. The entries are found through the index (``cvid ledger verify`` checks it
+        against the entries in the same run) and read from the log.
+        """
+        from cvid.agreements.versions import PackageRecordCheck
+
+        with self.driver.read() as tx:
+            logged = ledgerdb.package_entries(tx, AMENDMENT_SUBJECT, size, notices=True)
+        logged = [(i, e) for i, e in logged if i not in skip]
+        if not logged:
+            return []  # (and a package the engine does not compile is never compiled)
+        try:
+            check: PackageRecordCheck | None = PackageRecordCheck(self.first_package())
+        except Error as exc:
+            check, problem = None, str(exc)
+        out: list[tuple[int, RecordError]] = []
+        for i, entry in logged:
+            where = entry_where(i)
+            try:
+                if check is None:
+                    raise RecordError(
+                        "agreement",
+                        where,
+                        "an amendment part or notice of effect needs an agreement package to "
+                        f"check it against; the ledger's does not compile ({problem})",
+                    )
+                check.check(i, _parse_entry(i, entry)[0], where)
+            except RecordError as exc:
+                out.append((i, exc))
+        return out
+
+    def first_package(self) -> Package:
+        """The ledger's copy of the agreement package, compiled (once): the first version."""
+        if self._first is None:
+            from cvid.agreements.package import package_from_files
+
+            self._first = package_from_files(
+                self.package_files, f"{self.where} (the ledger's package)"
+            )
+        return self._first
 
     def check(self, batch: Sequence[Mapping[str, Any]] | Sequence[Candidate]) -> list[Prepared]:
         """Run every admission check on a batch without writing; raise the first refusal."""

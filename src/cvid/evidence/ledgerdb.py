@@ -243,6 +243,28 @@ def key_entries(tx: SqlTx, start: int, end: int) -> list[tuple[int, bytes]]:
     return [(int(i), bytes(d)) for i, d in rows]
 
 
+def package_entries(
+    tx: SqlTx, subject: str, end: int, notices: bool = False
+) -> list[tuple[int, bytes]]:
+    """The logged ``statement`` records about ``subject`` (the amendment parts) with index
+    below ``end`` and, if ``notices``, the ``notice`` records carrying a value ``notice``, as
+    ``(index, entry)`` in log order (:mod:`cvid.agreements.versions` checks them in order)."""
+    sql = (
+        "SELECT e.idx, e.data FROM records r JOIN entries e ON e.idx = r.idx "
+        "WHERE r.idx < ? AND r.kind = 'statement' AND r.subject = ?"
+    )
+    params: list[object] = [end, subject]
+    if notices:
+        sql += (
+            " UNION SELECT e.idx, e.data FROM record_values v JOIN records r ON r.idx = v.idx "
+            "JOIN entries e ON e.idx = v.idx "
+            "WHERE v.name = 'notice' AND v.idx < ? AND r.kind = 'notice'"
+        )
+        params.append(end)
+    rows = tx.execute(sql + " ORDER BY 1", params)
+    return [(int(i), bytes(d)) for i, d in rows]
+
+
 def indexed_size(tx: SqlTx) -> int:
     """One more than the largest indexed record (0 when none)."""
     row = tx.execute("SELECT MAX(idx) FROM records")[0]
