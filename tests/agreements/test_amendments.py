@@ -488,3 +488,33 @@ def test_the_report_judges_under_the_version_in_force(world: dict[str, Any]) -> 
         out = world["tmp"] / f"report-{at}.html"
         assert cvid("report", world["ledger"], "--as-of", at, "--out", out).exit_code in (0, 1)
         assert ("no-tests" in out.read_text()) == has_new_term
+
+
+def test_evidence_list_shows_an_amendment_part_as_what_it_is_never_its_bytes(
+    world: dict[str, Any],
+) -> None:
+    import hashlib
+
+    ok(amend(world))
+    files = read_package_files(world["v2"])
+    v1, v2 = package_sha256(world["v1"]), package_sha256(world["v2"])
+    listed = ok(cvid("evidence", "list", world["ledger"])).stdout
+    flat = " ".join(listed.split())  # the console wraps long lines
+    for party in ("A", "B"):
+        assert (
+            f"version {v2[:12]} (replaces {v1[:12]}, effective 2024-12-01T00:00:00Z), part 1 of "
+            f"1 from {party}:"
+        ) in flat
+    data = files["agreement.yaml"]
+    digest = hashlib.sha256(data).hexdigest()[:12]
+    assert f"agreement.yaml ({len(data):,} bytes, SHA-256 {digest})" in flat
+    assert f"1 of {len(files)} files" in flat
+    encoded = base64.b64encode(data).decode()
+    assert encoded[:40] not in flat and "amendment_file:" not in flat
+    # The other records keep their values; --json keeps the data as logged.
+    assert "stock=50 kg" in flat
+    rows = json.loads(ok(cvid("evidence", "list", world["ledger"], "--json")).stdout)
+    parts = [r for r in rows if r["subject"] == AMENDMENT_SUBJECT]
+    assert len(parts) == 2 and all(
+        r["values"]["amendment_file:agreement.yaml"] == encoded for r in parts
+    )

@@ -66,6 +66,7 @@ __all__ = [
     "amendment_values",
     "check_follows",
     "consenting_parties",
+    "describe_parts",
     "ledger_chain",
     "opened_ledger",
     "parse_amendment",
@@ -458,6 +459,51 @@ def _problem(a: Amendment, head: PackageVersion) -> str | None:
 def check_follows(a: Amendment, head: PackageVersion) -> str | None:
     """:func:`_problem`, for ``cvid ledger amend``'s refusals."""
     return _problem(a, head)
+
+
+def describe_parts(rows: Iterable[tuple[int, str, Mapping[str, Any]]]) -> dict[int, str]:
+    """What each amendment record among ``rows`` is, in words, never its files' bytes.
+
+    ``rows`` are ``(index, submitter, values)`` of records about :data:`AMENDMENT_SUBJECT`,
+    in log order (a listing's, as JSON). Each gets one line: the version it records (its
+    SHA-256, the one it replaces, from when), which of its submitter's parts of that version
+    it is (``part i of n``, n counting the parts among ``rows``), and each file it carries by
+    path, size and SHA-256::
+
+        version 1a2b3c4d5e6f (replaces 9f8e7d6c5b4a, effective 2021-02-03T00:00:00Z), part 1
+        of 2 from US: agreement.yaml (12,345 bytes, SHA-256 ab12cd34ef56); 1 of 4 files
+    """
+    rows = list(rows)
+    parts: dict[tuple[str, str, str, str], list[int]] = {}
+    heads: dict[int, tuple[str, str, str, str]] = {}
+    for index, submitter, values in rows:
+        sha, prev, eff = (str(values.get(name, "?")) for name in (SHA256, PREVIOUS, EFFECTIVE))
+        heads[index] = key = (sha, prev, eff, submitter)
+        parts.setdefault(key, []).append(index)
+    out: dict[int, str] = {}
+    for index, _, values in rows:
+        sha, prev, eff, submitter = heads[index]
+        mine = parts[heads[index]]
+        files = []
+        for name in sorted(values):
+            if not name.startswith(FILE_PREFIX):
+                continue
+            try:
+                data = base64.b64decode(str(values[name]), validate=True)
+            except (binascii.Error, ValueError):
+                files.append(f"{name[len(FILE_PREFIX) :]} (not base64)")
+                continue
+            digest = hashlib.sha256(data).hexdigest()[:12]
+            files.append(f"{name[len(FILE_PREFIX) :]} ({len(data):,} bytes, SHA-256 {digest})")
+        manifest = values.get(MANIFEST)
+        listed = len(str(manifest).splitlines()) if isinstance(manifest, str) else 0
+        carried = "; ".join(files) if files else "no file (consent only)"
+        out[index] = (
+            f"version {sha[:12]} (replaces {prev[:12]}, effective {eff}), part "
+            f"{mine.index(index) + 1} of {len(mine)} from {submitter}: {carried}; "
+            f"{len(files)} of {listed} files"
+        )
+    return out
 
 
 def versioned_timeline(

@@ -56,6 +56,7 @@ from cvid.evidence.listing import (
     summary,
 )
 from cvid.evidence.parties import witness_policy_text
+from cvid.evidence.reserved import AMENDMENT_SUBJECT
 from cvid.evidence.signing import parse_json
 from cvid.evidence.templates import template
 from cvid.keyfiles import read_signer, write_signer
@@ -374,6 +375,30 @@ def evidence_show(
         )
 
 
+def _amendment_parts(
+    rows: list[dict[str, Any]],
+    *,
+    ledger: Ledger | None = None,
+    svc: remote.Service | None = None,
+) -> dict[int, str]:
+    """The amendment records among listing ``rows`` in words (index → line), numbered among
+    every amendment record of the ledger or service (:func:`describe_parts`)."""
+    if not any(r["subject"] == AMENDMENT_SUBJECT and r["kind"] == "statement" for r in rows):
+        return {}
+    from cvid.agreements.versions import describe_parts  # the engine: only when needed
+
+    if ledger is not None:
+        every = [summary(r) for r in ledger.statements_about(AMENDMENT_SUBJECT, ledger.size)]
+    elif svc is not None:
+        every = svc.records(kind="statement", subject=AMENDMENT_SUBJECT)
+    else:
+        every = rows
+    said = describe_parts(
+        (r["index"], r["submitter"], r["values"]) for r in every if r["party"] is None
+    )
+    return {r["index"]: said[r["index"]] for r in rows if r["index"] in said}
+
+
 @evidence_app.command("list")
 @reports_errors
 def evidence_list(
@@ -399,6 +424,7 @@ def evidence_list(
                 submitter=submitter,
                 speaker=speaker,
             )
+            parts = {} if as_json else _amendment_parts(rows, svc=svc)
     else:
         lo, hi = observed_bounds(since, until)
         query = RecordQuery(
@@ -411,6 +437,7 @@ def evidence_list(
         )
         with Ledger.open(directory, readonly=True) as ledger:
             rows = [summary(r) for r in iter_listed(ledger, query, party)]
+            parts = {} if as_json else _amendment_parts(rows, ledger=ledger)
     if as_json:
         emit_json(rows)
         return
@@ -428,7 +455,9 @@ def evidence_list(
             f"[bold]{row['index']:>4}[/]  {escape(row['kind'])}  {escape(row['subject'])}  "
             f"{escape(about)}  {escape(observed)}  {status}"
         )
-        if row["values"]:
+        if row["index"] in parts:  # what the part is, never its files' base64
+            out.print(f"      [dim]{escape(parts[row['index']])}[/]")
+        elif row["values"]:
             out.print(f"      [dim]{escape(summary_values(row['values']))}[/]")
         said = [f"\u201c{row['quote']}\u201d"] if row["quote"] else []
         if row["speaker"]:
