@@ -243,3 +243,15 @@ def test_an_instant_outside_the_accepted_years_is_refused(tmp_path: Path) -> Non
                 "values": {"uranium": {"value": 1, "unit": "kg", "as_of": "1800-01-01T00:00:00Z"}},
             }
         )
+
+
+def test_the_report_lists_the_record_once_and_plots_each_figure_at_its_date(
+    pact: Package,
+) -> None:
+    from cvid.report.model import build_section
+
+    section = build_section(pact, list(enumerate([report()])), "2021-07-25")
+    assert [row.index for row in section.evidence] == [0]
+    plotted = {c.term: [(p[1][:10], p[3]) for p in c.points] for c in section.charts}
+    assert plotted["uranium-limit"] == [("2021-07-01", 0)]
+    assert plotted["water-limit"] == [("2021-01-01", 0)]

@@ -166,3 +166,27 @@ def test_a_figure_dated_outside_the_accepted_years_is_refused(world: dict[str, A
     out = cvid("evidence", "sign", draft, "--key", world["keys"]["INSP"][0])
     assert out.exit_code == 2, out.output
     assert "as_of" in out.output and "1900" in out.output
+
+
+def test_the_service_refuses_a_figure_dated_after_the_report_with_a_422(
+    world: dict[str, Any],
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from cvid.web.app import create_app
+
+    late = signed(world, report(uranium_as_of="2021-08-01T00:00:00Z"), "late").read_text()
+    with TestClient(create_app(world["ledger"])) as client:
+        resp = client.post(
+            "/v1/records", content=late, headers={"content-type": "application/json"}
+        )
+        assert resp.status_code == 422, resp.text  # a refused record, as every admission check
+        assert resp.json()["check"] == "time"
+        assert "values.uranium.as_of" in resp.json()["detail"]
+        assert client.get("/v1/ledger").json()["size"] == 0
+        good = signed(world, report(), "good").read_text()
+        resp = client.post(
+            "/v1/records", content=good, headers={"content-type": "application/json"}
+        )
+        assert resp.status_code in (200, 201), resp.text
+        assert client.get("/v1/ledger").json()["size"] == 1

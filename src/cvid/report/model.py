@@ -28,7 +28,7 @@ from cvid.report.svg import number
 from cvid.tlog import Checkpoint
 from cvid.view import build_view
 from cvid.view.build import Instant, to_instant
-from cvid.view.model import Finding, Step, TermInfo, ViewModel, Witnesses
+from cvid.view.model import EvidenceItem, Finding, Step, TermInfo, ViewModel, Witnesses
 
 _DAY = 86_400_000_000
 
@@ -262,13 +262,26 @@ def build_section(
         texts=model.terms,
         histories=_histories(model, slug, lo, t),
         charts=_charts(model, slug, t),
-        evidence=rows_from_view(model.evidence, v.value),
+        evidence=rows_from_view(_once(model.evidence), v.value),
         span=(lo, t),
         verdicts=verdicts,
         ledger=ledger,
         tiles=tiles,
         notes=tuple(notes),
     )
+
+
+def _once(items: Sequence[EvidenceItem]) -> tuple[EvidenceItem, ...]:
+    """Each log record once, the first time it is listed: the view model lists a record
+    with figures dated apart (``as_of``) once per position of the evidence index (its own,
+    then one per figure date), and the report's evidence table is one row a record."""
+    seen: set[int] = set()
+    out = []
+    for item in items:
+        if item.index not in seen:
+            seen.add(item.index)
+            out.append(item)
+    return tuple(out)
 
 
 def _term_rows(model: ViewModel) -> tuple[TermRow, ...]:
