@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from cvid.agreements import parse_as_of
 from cvid.agreements.engine import evaluate
 from cvid.agreements.evidence_index import View
 from cvid.agreements.instants import rfc3339
 from cvid.agreements.package import Package
-from cvid.agreements.scenarios import parse_as_of
 from cvid.agreements.timeline import timeline
 from cvid.agreements.verdict import checkpoint_json
 from cvid.errors import InputError

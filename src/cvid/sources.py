@@ -39,7 +39,6 @@ from cvid.agreements.package import Package, package_from_files
 from cvid.errors import Error, InputError, VerificationError
 from cvid.evidence import ledgerdb
 from cvid.evidence.admission import Prepared
-from cvid.evidence.importer import load_mapping, read_csv, table_records
 from cvid.evidence.ledger import Ledger, is_ledger, is_url
 from cvid.evidence.parties import AgreementParties, parse_parties
 from cvid.evidence.record import Record
@@ -363,6 +362,8 @@ def import_declarations(
     ``cvid import csv`` signs a whole table with one key; a table of several parties' own
     declarations needs each row signed by its party. One batch, all or nothing.
     """
+    from cvid.evidence.importer import load_mapping, read_csv, table_records  # demo only
+
     try:
         data = csv_path.read_bytes()
     except OSError as exc:

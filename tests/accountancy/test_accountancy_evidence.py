@@ -17,8 +17,7 @@ import pytest
 
 from cvid.accountancy import MethodTable, evaluate_balance, parse_balances
 from cvid.accountancy.evidence import balance_record, period_end
-from cvid.agreements import evaluate, load_package
-from cvid.agreements.scenarios import parse_as_of
+from cvid.agreements import evaluate, load_package, parse_as_of
 from cvid.errors import InputError
 from cvid.evidence import Ledger, sign_record
 from cvid.evidence.record import Record

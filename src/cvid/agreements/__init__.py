@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from cvid.agreements.engine import Evaluation, StepResult, TermResult, evaluate
     from cvid.agreements.errors import PackageError
     from cvid.agreements.evidence_index import Evidence, View
+    from cvid.agreements.instants import parse_as_of
     from cvid.agreements.model import AgreementFile, agreement_schema
     from cvid.agreements.package import Package, load_package, package_from_files, parse_package
     from cvid.agreements.ranges import check_package_ranges
@@ -56,6 +57,7 @@ _lazy.install(
         "cvid.agreements.engine": ["Evaluation", "StepResult", "TermResult", "evaluate"],
         "cvid.agreements.errors": ["PackageError"],
         "cvid.agreements.evidence_index": ["Evidence", "View"],
+        "cvid.agreements.instants": ["parse_as_of"],
         "cvid.agreements.model": ["AgreementFile", "agreement_schema"],
         "cvid.agreements.package": [
             "Package",
@@ -116,6 +118,7 @@ __all__ = [
     "make_verdict",
     "opened_ledger",
     "package_from_files",
+    "parse_as_of",
     "parse_package",
     "run_scenarios",
     "safe_load_yaml",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 
+from cvid.errors import InputError
 from cvid.limits import check_instant
 
 DAY = 86_400_000_000
@@ -54,3 +55,11 @@ def parse_instant(text: str) -> int:
     if t.tzinfo is None or t.utcoffset() is None:
         raise ValueError(f"{text!r} has no time zone (write 2018-02-05T00:00:00Z)")
     return to_us(check_instant(t))
+
+
+def parse_as_of(text: str) -> int:
+    """A command-line date or instant; :class:`InputError` if it is neither."""
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise InputError(f"not a date or instant: {text!r} ({exc})") from None

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from cvid.agreements.engine import Evaluation, evaluate
 from cvid.agreements.errors import PackageError
 from cvid.agreements.evidence_index import Evidence, View
-from cvid.agreements.instants import parse_instant, rfc3339, show, to_us
+from cvid.agreements.instants import rfc3339, show, to_us
 from cvid.agreements.model import Instant, to_instant
 from cvid.agreements.package import Package
 from cvid.agreements.terms import Status, StepState
@@ -379,9 +379,3 @@ def run_scenarios(package: Package, data_dir: Path | None = None) -> list[Scenar
     return out
 
 
-def parse_as_of(text: str) -> int:
-    """A command-line date or instant; :class:`InputError` if it is neither."""
-    try:
-        return parse_instant(text)
-    except ValueError as exc:
-        raise InputError(f"not a date or instant: {text!r} ({exc})") from None

@@ -36,8 +36,8 @@ from cvid.accountancy import (
 )
 from cvid.accountancy.evaluation import BalanceEvaluation
 from cvid.accountancy.evidence import balance_record
+from cvid.agreements import parse_as_of
 from cvid.agreements.instants import from_us
-from cvid.agreements.scenarios import parse_as_of
 from cvid.cli._common import emit_json, reports_errors
 from cvid.console import SafeConsole
 from cvid.errors import InputError

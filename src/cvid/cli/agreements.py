@@ -17,7 +17,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -25,30 +25,29 @@ from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
 
-from cvid.agreements import opened_ledger, status_under_versions, timeline_under_versions
-from cvid.agreements.evidence_index import ClockMode, LedgerRecords, View
-from cvid.agreements.instants import from_us, show
-from cvid.agreements.model import agreement_schema
-from cvid.agreements.package import Package, load_package
-from cvid.agreements.scenarios import parse_as_of, run_scenarios
-from cvid.agreements.verdict import (
-    check_chain,
-    compare,
-    make_verdict,
-    read_verdict,
-    verdict_bytes,
+from cvid.agreements import (
+    Package,
+    View,
+    load_package,
+    opened_ledger,
+    parse_as_of,
+    status_under_versions,
+    timeline_under_versions,
 )
+from cvid.agreements.instants import from_us, show
 from cvid.cli import remote
 from cvid.cli._common import AlwaysJsonOpt, emit_json, reports_errors
 from cvid.console import SafeConsole
 from cvid.documents import is_violated
 from cvid.errors import InputError, VerificationError
-from cvid.evidence.parties import witness_policy_text
-from cvid.keyfiles import read_vkey
-from cvid.sources import Source, from_ledger, parties_of, verdict_source
-from cvid.tlog.checkpoint import Checkpoint
-from cvid.tlog.note import b64
-from cvid.witness.policy import Policy, parse_policy
+
+if TYPE_CHECKING:
+    from cvid.sources import Source
+    from cvid.tlog import Checkpoint
+    from cvid.witness import Policy
+
+# What only the verdict, check and schema commands need (scenarios, verdicts, witness
+# policies, tiles) is imported inside them: `cvid status` starts without it (issue 11).
 
 COLORS = {
     "not_in_force": "dim",
@@ -97,6 +96,8 @@ def _source_and_package(
 ) -> tuple[Source, Package]:
     """The ledger's records an evaluation needs (all of them, re-checked, with ``verify``)
     and the package: ``package`` when given, else the ledger's own copy."""
+    from cvid.sources import from_ledger
+
     pkg = load_package(package) if package is not None else None
     source = from_ledger(location, package=pkg, until=until, verify=verify)
     # The records live until the command ends: keep the collector from re-scanning them.
@@ -278,6 +279,8 @@ def agreement_check(
     as_json: JsonOpt = False,
 ) -> None:
     """Validate a package and run its scenarios: exit 1 if one fails, 2 if it is invalid."""
+    from cvid.agreements import run_scenarios
+
     pkg = load_package(package)
     results = run_scenarios(pkg, data)
     failed = [r for r in results if not r.ok]
@@ -312,6 +315,8 @@ def agreement_check(
 @reports_errors
 def agreement_schema_command(as_json: AlwaysJsonOpt = False) -> None:
     """Print the JSON Schema of agreement.yaml (docs/agreement.schema.json)."""
+    from cvid.agreements import agreement_schema
+
     sys.stdout.write(json.dumps(agreement_schema(), indent=2) + "\n")
 
 
@@ -346,6 +351,9 @@ def verdict_create(
     Prints a JSON summary. Exit 0, or 1 when a term is violated (the verdict is written
     either way).
     """
+    from cvid.agreements import make_verdict, verdict_bytes
+    from cvid.agreements.verdict import read_verdict
+
     t = parse_as_of(as_of)
     if remote.is_service(directory):
         with remote.service(directory, package) as svc:
@@ -408,6 +416,11 @@ def verdict_verify(
     A verdict that re-derives exits 0 even when it finds a violation (its JSON says
     "violated"): the question verify answers is whether the verdict holds.
     """
+    from cvid.agreements import make_verdict, verdict_bytes
+    from cvid.agreements.verdict import check_chain, compare, read_verdict
+    from cvid.sources import verdict_source
+    from cvid.tlog.note import b64
+
     try:
         claimed = verdict.read_bytes()
     except OSError as exc:
@@ -485,6 +498,8 @@ def _then_attested(
     attest (:func:`cvid.witnessed.unattested`), when its ledger's clock is ``log``; the
     number of entries checked. :class:`VerificationError` (exit 1) naming the entries where
     the ledger's clock and the witnesses' timestamps disagree."""
+    from cvid.agreements.evidence_index import ClockMode, LedgerRecords
+    from cvid.keyfiles import read_vkey
     from cvid.witnessed import unattested, witnessed_times  # tiles over HTTP: when needed
 
     records = source.records
@@ -513,6 +528,10 @@ def _witnessed(
     """``{"witnesses": [names]}`` when ``policy`` (or the package's witnesses) holds on the
     checkpoint of the verdict's size, with the policy; ``{}`` and None when there is no policy
     to apply. :class:`VerificationError` (exit 1) without the quorum."""
+    from cvid.evidence.parties import witness_policy_text
+    from cvid.keyfiles import read_vkey
+    from cvid.sources import parties_of
+    from cvid.witness import parse_policy
     from cvid.witnessed import require_quorum, witnessed_note  # tiles over HTTP: when needed
 
     if policy is not None:

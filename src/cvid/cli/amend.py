@@ -25,10 +25,11 @@ from cvid.agreements import (
     check_package_ranges,
     consenting_parties,
     ledger_chain,
+    parse_as_of,
+    run_scenarios,
 )
 from cvid.agreements.instants import rfc3339, to_us
 from cvid.agreements.package import load_package
-from cvid.agreements.scenarios import parse_as_of, run_scenarios
 from cvid.cli._common import AlwaysJsonOpt, emit_json, reports_errors
 from cvid.errors import Error, InputError
 from cvid.evidence import Ledger, format_utc

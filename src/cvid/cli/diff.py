@@ -20,9 +20,9 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from cvid.agreements import parse_as_of
 from cvid.agreements.index import View
 from cvid.agreements.instants import from_us, rfc3339, show
-from cvid.agreements.scenarios import parse_as_of
 from cvid.cli import remote
 from cvid.cli._common import emit_json, reports_errors
 from cvid.errors import InputError

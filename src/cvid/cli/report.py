@@ -17,8 +17,8 @@ from typing import Annotated
 
 import typer
 
+from cvid.agreements import parse_as_of
 from cvid.agreements.evidence_index import View
-from cvid.agreements.scenarios import parse_as_of
 from cvid.cli._common import emit_json, fail, reports_errors
 from cvid.report import render_report, section_for_ledger, write_report
 from cvid.report.pdf import find_browser, print_pdf

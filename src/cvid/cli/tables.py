@@ -18,9 +18,9 @@ from typing import Annotated, Any
 
 import typer
 
+from cvid.agreements import parse_as_of
 from cvid.agreements.index import View
 from cvid.agreements.instants import rfc3339
-from cvid.agreements.scenarios import parse_as_of
 from cvid.cli._common import AlwaysJsonOpt, emit_json, reports_errors
 from cvid.errors import InputError
 

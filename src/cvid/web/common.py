@@ -11,7 +11,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 
-from cvid.agreements.scenarios import parse_as_of
+from cvid.agreements import parse_as_of
 from cvid.errors import Error, InputError, StoreError
 from cvid.evidence.ledger import Ledger
 from cvid.tlog import merkle
