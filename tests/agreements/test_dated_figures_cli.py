@@ -190,3 +190,18 @@ def test_the_service_refuses_a_figure_dated_after_the_report_with_a_422(
         )
         assert resp.status_code in (200, 201), resp.text
         assert client.get("/v1/ledger").json()["size"] == 1
+
+
+def test_a_verdict_over_dated_figures_re_derives_and_the_ledger_verifies(
+    world: dict[str, Any],
+) -> None:
+    ok(cvid("submit", world["ledger"], signed(world, report(), "report")))
+    out = world["tmp"] / "v.json"
+    made = cvid("verdict", world["ledger"], "--as-of", "2021-07-16", "--out", out)
+    assert made.exit_code in (0, 1), made.output
+    doc = json.loads(out.read_text())
+    assert doc["checkpoint"]["size"] == 1  # the one record, not one per figure date
+    uranium = next(t for t in doc["terms"] if t["term"] == "uranium-limit")
+    assert uranium["status"] == "violated"
+    ok(cvid("verdict", "verify", out, "--log", world["ledger"]))
+    ok(cvid("ledger", "verify", world["ledger"]))
