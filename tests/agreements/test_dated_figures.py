@@ -255,3 +255,16 @@ def test_the_report_lists_the_record_once_and_plots_each_figure_at_its_date(
     plotted = {c.term: [(p[1][:10], p[3]) for p in c.points] for c in section.charts}
     assert plotted["uranium-limit"] == [("2021-07-01", 0)]
     assert plotted["water-limit"] == [("2021-01-01", 0)]
+
+
+def test_a_record_without_as_of_keeps_its_bytes_and_one_with_it_round_trips() -> None:
+    from cvid.evidence.signing import canonical
+
+    plain = {"value": 1561, "unit": "warhead"}
+    r = rec("declaration", "A", "2021-02-01", {"w": plain}, agreement="pact")
+    assert r.to_json()["values"] == {"w": plain}  # no "as_of": null, nothing added
+    assert b"as_of" not in canonical(r.to_json())
+    dated = {"value": 1, "unit": "t", "as_of": "2021-01-01T03:00:00+03:00"}
+    d = rec("declaration", "A", "2021-02-01", {"w": dated}, agreement="pact")
+    # Read as UTC and written with a Z, as every instant of a record is.
+    assert d.to_json()["values"]["w"] == {"value": 1, "unit": "t", "as_of": "2021-01-01T00:00:00Z"}
