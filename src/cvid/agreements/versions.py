@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import cvid.evidence.reserved as reserved
-from cvid.agreements.evidence_index import View
+from cvid.agreements.evidence_index import Evidence, View
 from cvid.agreements.instants import from_us, parse_instant, rfc3339, to_us
 from cvid.agreements.package import Package, load_package, package_from_files
 from cvid.agreements.timeline import Change, timeline
@@ -508,7 +508,7 @@ def describe_parts(rows: Iterable[tuple[int, str, Mapping[str, Any]]]) -> dict[i
 
 def versioned_timeline(
     chain: Chain,
-    records_for: Callable[[Package], Sequence[tuple[int, Record]]],
+    records_for: Callable[[Package], Evidence | Sequence[tuple[int, Record]]],
     lo: int,
     hi: int,
     view: View | str,

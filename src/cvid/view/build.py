@@ -13,12 +13,13 @@ import datetime as dt
 import itertools
 import re
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from cvid.agreements import Change, Evidence, Package, View, evaluate, timeline
 from cvid.agreements.instants import DAY, parse_instant, rfc3339, to_us
 from cvid.agreements.terms import CompiledTerm
+from cvid.agreements.versions import Chain, versioned_timeline
 from cvid.errors import InputError
 from cvid.evidence.record import Quantity, Record
 from cvid.evidence.units import convert
@@ -47,6 +48,10 @@ from cvid.view.model import (
     ViewModel,
     Witnesses,
 )
+
+if TYPE_CHECKING:
+    from cvid.evidence import Ledger
+    from cvid.sources import Source
 
 #: The members of a status document the view model reads itself; any other is kept as ``extra``.
 _KNOWN = frozenset(
@@ -91,6 +96,8 @@ def build_view(
     log_vkey: str | None = None,
     witnesses: Witnesses | None = None,
     package_versions: Sequence[Mapping[str, Any]] = (),
+    chains: Mapping[View, Chain] | None = None,
+    records_for: Callable[[Package], Evidence] | None = None,
 ) -> ViewModel:
     """The view model of ``package`` over ``records`` at ``as_of``, in each of ``views``.
 
@@ -98,7 +105,14 @@ def build_view(
     tiles under the ``log`` clock) is left out; the first must be available (the engine's
     :class:`InputError` says why not). ``checkpoint`` (origin, size, root), ``log_vkey``,
     ``witnesses`` and ``package_versions`` (the package hash chain) are carried as given.
-    Pure: nothing is read or written.
+
+    With ``chains`` (each view's package chain, docs/amendments.md) every view is judged
+    under the version in force at ``as_of`` in its own chain (``then`` and ``now`` differ
+    when an amendment was logged after what was known then), and its timeline splits at
+    that chain's version changes; ``package`` is then the primary view's version (it gives
+    the terms, steps, series and evidence). ``records_for(version)`` gives the records an
+    evaluation of another version needs (default: ``records``). Pure: nothing is read or
+    written.
     """
     t = to_instant(as_of)
     ev = records if isinstance(records, Evidence) else Evidence(records)
@@ -112,15 +126,24 @@ def build_view(
     lo = min([x for x in vis if x <= t], default=t - 365 * DAY)
     lo = min(lo, t - DAY)
 
-    titles = {term.id: term.title for term in package.terms}
+    def evidence_for(pkg: Package) -> Evidence:
+        return ev if records_for is None or pkg is package else records_for(pkg)
+
     status: dict[str, Judgement] = {}
     timelines: dict[str, Timeline] = {}
     for v in chosen:
-        doc = evaluate(package, ev, t, v).to_json(checkpoint)
-        changes = timeline(package, ev, lo, t, v)
+        chain = chains.get(v) if chains is not None else None
+        # The primary view's version is ``package``; another view's is its own chain's.
+        pkg = package if chain is None or v is primary else chain.at(t).package
+        mine = evidence_for(pkg)
+        doc = evaluate(pkg, mine, t, v).to_json(checkpoint)
+        if chain is not None and len(chain.versions) > 1:
+            changes = versioned_timeline(chain, evidence_for, lo, t, v)
+        else:
+            changes = timeline(pkg, mine, lo, t, v)
         since = _since(changes)
-        status[v.value] = _judgement(v, doc, since, titles)
-        timelines[v.value] = _timeline(package, v, changes, lo, t)
+        status[v.value] = _judgement(v, doc, since, {term.id: term.title for term in pkg.terms})
+        timelines[v.value] = _timeline(pkg, v, changes, lo, t)
     clock = str(evaluate(package, ev, t, primary).to_json(checkpoint)["clock"])
     return ViewModel(
         format=FORMAT,
@@ -144,6 +167,54 @@ def build_view(
         witnesses=witnesses,
         package_versions=tuple(package_versions),
     )
+
+
+def view_of_ledger(
+    ledger: Ledger,
+    first: Package | None,
+    as_of: Instant,
+    views: Sequence[View | str] = (View.NOW, View.THEN),
+    *,
+    witnesses: Witnesses | None = None,
+) -> tuple[Source, ViewModel]:
+    """The source read (the primary view's) and the view model of an open ledger at
+    ``as_of``, each view judged under the package version in force then in its own chain
+    (:func:`cvid.agreements.ledger_chain` in that view; docs/amendments.md), from the records
+    that version needs. ``first`` stands for the first version (None: the ledger's own copy).
+    Reads the ledger; writes nothing."""
+    from cvid.agreements.verdict import checkpoint_json
+    from cvid.agreements.versions import ledger_chain
+    from cvid.sources import source_of
+
+    t = to_instant(as_of)
+    wanted = list(dict.fromkeys(View(v) for v in views)) or [View.NOW]
+    chains = {v: ledger_chain(ledger, first, v) for v in wanted}
+    primary = chains[wanted[0]]
+    read: dict[str | None, tuple[Source, Evidence]] = {}
+
+    def records_for(pkg: Package) -> Evidence:
+        if pkg.sha256 not in read:
+            got = source_of(ledger, package=pkg)
+            read[pkg.sha256] = (got, got.evidence())
+        return read[pkg.sha256][1]
+
+    package = primary.at(t).package
+    ev = records_for(package)
+    source = read[package.sha256][0]
+    vkey = source.meta.get("log_vkey")
+    model = build_view(
+        package,
+        ev,
+        t,
+        views,
+        checkpoint=checkpoint_json(source.checkpoint) if source.checkpoint else None,
+        log_vkey=vkey if isinstance(vkey, str) else None,
+        witnesses=witnesses,
+        package_versions=primary.upto_json(t),
+        chains=chains,
+        records_for=records_for,
+    )
+    return source, model
 
 
 # -- statuses -------------------------------------------------------------------------------------
@@ -296,7 +367,11 @@ def _steps(package: Package, status: Mapping[str, Judgement], primary: str) -> t
                 clause=step.clause_ref,
                 quote=m.clause.quote,
                 description=m.description,
-                states={v: s[step.id].state for v, s in states.items()},
+                # A view judged under a version without the step: not in force there.
+                states={
+                    v: s[step.id].state if step.id in s else "not_in_force"
+                    for v, s in states.items()
+                },
                 owed_now=mine.state == "unlocked",
                 requires=reqs,
                 missing=missing,

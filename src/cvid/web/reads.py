@@ -119,7 +119,7 @@ def view(
     ] = "now,then",
 ) -> Response:
     """`cvid view --json`: the view model the report and the dashboard draw (docs/view-model.md)."""
-    from cvid.view import view_under_versions
+    from cvid.view.build import view_of_ledger
 
     t = instant_param("at", at)
     try:
@@ -128,7 +128,8 @@ def view(
         raise bad_parameter("views", "each view is then or now, comma-separated") from None
 
     def compute() -> tuple[Checkpoint | None, bytes]:
-        source, model = view_under_versions(svc.reader, svc.package, t, chosen)
+        # Each view under the version in force in its own chain (docs/amendments.md).
+        source, model = view_of_ledger(svc.reader, svc.package, t, chosen)
         return source.checkpoint, json_bytes(model.to_json())
 
     return _json(svc.answer(("view", t, chosen), compute))
