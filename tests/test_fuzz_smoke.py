@@ -138,3 +138,30 @@ def test_format_utc_writes_four_digit_years() -> None:
     assert format_utc(datetime(2018, 2, 5, 0, 0, 0, 12, tzinfo=UTC)) == (
         "2018-02-05T00:00:00.000012Z"
     )
+
+
+def test_the_http_records_harness_keeps_nothing_of_a_refused_record() -> None:
+    """Each input is independent: a record refused by a field validator (a pydantic
+    ValidationError holding the validator's ValueError) leaves no error or frame behind, as it
+    did for some 5 KB an execution until libFuzzer's 2,048 MB limit stopped the run."""
+    import gc
+    import json
+
+    from fuzzkit import refusing
+
+    seed = json.loads((FUZZ / "corpus" / "http_records" / "singapore-0.json").read_bytes())
+    bodies = [
+        json.dumps({**seed, "reported_at": f"not an instant {n}"}).encode() for n in range(200)
+    ]
+    one_input = refusing(harness("http_records").one_input)
+
+    def live(name: str) -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if type(o).__name__ == name)
+
+    one_input(bodies[0])
+    before = live("ValidationError"), live("frame")
+    for body in bodies:
+        one_input(body)
+    after = live("ValidationError"), live("frame")
+    assert after[0] - before[0] < 5 and after[1] - before[1] < 20, (before, after)

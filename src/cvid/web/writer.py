@@ -38,6 +38,21 @@ RECEIPTS_KEPT = 50_000
 Outcome = list[int] | RecordError
 
 
+def unchained(refusal: RecordError) -> RecordError:
+    """``refusal`` without the exception it was raised while handling (its ``__context__``).
+
+    Kept for the service's lifetime, a refusal must not keep that exception: a record's schema
+    refusal is raised while handling pydantic's ``ValidationError``, which holds the
+    ``ValueError`` a field's validator raised (``ctx.error``) without showing it to the garbage
+    collector; that error's traceback holds the frames of the admission that made the
+    refusal, and those frames the list holding the refusal. The cycle is then never freed:
+    some 9 frames and 5 KB for every refused request (``raise ... from None`` hides the
+    context from the message but keeps it). The message and the check are unchanged.
+    """
+    refusal.__context__ = None
+    return refusal
+
+
 class Busy(StoreError):
     """The writer's queue is full, or the writer is stopping: try again later."""
 
@@ -178,6 +193,7 @@ class Writer:
                     raise
                 continue
             self.commits += 1
+            results = [unchained(r) if isinstance(r, RecordError) else r for r in results]
             self._prove([i for r in results if not isinstance(r, RecordError) for i in r])
             for j, result in zip(live, results, strict=True):
                 j.future.set_result(result)
