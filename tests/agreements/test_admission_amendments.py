@@ -365,9 +365,10 @@ def test_well_formed_amendment_parts_and_notices_are_still_admitted(world: World
         result = cvid(*args)
         assert result.exit_code in (0, 1), (args, result.output)
     ok(cvid("ledger", "verify", world.ledger))
-    # Once version 2 is in force, a part naming version 1 as previous no longer follows.
-    late = world.submit(world.amendment(v2, by="A", reported_at="2024-12-02T00:00:00Z"))
-    assert late.exit_code == 2 and "agreement: amendment part" in late.output
+    # A further part of version 2, once it is in the chain, adds nothing and is admitted.
+    world.submit_ok(world.amendment(v2, by="A", reported_at="2024-12-02T00:00:00Z"))
+    again = json.loads(cvid("status", world.ledger, "--as-of", "2025-04-01", "--json").stdout)
+    assert again["package_versions"] == status["package_versions"]
 
 
 def test_a_part_completing_a_package_that_does_not_compile_is_refused(world: World) -> None:
@@ -445,3 +446,29 @@ def test_ledger_verify_refuses_what_admission_refuses(world: World, name: str) -
     # And nothing it holds breaks the reading commands.
     result = cvid("status", world.ledger, "--as-of", "2026-01-01")
     assert result.exit_code in (0, 1), result.output
+
+
+def test_a_part_after_the_one_that_completed_its_version_is_admitted(world: World) -> None:
+    """Both parties' parts in one batch (as cvid demo records New START's extension): the
+    second party's first part completes the version, its second part adds nothing and is
+    admitted, not refused as naming another version than the one in force."""
+    from cvid.agreements import ledger_chain
+
+    files = {**read_package_files(world.v2), "annex.txt": b"annex " * 200}
+    parts = amendment_values(files, str(world.first.sha256), EFFECTIVE, part_bytes=1500)
+    assert len(parts) == 2
+    batch = [
+        sign_record(world.amendment(values, by=party), world.signers[party])
+        for party in ("A", "B")
+        for values in parts
+    ]
+    with Ledger.open(world.ledger) as ledger:
+        indexes = ledger.submit(batch)
+        chain = ledger_chain(ledger)
+    assert len(chain.versions) == 2 and not chain.ignored
+    assert chain.head.index == indexes[2] and chain.head.signed_by == tuple(indexes[:3])
+    assert chain.head.files == files
+    ok(cvid("ledger", "verify", world.ledger))
+    # A part of it by a party whose consent is not needed is still refused.
+    late = world.submit(world.amendment(parts[1], by="INS"))
+    assert late.exit_code == 2 and "INS is not a party whose consent amends it" in late.output

@@ -14,8 +14,11 @@ the record's ``observed_at``; a withdrawal often takes effect months after its n
 ``scope`` (text: ids of terms and steps, separated by commas or blanks) limits it to those
 (default: everything the party owes). At T the latest notice in effect by T that covers a term
 or step decides (by effective date, then log order); a corrected (superseded) notice counts no
-more. A notice whose ``effective`` is not a date is not one (it is ignored, like any record
-that is not about a term).
+more. Admission refuses a malformed notice of effect (an unknown ``notice``, a party other
+than the submitter, an ``effective`` that is not a date, a ``scope`` naming no term or step:
+:mod:`cvid.evidence.reserved`, :class:`cvid.agreements.versions.PackageRecordCheck`); one that
+reaches the engine otherwise (a scenario's records, an older log) is ignored, like any record
+that is not about a term.
 
 The status says so — ``suspended`` or ``withdrawn``, never a silent ``overdue`` — and keeps what
 the term would be without the notice in its explanation and in ``facts.underlying_status``. A
@@ -29,6 +32,7 @@ import re
 import weakref
 from dataclasses import dataclass
 
+import cvid.evidence.reserved as reserved
 from cvid.agreements.evidence_index import Evidence
 from cvid.agreements.instants import rfc3339, show, to_us
 from cvid.agreements.model import to_instant
@@ -37,7 +41,7 @@ from cvid.agreements.terms import CompiledTerm, Detail, Finding, Status
 from cvid.evidence.record import Kind
 
 #: The value ``notice`` a notice of effect carries, and what each means for the party.
-EFFECTS = ("withdrawal", "suspension", "countermeasure", "resumption")
+EFFECTS = reserved.EFFECTS
 
 
 @dataclass(frozen=True)

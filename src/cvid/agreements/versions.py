@@ -22,8 +22,11 @@ entries recomputes it. An amendment record is *ignored* (and listed with the rea
 files do not hash to its SHA-256, exceed the size limit or do not compile, when its previous
 SHA-256 is not the version in force at that point of the log, when its effective instant is
 before that version's, when its package names other parties, or when its submitter is not a
-party whose consent is needed. ``cvid ledger amend`` refuses all of these (and a package
-whose scenarios fail) before writing anything.
+party whose consent is needed. Admission refuses all of these (the record's shape with its
+schema, :mod:`cvid.evidence.reserved`; the rest against the log before it,
+:class:`PackageRecordCheck`), so only a log written otherwise holds an ignored record;
+``cvid ledger amend`` refuses them too (and a package whose scenarios fail) before writing
+anything.
 
 The version in force at T is the last one in the chain whose effective instant is at or
 before T (the first version from the beginning of time).
@@ -320,6 +323,19 @@ class ChainBuilder:
             return str(exc), None, None, None
         head = self.versions[-1]
         key = (a.sha256, a.previous, a.effective)
+        if head.index is not None and key == (head.sha256, head.previous, head.effective):
+            # A further part or consent of the version just recorded (its parties' parts in
+            # one batch, the last after the one that completed it): it adds nothing.
+            needed = consenting_parties(self.versions[-2].package)
+            if a.party not in needed:
+                return (
+                    f"entry {index}: {a.party} is not a party whose consent amends it "
+                    f"({', '.join(sorted(needed))})",
+                    None,
+                    None,
+                    None,
+                )
+            return None, None, None, None
         old = self.pending.get(key, _Pending())
         problem = _problem(a, head) or old.conflict(a)
         if problem is not None:
@@ -364,7 +380,8 @@ class ChainBuilder:
             if key is not None:
                 self.pending.pop(key, None)
             return problem
-        assert key is not None and p is not None
+        if key is None or p is None:
+            return None  # a further part of the version in force: nothing changes
         if version is None:
             self.pending[key] = p
         else:
