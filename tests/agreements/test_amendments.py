@@ -518,3 +518,13 @@ def test_evidence_list_shows_an_amendment_part_as_what_it_is_never_its_bytes(
     assert len(parts) == 2 and all(
         r["values"]["amendment_file:agreement.yaml"] == encoded for r in parts
     )
+    # cvid evidence show says the same; its --json keeps the record as signed.
+    shown = " ".join(
+        ok(cvid("evidence", "show", world["ledger"], parts[1]["index"])).stdout.split()
+    )
+    assert f"part 1 of 1 from B: agreement.yaml ({len(data):,} bytes" in shown
+    assert encoded[:40] not in shown
+    raw = json.loads(
+        ok(cvid("evidence", "show", world["ledger"], parts[1]["index"], "--json")).stdout
+    )
+    assert raw["record"]["values"]["amendment_file:agreement.yaml"] == encoded

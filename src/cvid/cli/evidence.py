@@ -345,11 +345,13 @@ def evidence_show(
     if remote.is_service(directory):
         with remote.service(directory) as svc:
             doc = svc.record(index)
-        doc.pop("receipt", None)
-        logged = _logged_from(doc)
+            doc.pop("receipt", None)
+            logged = _logged_from(doc)
+            parts = {} if as_json else _amendment_parts([summary(logged)], svc=svc)
     else:
         with Ledger.open(directory, readonly=True) as ledger:
             logged = ledger.record(index)
+            parts = {} if as_json else _amendment_parts([summary(logged)], ledger=ledger)
         doc = record_document(logged)
     if as_json:
         emit_json(doc)
@@ -361,7 +363,9 @@ def evidence_show(
     for label, value in summary(logged).items():
         if value not in (None, [], {}) and label not in _SHOWN_APART:
             out.print(f"  {label:14} {escape(str(value))}")
-    out.print(f"  {'values':14} {escape(format_values(logged))}")
+    # An amendment part as what it is, never its files' base64.
+    said = parts.get(logged.index) or format_values(logged)
+    out.print(f"  {'values':14} {escape(said)}")
     if r.source is not None:
         for label, value in r.source.model_dump(exclude_none=True).items():
             out.print(f"  source.{label:7} {escape(str(value))}")
