@@ -106,15 +106,6 @@ class SpanIndex:
     longest: int
 
 
-def _dated(r: Record) -> bool:
-    """Whether ``r`` carries a figure dated apart from it (:attr:`Quantity.as_of`)."""
-    # A loop, not any() over a generator: this runs once for every record of a ledger.
-    for v in r.values.values():  # noqa: SIM110
-        if type(v) is Quantity and v.as_of is not None:
-            return True
-    return False
-
-
 def span_index(series: Series, obs: list[int], end: Mapping[int, int]) -> SpanIndex:
     """The :class:`SpanIndex` of ``series`` (made once and kept on it)."""
     ix = series.span_index
@@ -188,10 +179,21 @@ class Evidence:
         self.base_of: dict[int, int] = {}
         #: A record's own position -> the positions of its dated figures (by date).
         self.figures: dict[int, list[int]] = {}
-        #: The names of the values of a record's own position that its figures carry instead.
-        dated_names: dict[int, frozenset[str]] = {}
-        if any(_dated(r) for r in self.records):
+        #: A log index -> the position of its record itself.
+        self.position: dict[int, int] = {i: p for p, i in enumerate(self.index)}
+        self.by_value: dict[tuple[str, str], Series] = {}
+        self.by_subject: dict[tuple[str, str], Series] = {}
+        self.superseders: dict[int, list[int]] = {}
+        self.disputers: dict[int, list[int]] = {}
+        #: Notices of lost knowledge by the party they concern, in log order.
+        self.losses: dict[str, list[int]] = {}
+        if not self._index_plain():  # a figure dated apart: split the records, index again
+            #: The names of the values of a record's own position that its figures carry.
+            dated_names: dict[int, frozenset[str]] = {}
             self._split_figures(dated_names)
+            self.position = {self.index[p]: p for p in self.bases}
+            self._index_split(dated_names)
+            self._link_figures()
         #: When each position's observation begins: ``observed_at``, or its period's start.
         self.obs: list[int] = [
             to_us(r.period.start if r.period is not None else r.observed_at) for r in self.records
@@ -218,36 +220,7 @@ class Evidence:
             self.vis[View.THEN] = [
                 NEVER if t is None else max(k, to_us(t)) for k, t in zip(known, logged, strict=True)
             ]
-        #: A log index -> the position of its record itself.
-        self.position: dict[int, int] = {self.index[p]: p for p in self.bases}
-        self.by_value: dict[tuple[str, str], Series] = {}
-        self.by_subject: dict[tuple[str, str], Series] = {}
-        self.superseders: dict[int, list[int]] = {}
-        self.disputers: dict[int, list[int]] = {}
-        #: Notices of lost knowledge by the party they concern, in log order.
-        self.losses: dict[str, list[int]] = {}
         obs = self.obs
-        base_of = self.base_of
-        for p, r in enumerate(self.records):
-            if base_of and p in base_of:  # a dated figure: its values, nothing else
-                if r.party is not None:
-                    for name in r.values:
-                        self.by_value.setdefault((r.party, name), Series()).pos.append(p)
-                continue
-            if r.party is not None:
-                skip = dated_names.get(p) if dated_names else None
-                for name in r.values:
-                    if skip is None or name not in skip:
-                        self.by_value.setdefault((r.party, name), Series()).pos.append(p)
-                self.by_subject.setdefault((r.party, r.subject), Series()).pos.append(p)
-            if r.supersedes is not None and r.supersedes in self.position:
-                self.superseders.setdefault(self.position[r.supersedes], []).append(p)
-            if r.disputes is not None and r.disputes in self.position:
-                self.disputers.setdefault(self.position[r.disputes], []).append(p)
-            if r.knowledge_lost is not None and r.party is not None:
-                self.losses.setdefault(r.party, []).append(p)
-        if self.figures:
-            self._link_figures()
         for series in (*self.by_value.values(), *self.by_subject.values()):
             series.pos.sort(key=lambda p: obs[p])  # stable: log order within an instant
             series.obs = [obs[p] for p in series.pos]
@@ -256,6 +229,57 @@ class Evidence:
             view: {p: min(vis[s] for s in ss) for p, ss in self.superseders.items()}
             for view, vis in self.vis.items()
         }
+
+    def _index_plain(self) -> bool:
+        """Index one position a record (every record without figures dated apart); False,
+        leaving the index to be made again, on meeting a figure dated apart."""
+        by_value, by_subject, position = self.by_value, self.by_subject, self.position
+        for p, r in enumerate(self.records):
+            if r.party is not None:
+                for name, v in r.values.items():
+                    if v.__class__ is Quantity and v.as_of is not None:
+                        for made in (by_value, by_subject, self.superseders, self.disputers):
+                            made.clear()
+                        self.losses.clear()
+                        return False
+                    by_value.setdefault((r.party, name), Series()).pos.append(p)
+                by_subject.setdefault((r.party, r.subject), Series()).pos.append(p)
+            # _links, inline: a call a record is measurable over a million of them.
+            if r.supersedes is not None and r.supersedes in position:
+                self.superseders.setdefault(position[r.supersedes], []).append(p)
+            if r.disputes is not None and r.disputes in position:
+                self.disputers.setdefault(position[r.disputes], []).append(p)
+            if r.knowledge_lost is not None and r.party is not None:
+                self.losses.setdefault(r.party, []).append(p)
+        return True
+
+    def _links(self, p: int, r: Record) -> None:
+        """Take record ``r`` at its own position ``p`` into the corrections, disputes and
+        notices of lost knowledge."""
+        if r.supersedes is not None and r.supersedes in self.position:
+            self.superseders.setdefault(self.position[r.supersedes], []).append(p)
+        if r.disputes is not None and r.disputes in self.position:
+            self.disputers.setdefault(self.position[r.disputes], []).append(p)
+        if r.knowledge_lost is not None and r.party is not None:
+            self.losses.setdefault(r.party, []).append(p)
+
+    def _index_split(self, dated_names: dict[int, frozenset[str]]) -> None:
+        """The series of records some of whose figures are dated apart: a figure's position
+        carries its values, a record's own position the rest, its subject and its links."""
+        base_of = self.base_of
+        for p, r in enumerate(self.records):
+            if p in base_of:  # a dated figure: its values, nothing else
+                if r.party is not None:
+                    for name in r.values:
+                        self.by_value.setdefault((r.party, name), Series()).pos.append(p)
+                continue
+            if r.party is not None:
+                skip = dated_names.get(p, frozenset())
+                for name in r.values:
+                    if name not in skip:
+                        self.by_value.setdefault((r.party, name), Series()).pos.append(p)
+                self.by_subject.setdefault((r.party, r.subject), Series()).pos.append(p)
+            self._links(p, r)
 
     def _split_figures(self, dated_names: dict[int, frozenset[str]]) -> None:
         """Give every dated figure date of a record a position of its own, right after the
@@ -268,6 +292,8 @@ class Evidence:
             bases.append(base)
             index.append(i)
             records.append(r)
+            if r.party is None:  # no term reads its values (Evidence.by_value)
+                continue
             by_date: dict[dt.datetime, dict[str, Value]] = {}
             for name, v in r.values.items():
                 if type(v) is Quantity and v.as_of is not None:
