@@ -130,14 +130,16 @@ class Evidence:
     ``index[p]`` is the log index of position ``p`` (what every citation names) and
     ``records[p]`` its record. A record whose quantities all share its ``observed_at`` (or
     period) has one position; one with figures dated apart (:attr:`Quantity.as_of
-    <cvid.evidence.record.Quantity.as_of>`) has one more position per distinct figure date,
-    right after its own, whose record is the logged one cut to those figures and observed at
-    their date (no period): a term reading such a quantity sees it at its own date, and the
-    record's own position carries only its undated values in :attr:`by_value`. Without dated
-    figures, position ``p`` is the ``p``-th record: :attr:`bases` is ``range(len(self))``.
-    :attr:`bases` lists the records' own positions (one per logged record, in log order),
-    :attr:`position` maps a log index to its record's own position and :attr:`base_of` a
-    figure's position to it.
+    <cvid.evidence.record.Quantity.as_of>`) and a ``party`` (whose values terms read) has
+    one more position per distinct figure date, right after its own, whose record is the
+    logged one cut to those figures and observed at their date (no period): a term reading
+    such a quantity sees it at its own date, and the record's own position carries only its
+    undated values in :attr:`by_value`. Without dated figures, position ``p`` is the
+    ``p``-th record: :attr:`bases` is ``range(len(self))``. :attr:`bases` lists the records'
+    own positions (one per logged record, in log order; :meth:`logged` their pairs),
+    :attr:`position` maps a log index to its record's own position, :attr:`base_of` a
+    figure's position to it and :meth:`carrier` a record and value name to the position
+    that carries it.
 
     ``vis[view][p]`` is the first instant position ``p`` is visible in ``view``;
     ``sup[view][p]`` the first instant it is hidden by a correction (a figure by the
