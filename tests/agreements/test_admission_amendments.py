@@ -215,6 +215,12 @@ CASES: list[Case] = [
         "values.amendment_manifest: line 1",
     ),
     (
+        "manifest-path-outside-the-package",
+        lambda w: w.amendment(_manifest_sha(w.v2_values(), f"{'0' * 64}  ../outside.yaml\n")),
+        "schema",
+        "'../outside.yaml' is not a relative path of a package's file",
+    ),
+    (
         "value-not-text",
         lambda w: w.amendment({**w.v2_values(), "amendment_effective": True}),
         "schema",

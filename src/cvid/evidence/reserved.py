@@ -77,11 +77,24 @@ def manifest_paths(manifest: str) -> dict[str, str]:
         if m is None:
             raise ValueError(f"line {n} is not '<sha256 hex>  <path>'")
         digest, path = m.groups()
+        problem = _path_problem(path)
+        if problem is not None:
+            raise ValueError(f"line {n}: {path[:80]!r} {problem}")
         if out and path <= last:
             raise ValueError(f"line {n}: {path!r} is not after {last!r} (sorted by path, once)")
         out[path] = digest
         last = path
     return out
+
+
+def _path_problem(path: str) -> str | None:
+    """Why ``path`` is not a package file's path (relative POSIX, as
+    :func:`cvid.evidence.parties.read_package_files` gives them), or None."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in path) or "\\" in path:
+        return "holds a control character or a backslash"
+    if any(not part or part.startswith(".") for part in path.split("/")):
+        return "is not a relative path of a package's file (no empty, hidden, '.' or '..' part)"
+    return None
 
 
 def amendment_problem(record: Record) -> str | None:
