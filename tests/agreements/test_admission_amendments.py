@@ -478,3 +478,25 @@ def test_a_part_after_the_one_that_completed_its_version_is_admitted(world: Worl
     # A part of it by a party whose consent is not needed is still refused.
     late = world.submit(world.amendment(parts[1], by="INS"))
     assert late.exit_code == 2 and "INS is not a party whose consent amends it" in late.output
+
+
+def test_a_postgresql_ledger_refuses_and_admits_the_same(tmp_path: Path, postgres_url: str) -> None:
+    """The index query that finds earlier amendment parts and notices is the store's SQL: the
+    same refusals and admissions on PostgreSQL."""
+    world = World(tmp_path)
+    url = postgres_url
+    ok(cvid("ledger", "init", url, "--agreement", world.v1, "--json"))
+    world.ledger = url  # type: ignore[assignment]
+    world.submit_ok(world.declaration())
+    v2 = world.v2_values()
+    for party in ("A", "B"):
+        world.submit_ok(world.amendment(v2, by=party))
+    world.submit_ok(world.notice({"notice": "suspension", "scope": "no-tests"}))
+    n = world.size()
+    for name in ("previous-not-in-force", "notice-scope-no-such-term", "file-not-base64"):
+        _, make, check, words = next(c for c in CASES if c[0] == name)
+        out = world.submit(make(world))
+        assert out.exit_code == 2 and f": {check}: " in out.output and words in out.output
+    assert world.size() == n
+    verified = json.loads(ok(cvid("ledger", "verify", url, "--json")).stdout)
+    assert verified["ok"] and verified["admitted"] == n
