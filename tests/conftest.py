@@ -41,7 +41,6 @@ def verifier_state(
     return state
 
 
-
 # In CI, property tests draw the same examples every run (a failure there is reproducible, and a
 # green run cannot hide a rare counterexample found locally: run them locally to explore).
 settings.register_profile("ci", derandomize=True, database=None, print_blob=True)

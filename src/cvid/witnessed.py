@@ -163,9 +163,9 @@ def history_times(
 SKEW = 300
 
 
-def _history_notes(location: str, size: int, verifier: Verifier | None) -> tuple[
-    Verifier, list[tuple[int, bytes]], list[bytes]
-]:
+def _history_notes(
+    location: str, size: int, verifier: Verifier | None
+) -> tuple[Verifier, list[tuple[int, bytes]], list[bytes]]:
     """Every checkpoint note of at most ``size`` entries that ``location`` publishes, with its
     cosignatures, and the leaf hashes of the first ``size`` entries (read from the entries)."""
     from cvid.tlog.merkle import leaf_hash

@@ -377,5 +377,3 @@ def run_scenarios(package: Package, data_dir: Path | None = None) -> list[Scenar
         text = read_package_text(path)
         out.extend(run_scenario_text(package, text, str(path), data_dir))
     return out
-
-

@@ -196,9 +196,7 @@ def check_signature(vkey: str, message: bytes, signature_b64: str, where: str) -
         raise RecordError("signature", where, f"is {len(sig)} bytes, not {SIGNATURE_SIZE}")
     if not verify_ed25519(verifier.public_key, sig, message, key):
         name = vkey.split("+", 1)[0]
-        raise RecordError(
-            "signature", where, f"does not verify with the signer's key {name!r}"
-        )
+        raise RecordError("signature", where, f"does not verify with the signer's key {name!r}")
 
 
 def sign_record(obj: Mapping[str, Any], signer: Signer) -> dict[str, Any]:
@@ -232,8 +230,6 @@ def verify_record(obj: Mapping[str, Any], where: str = "record") -> Record:
         raise RecordError("signature", where, "record is not signed (no 'signature')")
     check_signature(record.signer, signing_bytes(obj), record.signature, where)
     return record
-
-
 
 
 def without_signature(entry: bytes, signature_b64: str, where: str = "record") -> bytes:
