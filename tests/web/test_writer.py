@@ -109,7 +109,8 @@ def test_a_failed_commit_fails_every_batch_in_it_with_a_503(
         service = client.app.state.service  # type: ignore[attr-defined]
 
         def broken(_: object) -> Callable[..., Any]:
-            raise error(f"{ledger_dir}/ledger.db: writing: the disk is full")
+            # (a full disk is a 507: tests/web/test_disk_full.py)
+            raise error(f"{ledger_dir}/ledger.db: writing: SQLite error: disk I/O error")
 
         service.ledger.submit_many = broken
         resp = client.post(
@@ -119,7 +120,7 @@ def test_a_failed_commit_fails_every_batch_in_it_with_a_503(
         )
         assert resp.status_code == 503 and resp.headers["retry-after"] == "1"
         doc = resp.json()
-        assert doc["type"] == "/v1/problems/unavailable" and "disk is full" in doc["detail"]
+        assert doc["type"] == "/v1/problems/unavailable" and "disk I/O error" in doc["detail"]
         # The server's paths stay on the server.
         assert str(ledger_dir) not in resp.text
         assert client.get("/v1/ledger").json()["size"] == 26

@@ -15,8 +15,9 @@ How cvid's errors map (docs/service.md), each status the error class's ``http_st
   :class:`~cvid.errors.InputError` → 400 (422 where a handler says so);
 - :class:`~cvid.errors.VerificationError` → 500: nothing a client sends is verified by a
   read, so a failed check means the ledger fails its own verification;
-- :class:`~cvid.store.driver.ConflictError` → 409, another
-  :class:`~cvid.errors.StoreError` → 503 with ``Retry-After``.
+- :class:`~cvid.store.driver.ConflictError` → 409; a :class:`~cvid.errors.StoreError` saying
+  the store's disk is full (:func:`disk_full`) → 507 (``disk-full``, RFC 4918's Insufficient
+  Storage); another :class:`~cvid.errors.StoreError` → 503 with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -127,6 +128,12 @@ TYPES: dict[str, ProblemType] = {
             "stopping. Nothing was written; try again after Retry-After seconds.",
         ),
         ProblemType(
+            "disk-full",
+            "The store's disk is full",
+            "The store refused the commit for lack of space and rolled it back: nothing was "
+            "written. Submit again once its operator has freed space.",
+        ),
+        ProblemType(
             "verification",
             "Ledger failed verification",
             "The ledger's own data failed a check while answering (detail says which); its "
@@ -218,6 +225,20 @@ def from_record_error(exc: RecordError, position: int | None = None) -> ProblemE
     return ProblemError(status, kind, exc.diagnostics(), **members)
 
 
+#: How the stores say their disk is full: SQLite (cvid.store.sqlite, "database or disk is
+#: full"), PostgreSQL's disk_full (SQLSTATE 53100) and the system's ENOSPC text.
+DISK_FULL = ("disk is full", "PostgreSQL error 53100", "No space left on device")
+
+#: Seconds a client is asked to wait before submitting again to a full disk.
+DISK_FULL_RETRY = 60
+
+
+def disk_full(exc: Error) -> bool:
+    """Whether ``exc`` is a store's refusal for lack of space."""
+    text = str(exc)
+    return isinstance(exc, StoreError) and any(s in text for s in DISK_FULL)
+
+
 def from_error(exc: Error, input_status: int = 400) -> ProblemError:
     """The problem for one of cvid's errors: its status is the error class's ``http_status``
     (cvid.errors), ``input_status`` standing in for a plain ``InputError``'s 400 where a
@@ -229,6 +250,10 @@ def from_error(exc: Error, input_status: int = 400) -> ProblemError:
         status = input_status
     if isinstance(exc, ConflictError):
         return ProblemError(status, "conflict", exc.diagnostics())
+    if disk_full(exc):
+        return ProblemError(
+            507, "disk-full", exc.diagnostics(), headers={"Retry-After": str(DISK_FULL_RETRY)}
+        )
     if isinstance(exc, StoreError):
         return ProblemError(status, "unavailable", exc.diagnostics(), headers={"Retry-After": "1"})
     if isinstance(exc, VerificationError):
@@ -279,6 +304,7 @@ _WHY = {
     422: "A record failed an admission check",
     500: "The ledger failed its own verification, or an internal error",
     503: "The store is unavailable or the writer busy",
+    507: "The store's disk is full: nothing was written",
 }
 
 

@@ -4,7 +4,11 @@ A submission needs no account: the records' own signatures, under the ledger's a
 (docs/ledger.md), are what authorise it. The body is read as it arrives, under a size cap and a
 deadline, so that no client can make the service hold a huge or endless body. A 201 is sent
 only after the commit that logged the records returned (the writer's future), with a receipt
-per record against the checkpoint that commit signed or a later one.
+per record against the checkpoint that commit signed or a later one. Records committed whose
+receipts cannot be made (the store failing after the commit, a full disk) are still answered
+201 with their indices, no receipt, and ``receipts_error`` saying why: never a problem, which
+would say nothing was written. A commit that failed is answered with a problem (507 when the
+disk is full) once the batch is seen not to be in the ledger (or the ledger cannot be read).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import json
+import logging
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -23,7 +28,7 @@ from starlette.requests import ClientDisconnect
 
 from cvid.agreements.verdict import checkpoint_json
 from cvid.documents import record_document
-from cvid.errors import Error, InputError
+from cvid.errors import Error, InputError, StoreError
 from cvid.evidence import ledgerdb
 from cvid.evidence.admission import Candidate, describe, prepare
 from cvid.evidence.ledger import Ledger, LoggedRecord
@@ -42,6 +47,9 @@ from cvid.web.common import (
 )
 from cvid.web.problems import ProblemError, bad_parameter, from_error, from_record_error, responses
 from cvid.web.service import Service
+from cvid.web.writer import Busy
+
+log = logging.getLogger("cvid.web")
 
 router = APIRouter(route_class=StrictRoute, tags=["records"])
 
@@ -56,9 +64,22 @@ class Submitted(BaseModel):
     """What a 201 (or a 200 for an identical resubmission) says."""
 
     indices: list[int] = Field(description="The log index of each record, in batch order.")
-    size: int = Field(description="The log's size at the checkpoint the receipts prove against.")
-    checkpoint: dict[str, Any] = Field(description="That checkpoint: origin, size, root.")
-    receipts: dict[str, str] = Field(description="A tlog-proof receipt per index (as text).")
+    size: int | None = Field(
+        description="The log's size at the checkpoint the receipts prove against (null: no "
+        "receipt was made)."
+    )
+    checkpoint: dict[str, Any] | None = Field(
+        description="That checkpoint: origin, size, root (null: no receipt was made)."
+    )
+    receipts: dict[str, str] = Field(
+        description="A tlog-proof receipt per index (as text); empty when none could be made."
+    )
+    receipts_error: str | None = Field(
+        default=None,
+        description="Present when the records were committed but no receipt could be made "
+        "(the store failing after the commit): why. The records are admitted all the same; "
+        "GET /v1/records/{index} answers each with its receipt later.",
+    )
 
 
 class RecordsPage(BaseModel):
@@ -222,13 +243,50 @@ def _answer(svc: Service, indices: list[int], status: int) -> Response:
     return json_response(doc, status, {"Cache-Control": "no-store", **headers})
 
 
+def _admitted(indices: list[int], exc: Error) -> Response:
+    """The 201 of records committed whose receipts could not be made (a store failing after
+    the commit: a full disk, say): admitted, at these indices, and why there is no receipt.
+    Never a problem: the client must not take committed records for refused ones."""
+    doc: dict[str, Any] = {
+        "indices": indices,
+        "size": None,
+        "checkpoint": None,
+        "receipts": {},
+        "receipts_error": (
+            f"the records are admitted, but their receipts were not made: {exc.diagnostics()}; "
+            "GET /v1/records/{index} answers each record with its receipt once the store can"
+        ),
+    }
+    headers = {"Location": f"/v1/records/{indices[0]}"} if len(indices) == 1 else {}
+    return json_response(doc, 201, {"Cache-Control": "no-store", **headers})
+
+
+def _answer_admitted(svc: Service, indices: list[int], status: int) -> Response:
+    """:func:`_answer`, or :func:`_admitted` if the receipts cannot be made."""
+    try:
+        return _answer(svc, indices, status)
+    except Error as exc:
+        log.warning("receipts of admitted records %s: %s", indices[:8], exc)
+        return _admitted(indices, exc)
+
+
+def _committed_despite(svc: Service, batch: list[Candidate], exc: Error) -> list[int] | None:
+    """After the commit raised ``exc``: the batch's indices if it is in the ledger all the
+    same (the store failed after committing), else None (or when that cannot be read)."""
+    try:
+        return already_logged(svc.reader, batch)
+    except Error as again:
+        log.warning("after a failed commit (%s), the ledger cannot be read: %s", exc, again)
+        return None
+
+
 @router.post(
     "/v1/records",
     status_code=201,
     response_model=Submitted,
     responses={
         200: {"model": Submitted, "description": "The same records again: their indices"},
-        **responses(400, 408, 409, 413, 415, 422, 503),
+        **responses(400, 408, 409, 413, 415, 422, 503, 507),
     },
     openapi_extra={
         "requestBody": {
@@ -271,13 +329,18 @@ async def submit(request: Request, svc: ServiceDep) -> Response:
             503, "unavailable", exc.diagnostics(), headers={"Retry-After": "1"}
         ) from None
     except Error as exc:
+        if isinstance(exc, StoreError) and not isinstance(exc, Busy):
+            # Before saying nothing was written, look: a store may fail after its commit.
+            logged = await run_in_threadpool(_committed_despite, svc, batch, exc)
+            if logged is not None:
+                return await run_in_threadpool(_answer_admitted, svc, logged, 201)
         raise from_error(exc) from None
     if isinstance(outcome, RecordError):
         logged = await run_in_threadpool(already_logged, svc.reader, batch)
         if logged is not None:
-            return await run_in_threadpool(_answer, svc, logged, 200)
+            return await run_in_threadpool(_answer_admitted, svc, logged, 200)
         raise from_record_error(outcome, _position(outcome, batch))
-    return await run_in_threadpool(_answer, svc, outcome, 201)
+    return await run_in_threadpool(_answer_admitted, svc, outcome, 201)
 
 
 # -- reading -----------------------------------------------------------------------------------
