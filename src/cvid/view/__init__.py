@@ -14,16 +14,27 @@ gaps, an axis around the limit) and the evidence. Nothing in it is rendered;
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cvid.agreements import Chain, Package, View, ledger_chain
-from cvid.agreements.verdict import checkpoint_json
-from cvid.errors import InputError
-from cvid.evidence import Ledger
-from cvid.sources import Source, source_of
-from cvid.view.build import Instant, build_view, judgement_of, to_instant
-from cvid.view.model import FINDING_STATUSES, FORMAT, ViewModel, Witnesses
+from cvid import _lazy
+
+if TYPE_CHECKING:
+    from cvid.view.build import build_view, to_instant
+    from cvid.view.judged import judgement_of
+    from cvid.view.ledgers import view_for_ledger, view_for_source, view_under_versions
+    from cvid.view.model import FINDING_STATUSES, FORMAT, ViewModel, Witnesses
+
+# Each name is imported when first asked for (cvid._lazy): `cvid status` reads judgement_of
+# without the rest of the model.
+_lazy.install(
+    __name__,
+    {
+        "cvid.view.build": ["build_view", "to_instant"],
+        "cvid.view.judged": ["judgement_of"],
+        "cvid.view.ledgers": ["view_for_ledger", "view_for_source", "view_under_versions"],
+        "cvid.view.model": ["FINDING_STATUSES", "FORMAT", "ViewModel", "Witnesses"],
+    },
+)
 
 __all__ = [
     "FINDING_STATUSES",
@@ -37,62 +48,3 @@ __all__ = [
     "view_for_source",
     "view_under_versions",
 ]
-
-
-def view_for_source(
-    source: Source,
-    as_of: Instant,
-    views: Sequence[View | str] = (View.NOW, View.THEN),
-    *,
-    witnesses: Witnesses | None = None,
-    chain: Chain | None = None,
-) -> ViewModel:
-    """The view model of the records of ``source`` (a ledger's, read already) with its own
-    package copy, or with the version ``chain`` says is in force at ``as_of`` (and the
-    chain up to it). :class:`InputError` if the source carries no package (tiles)."""
-    t = to_instant(as_of)
-    pkg = source.package if chain is None else chain.at(t).package
-    if pkg is None:
-        raise InputError(f"{source.name}: no agreement package to judge the records by")
-    vkey = source.meta.get("log_vkey")
-    return build_view(
-        pkg,
-        source.evidence(),
-        as_of,
-        views,
-        checkpoint=checkpoint_json(source.checkpoint) if source.checkpoint else None,
-        log_vkey=vkey if isinstance(vkey, str) else None,
-        witnesses=witnesses,
-        package_versions=() if chain is None else chain.upto_json(t),
-    )
-
-
-def view_under_versions(
-    ledger: Ledger,
-    package: Package | None,
-    as_of: Instant,
-    views: Sequence[View | str] = (View.NOW, View.THEN),
-    *,
-    witnesses: Witnesses | None = None,
-) -> tuple[Source, ViewModel]:
-    """The source read and the view model of an open ledger at ``as_of`` under the package
-    version in force then (docs/amendments.md); ``package`` stands for the first version
-    (None: the ledger's own copy)."""
-    t = to_instant(as_of)
-    primary = View(next(iter(views), View.NOW))
-    chain = ledger_chain(ledger, package, primary)
-    source = source_of(ledger, package=chain.at(t).package)
-    return source, view_for_source(source, t, views, witnesses=witnesses, chain=chain)
-
-
-def view_for_ledger(
-    location: str | Path,
-    as_of: Instant,
-    views: Sequence[View | str] = (View.NOW, View.THEN),
-    *,
-    witnesses: Witnesses | None = None,
-) -> ViewModel:
-    """The view model of the ledger at ``location`` (a directory or PostgreSQL URL): the
-    records its latest checkpoint covers. :class:`InputError` if there is no ledger there."""
-    with Ledger.open(location, readonly=True) as ledger:
-        return view_under_versions(ledger, None, as_of, views, witnesses=witnesses)[1]

@@ -23,6 +23,7 @@ from cvid.agreements.versions import Chain, versioned_timeline
 from cvid.errors import InputError
 from cvid.evidence.record import Quantity, Record
 from cvid.evidence.units import convert
+from cvid.view.judged import Judgement, judgement
 from cvid.view.model import (
     FINDING_STATUSES,
     FORMAT,
@@ -33,15 +34,12 @@ from cvid.view.model import (
     EvidenceSource,
     Finding,
     Gap,
-    Judgement,
     LimitPeriod,
     Point,
     Requirement,
     Series,
     Step,
-    StepStatus,
     TermInfo,
-    TermStatus,
     Timeline,
     Track,
     Value,
@@ -52,11 +50,6 @@ from cvid.view.model import (
 if TYPE_CHECKING:
     from cvid.evidence import Ledger
     from cvid.sources import Source
-
-#: The members of a status document the view model reads itself; any other is kept as ``extra``.
-_KNOWN = frozenset(
-    ("format", "agreement", "package_sha256", "checkpoint", "as_of", "view", "clock")
-) | {"summary", "terms", "steps"}
 
 Instant = dt.datetime | str | int
 
@@ -142,7 +135,7 @@ def build_view(
         else:
             changes = timeline(pkg, mine, lo, t, v)
         since = _since(changes)
-        status[v.value] = _judgement(v, doc, since, {term.id: term.title for term in pkg.terms})
+        status[v.value] = judgement(v, doc, since, {term.id: term.title for term in pkg.terms})
         timelines[v.value] = _timeline(pkg, v, changes, lo, t)
     clock = str(evaluate(package, ev, t, primary).to_json(checkpoint)["clock"])
     return ViewModel(
@@ -226,62 +219,6 @@ def _since(changes: Sequence[Change]) -> dict[tuple[str, str, str | None], int]:
     for c in changes:
         out[(c.subject, c.id, c.party)] = c.at
     return out
-
-
-def _judgement(
-    view: View,
-    doc: Mapping[str, Any],
-    since: Mapping[tuple[str, str, str | None], int],
-    titles: Mapping[str, str],
-) -> Judgement:
-    terms = []
-    for r in doc["terms"]:
-        at = since.get(("term", r["term"], r["party"]))
-        terms.append(
-            TermStatus(
-                term=r["term"],
-                party=r["party"],
-                title=titles.get(r["term"], r["term"]),
-                kind=r["kind"],
-                clause=r["clause"],
-                status=r["status"],
-                since=rfc3339(at) if at is not None else None,
-                evidence=tuple(r["evidence"]),
-                explanation=r["explanation"],
-                facts=dict(r.get("facts") or {}),
-            )
-        )
-    steps = []
-    for s in doc["steps"]:
-        at = since.get(("step", s["step"], None))
-        steps.append(
-            StepStatus(
-                step=s["step"],
-                by=s["by"],
-                clause=s["clause"],
-                state=s["state"],
-                since=rfc3339(at) if at is not None else None,
-                evidence=tuple(s["evidence"]),
-                explanation=s["explanation"],
-            )
-        )
-    return Judgement(
-        view=view.value,
-        summary=dict(doc["summary"]),
-        violated=any(x.status == "violated" for x in terms),
-        terms=tuple(terms),
-        steps=tuple(steps),
-        extra={k: v for k, v in doc.items() if k not in _KNOWN},
-    )
-
-
-def judgement_of(doc: Mapping[str, Any], package: Package | None = None) -> Judgement:
-    """The view model's status of one view from a ``cvid-status/1`` document (the engine's,
-    or a served ledger's): what ``cvid status`` prints as a table and as JSON alike. Term
-    titles come from ``package`` when given; ``since`` needs a timeline, so it is left
-    out here (:func:`build_view` fills it)."""
-    titles = {term.id: term.title for term in package.terms} if package is not None else {}
-    return _judgement(View(doc["view"]), doc, {}, titles)
 
 
 def _number(facts: Mapping[str, Any], key: str) -> float | None:

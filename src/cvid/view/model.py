@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+
+from cvid.view.judged import Judgement
 
 #: The ``format`` member of a view model document.
 FORMAT = "cvid-view/1"
@@ -59,48 +61,6 @@ class TermInfo:
     unit: str | None
     bound: str | None
     limits: tuple[LimitPeriod, ...]
-
-
-@dataclass(frozen=True)
-class TermStatus:
-    """One term's status for one party in one view, and since when it has held."""
-
-    term: str
-    party: str
-    title: str
-    kind: str
-    clause: str
-    status: str
-    since: str | None
-    evidence: tuple[int, ...]
-    explanation: str
-    facts: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class StepStatus:
-    """One reciprocal step's state in one view, and since when it has held."""
-
-    step: str
-    by: str
-    clause: str
-    state: str
-    since: str | None
-    evidence: tuple[int, ...]
-    explanation: str
-
-
-@dataclass(frozen=True)
-class Judgement:
-    """The status document of one view: its summary, terms and steps (``extra``: any other
-    member the engine's status document carries, passed through as it is)."""
-
-    view: str
-    summary: Mapping[str, int]
-    violated: bool
-    terms: tuple[TermStatus, ...]
-    steps: tuple[StepStatus, ...]
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
