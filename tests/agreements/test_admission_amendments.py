@@ -272,7 +272,7 @@ CASES: list[Case] = [
         "notice-effective-not-a-date",
         lambda w: w.notice({"notice": "withdrawal", "effective": "soon"}),
         "schema",
-        "values.effective: 'soon' is not a date",
+        "values.effective: not a date or instant: 'soon'",
     ),
     (
         "notice-effective-out-of-range",

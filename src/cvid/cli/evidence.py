@@ -56,7 +56,6 @@ from cvid.evidence.listing import (
     summary,
 )
 from cvid.evidence.parties import witness_policy_text
-from cvid.evidence.reserved import AMENDMENT_SUBJECT
 from cvid.evidence.signing import parse_json
 from cvid.evidence.templates import template
 from cvid.keyfiles import read_signer, write_signer
@@ -387,9 +386,11 @@ def _amendment_parts(
 ) -> dict[int, str]:
     """The amendment records among listing ``rows`` in words (index → line), numbered among
     every amendment record of the ledger or service (:func:`describe_parts`)."""
-    if not any(r["subject"] == AMENDMENT_SUBJECT and r["kind"] == "statement" for r in rows):
+    # Admitted, a record with an amendment_ value is an amendment part (cvid.evidence.reserved).
+    if not any("amendment_sha256" in r["values"] for r in rows):
         return {}
-    from cvid.agreements.versions import describe_parts  # the engine: only when needed
+    from cvid.agreements import AMENDMENT_SUBJECT  # the engine: only when needed
+    from cvid.agreements.versions import describe_parts
 
     if ledger is not None:
         every = [summary(r) for r in ledger.statements_about(AMENDMENT_SUBJECT, ledger.size)]

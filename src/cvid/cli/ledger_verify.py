@@ -14,11 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from cvid.cli._common import emit_json, err_console, reports_errors
 from cvid.errors import InputError
 from cvid.evidence.ledger import Ledger
-from cvid.evidence.replay import Finding
 from cvid.evidence.verify import verify_ledger
-
-#: What ``cvid ledger verify`` says of the index rows of an entry that is not admissible.
-NOT_ADMISSIBLE_ROWS = "the index has a records row for an entry that is not admissible"
 
 
 @reports_errors
@@ -67,16 +63,9 @@ def ledger_verify(
         )
         # Amendment parts and notices against the log before them (admission's last checks).
         found = {f.index for f in result.findings if f.check not in ("checkpoint", "clock")}
-        refused = ledger.package_record_refusals(result.size, found)
-    # A refused entry is no evidence: its index rows are a finding too, as verify_ledger says
-    # of every other inadmissible entry.
-    extra = [
-        f
-        for i, e in refused
-        for f in (Finding(i, e.check, e.detail), Finding(i, "index", NOT_ADMISSIBLE_ROWS))
-    ]
+        extra = ledger.package_record_findings(result.size, found)
     findings = sorted([*result.findings, *extra], key=lambda f: f.index)
-    admitted = result.admitted - len(refused)
+    admitted = result.admitted - len({f.index for f in extra})
     if as_json:
         emit_json(
             {

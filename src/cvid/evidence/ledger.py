@@ -76,7 +76,7 @@ from cvid.evidence.parties import (
 )
 from cvid.evidence.record import Record
 from cvid.evidence.registry import KeyRegistry
-from cvid.evidence.replay import entry_where
+from cvid.evidence.replay import Finding, entry_where
 from cvid.evidence.reserved import AMENDMENT_SUBJECT, is_amendment_like, is_notice_of_effect
 from cvid.evidence.signing import RecordError, parse_json, without_signature
 from cvid.store import schema
@@ -100,7 +100,7 @@ from cvid.witness.policy import Policy, parse_policy
 if TYPE_CHECKING:
     import httpx
 
-    from cvid.agreements.package import Package
+    from cvid.agreements import Package
     from cvid.agreements.versions import PackageRecordCheck
     from cvid.witness.publish import WitnessOutcome
 
@@ -113,6 +113,8 @@ ClockMode = Literal["log", "reported"]
 CLOCK_MODES: tuple[ClockMode, ...] = ("log", "reported")
 #: Entries read from the store at a time when reading many.
 READ_STEP = 4096
+#: What a verification says of the index rows of an entry that is not admissible.
+NOT_ADMISSIBLE_ROWS = "the index has a records row for an entry that is not admissible"
 
 Clock = Callable[[], datetime]
 
@@ -611,16 +613,23 @@ class Ledger:
         records = [(i, _parse_entry(i, e)[0]) for i, e in logged]
         return PackageRecordCheck(first, [*records, *state.package_records])
 
-    def package_record_refusals(
-        self, size: int, skip: Set[int] = frozenset()
-    ) -> list[tuple[int, RecordError]]:
+    def package_record_findings(self, size: int, skip: Set[int] = frozenset()) -> list[Finding]:
         """Admission's checks of amendment parts and notices against the log (the ones that
         need the log before them; :class:`~cvid.agreements.versions.PackageRecordCheck`),
-        replayed in log order over the first ``size`` entries: each refused entry's index and
-        refusal. Entries in ``skip`` (found inadmissible already) are not evidence and are
-        left out. The entries are found through the index (``cvid ledger verify`` checks it
-        against the entries in the same run) and read from the log.
+        replayed in log order over the first ``size`` entries: for each entry refused, its
+        refusal and (the entry being no evidence) a finding ``index`` on its index rows, as
+        :func:`cvid.evidence.verify.verify_ledger` says of every inadmissible entry. Entries
+        in ``skip`` (found inadmissible already) are left out. The entries are found through
+        the index (``cvid ledger verify`` checks it against the entries in the same run) and
+        read from the log.
         """
+        return [
+            f
+            for i, exc in self._package_record_refusals(size, skip)
+            for f in (Finding(i, exc.check, exc.detail), Finding(i, "index", NOT_ADMISSIBLE_ROWS))
+        ]
+
+    def _package_record_refusals(self, size: int, skip: Set[int]) -> list[tuple[int, RecordError]]:
         from cvid.agreements.versions import PackageRecordCheck
 
         with self.driver.read() as tx:
@@ -651,7 +660,7 @@ class Ledger:
     def first_package(self) -> Package:
         """The ledger's copy of the agreement package, compiled (once): the first version."""
         if self._first is None:
-            from cvid.agreements.package import package_from_files
+            from cvid.agreements import package_from_files
 
             self._first = package_from_files(
                 self.package_files, f"{self.where} (the ledger's package)"

@@ -21,6 +21,7 @@ import binascii
 import hashlib
 import re
 
+from cvid.errors import InputError
 from cvid.evidence.record import Kind, Record
 from cvid.evidence.signing import RecordError
 
@@ -123,12 +124,12 @@ def amendment_problem(record: Record) -> str | None:
             return f"values.{name}: {text[:80]!r} is not a SHA-256 (64 lowercase hex digits)"
     if sha == prev:
         return f"values.{SHA256}: the same as {PREVIOUS} (an amendment must change the package)"
-    from cvid.agreements.instants import parse_instant  # small; not at every start-up
+    from cvid.agreements import parse_as_of  # the engine's reading of instants, when needed
 
     try:
-        parse_instant(eff)
-    except ValueError as exc:
-        return f"values.{EFFECTIVE}: {eff[:80]!r} is not an RFC 3339 instant or a date ({exc})"
+        parse_as_of(eff[:100])
+    except InputError as exc:
+        return f"values.{EFFECTIVE}: {exc}"
     try:
         listed = manifest_paths(manifest)
     except ValueError as exc:
@@ -172,12 +173,12 @@ def notice_problem(record: Record) -> str | None:
         text = v["effective"]
         if not isinstance(text, str):
             return "values.effective: must be text (a date or an RFC 3339 instant)"
-        from cvid.agreements.instants import parse_instant  # small; not at every start-up
+        from cvid.agreements import parse_as_of  # the engine's reading of instants, when needed
 
         try:
-            parse_instant(text)
-        except ValueError as exc:
-            return f"values.effective: {text[:80]!r} is not a date or an RFC 3339 instant ({exc})"
+            parse_as_of(text[:100])
+        except InputError as exc:
+            return f"values.effective: {exc}"
     if "scope" in v:
         scope = v["scope"]
         if not isinstance(scope, str):
