@@ -7,7 +7,9 @@ a status, so the kinds depend on it and never on the evaluator that dispatches t
 
 from __future__ import annotations
 
+import bisect
 import functools
+from dataclasses import dataclass
 from typing import Any
 
 from cvid.agreements.cel import ConditionError
@@ -31,6 +33,22 @@ def unit_suffix(unit: str | None) -> str:
     except InputError:
         counted = False
     return "" if counted else f" {unit}"
+
+
+@dataclass(frozen=True)
+class Track:
+    """When the groups of one term's records for one party can change other than by newer
+    records: what :meth:`Reader.settled` reads (made once per term and party)."""
+
+    #: The matching records by the instant each becomes visible, and those instants.
+    pos: list[int]
+    vis: list[int]
+    #: The instants at which a matching record is corrected (hidden), ascending.
+    sups: list[int]
+    #: Disjoint intervals, ascending, in which a matching period record is visible and still
+    #: moves (it speaks for the instant itself until its period ends), or becomes visible.
+    span_lo: list[int]
+    span_hi: list[int]
 
 
 class Reader:
@@ -62,6 +80,11 @@ class Reader:
         #: Who said what about a term in a record, by (term id, position): the words of
         #: :func:`cvid.agreements.kinds.common.said`, which depend on neither party nor instant.
         self.said: dict[tuple[str, int], str] = {}
+        #: What a kind's walks found at the last instant a term was evaluated for a party,
+        #: by (term id, party): the next, later instant starts from it when
+        #: :meth:`settled` says only newer records came in between.
+        self.carry: dict[tuple[str, str], Any] = {}
+        self._tracks: dict[tuple[str, str], Track] = {}
 
     def forget(self) -> None:
         """Drop the memos (a timeline calls this between terms to bound memory)."""
@@ -72,6 +95,75 @@ class Reader:
         self._base = None
         self.findings.clear()
         self.said.clear()
+        self.carry.clear()
+        self._tracks.clear()
+
+    def track(self, term: CompiledTerm, party: str) -> Track:
+        """The :class:`Track` of ``term``'s records for ``party`` (memoized)."""
+        key = (term.id, party)
+        got = self._tracks.get(key)
+        if got is not None:
+            return got
+        series = self.ev.by_value.get((party, term.quantity))
+        mine = [p for p in series.pos if self.matches(term, p)] if series is not None else []
+        vis, sup, end, obs = self.vis, self.ev.sup[self.view], self.ev.end, self.ev.obs
+        mine.sort(key=lambda p: vis[p])
+        spans = sorted((min(vis[p], obs[p]), max(vis[p], obs[p], end[p])) for p in mine if p in end)
+        lo: list[int] = []
+        hi: list[int] = []
+        for a, b in spans:
+            if lo and a <= hi[-1]:
+                hi[-1] = max(hi[-1], b)
+            else:
+                lo.append(a)
+                hi.append(b)
+        got = self._tracks[key] = Track(
+            pos=mine,
+            vis=[vis[p] for p in mine],
+            sups=sorted(sup[p] for p in mine if p in sup),
+            span_lo=lo,
+            span_hi=hi,
+        )
+        return got
+
+    def newer(
+        self, term: CompiledTerm, party: str, t0: int, t1: int, head: int
+    ) -> list[list[int]] | None:
+        """The groups of ``term``'s records for ``party`` at ``t1`` newer than those at ``t0``
+        (``t0 <= t1``, the newest then speaking for ``head``), newest first, if the others
+        are those at ``t0``: no record of them corrected in ``(t0, t1]``, none of a period
+        visible and moving in ``[t0, t1]``, every record becoming visible in ``(t0, t1]``
+        observed after ``head``; else None. Then a walk back at ``t1`` reads these groups
+        and takes up what the walk at ``t0`` found."""
+        if t1 < t0:
+            return None
+        tr = self.track(term, party)
+        sups = tr.sups
+        i = bisect.bisect_right(sups, t0)
+        if i < len(sups) and sups[i] <= t1:
+            return None
+        j = bisect.bisect_right(tr.span_lo, t1) - 1
+        if j >= 0 and tr.span_hi[j] >= t0:
+            return None
+        lo, hi = bisect.bisect_right(tr.vis, t0), bisect.bisect_right(tr.vis, t1)
+        if lo == hi:
+            return []
+        obs, sup = self.ev.obs, self.ev.sup[self.view]
+        got = []
+        for p in tr.pos[lo:hi]:
+            if obs[p] <= head:
+                return None
+            if p not in sup or sup[p] > t1:  # corrected before it is visible: never usable
+                got.append((-obs[p], p))
+        got.sort()
+        out: list[list[int]] = []
+        last = None
+        for o, p in got:
+            if o != last:
+                out.append([])
+                last = o
+            out[-1].append(p)
+        return out
 
     # -- records -----------------------------------------------------------------------------
 
@@ -192,6 +284,14 @@ class Reader:
         q = self.quantity(term, p)
         span = q.interval()
         if span is None:
+            if limit is not None:
+                # The default conditions on a figure compare two doubles, as CEL does
+                # (IEEE 754: false with a NaN); no CEL call for each record of a limit.
+                source = term.condition.source
+                if source == "value <= limit":
+                    return float(q.value) <= limit
+                if source == "value >= limit":
+                    return float(q.value) >= limit
             return self.check(term, party, p, t, limit)
         where = f"log {self.ev.index[p]}"
         if limit is None or term.condition.source not in ("value <= limit", "value >= limit"):

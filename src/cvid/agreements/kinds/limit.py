@@ -17,7 +17,8 @@ verifying role. Around that rule:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from cvid.agreements.explain import days
 from cvid.agreements.instants import show
@@ -60,20 +61,79 @@ def _passes(
     return True if decided else None
 
 
-def open_finding(
-    e: Reader, term: CompiledTerm, party: str, t: int, since: int | None, limit: float | None
-) -> OpenFinding | None:
-    """The violation found by a verifying role that is open at ``t``, if any."""
+@dataclass(slots=True)
+class _Carry:
+    """What a limit term's walks found for one party at instant ``t``, for a later instant.
+
+    Valid there while ``since``, ``limit`` and ``base`` (the baseline, when the condition
+    reads one) are unchanged and :meth:`Reader.settled` holds from ``t``: then the groups
+    then are those at ``t`` with only newer groups before them (:meth:`Reader.newer`), and a
+    walk back reads only those newer groups before it takes up what the walk at ``t`` found.
+    """
+
+    t: int
+    since: int | None
+    limit: float | None
+    base: float | None
+    #: The newest group at ``t``, and the instant it speaks for.
+    group: list[int]
+    head: int
+    #: The records that open the finding open at ``t`` (:func:`_opening`), if any.
+    opening: list[int] | None
+    #: Whether :func:`_corroborated` was asked at ``t``, and what it found.
+    walked: bool = False
+    backing: list[int] | None = None
+
+
+def _carried(
+    e: Reader,
+    term: CompiledTerm,
+    party: str,
+    t: int,
+    since: int | None,
+    limit: float | None,
+    base: float | None,
+) -> tuple[_Carry, list[list[int]]] | None:
+    """The carry of ``term`` for ``party`` if it holds at ``t`` (see :class:`_Carry`), and
+    the groups newer than those its walks read."""
+    c: _Carry | None = e.carry.get((term.id, party))
+    if c is None or c.since != since or c.limit != limit or c.base != base:
+        return None
+    new = e.newer(term, party, c.t, t, c.head)
+    return None if new is None else (c, new)
+
+
+def _opening(
+    e: Reader,
+    term: CompiledTerm,
+    party: str,
+    t: int,
+    since: int | None,
+    limit: float | None,
+    new: list[list[int]] | None = None,
+    carried: _Carry | None = None,
+) -> list[int] | None:
+    """The failing verifying records of the oldest failing verifying group after the newest
+    passing one (or the first): what opens the finding open at ``t``, if any. With
+    ``carried``, only the groups ``new`` newer than its walk are read before taking it up."""
+    if carried is None or new is None:
+        walk: Iterable[list[int]] = groups(e, term, party, t, since, verifying=True)
+    else:
+        walk = [m for m in ([p for p in g if e.verifies(term, party, p)] for g in new) if m]
     opening: list[int] | None = None
-    for mine in groups(e, term, party, t, since, verifying=True):
+    for mine in walk:
         ok = _passes(e, term, party, mine, t, limit)
         if ok is None:
             continue
         if ok:
-            break
+            return opening
         opening = [p for p in mine if _fails(e, term, party, p, t, limit)]
-    if opening is None:
-        return None
+    if carried is not None and carried.opening is not None:
+        return carried.opening
+    return opening
+
+
+def _found(e: Reader, term: CompiledTerm, party: str, t: int, opening: list[int]) -> OpenFinding:
     when = e.ev.when(opening[0], t)
     # A finding stays open across many instants: its words are made once.
     key: tuple[str | int, ...] = (term.id, party, when, *opening)
@@ -84,6 +144,14 @@ def open_finding(
     return found
 
 
+def open_finding(
+    e: Reader, term: CompiledTerm, party: str, t: int, since: int | None, limit: float | None
+) -> OpenFinding | None:
+    """The violation found by a verifying role that is open at ``t``, if any."""
+    opening = _opening(e, term, party, t, since, limit)
+    return None if opening is None else _found(e, term, party, t, opening)
+
+
 def _fails(e: Reader, term: CompiledTerm, party: str, p: int, t: int, limit: float | None) -> bool:
     try:
         return not e.judge(term, party, p, t, limit)
@@ -92,18 +160,42 @@ def _fails(e: Reader, term: CompiledTerm, party: str, p: int, t: int, limit: flo
 
 
 def _corroborated(
-    e: Reader, term: CompiledTerm, party: str, t: int, since: int | None, limit: float | None
+    e: Reader,
+    term: CompiledTerm,
+    party: str,
+    t: int,
+    since: int | None,
+    limit: float | None,
+    new: list[list[int]] | None = None,
+    carried: _Carry | None = None,
 ) -> list[int] | None:
-    """A fresh verifying group that meets the term with no failing group after it, if any."""
+    """A fresh verifying group that meets the term with no failing group after it, if any.
+
+    With ``carried`` (that asked it), only the groups ``new`` newer than its walk are read:
+    past them the walk at ``carried.t`` went on, and what it found still holds if fresh.
+    """
+    fresh = term.freshness
+    if carried is not None and carried.walked and new is not None:
+        for group in new:
+            if fresh is not None and t - e.ev.when(group[0], t) >= fresh:
+                return None
+            if _passes(e, term, party, group, t, limit) is not True:
+                return None
+            if any(e.verifies(term, party, p) for p in group):
+                return group
+        got = carried.backing
+        if got is None or (fresh is not None and t - e.ev.when(got[0], t) >= fresh):
+            return None
+        return got
     # The newest verifying record decides whether there can be one: none, or a stale one,
     # and there is none (the walk over every group would stop there, or before).
     newest = next(groups(e, term, party, t, since, verifying=True), None)
     if newest is None:
         return None
-    if term.freshness is not None and t - e.ev.when(newest[0], t) >= term.freshness:
+    if fresh is not None and t - e.ev.when(newest[0], t) >= fresh:
         return None
     for group in groups(e, term, party, t, since):
-        if term.freshness is not None and t - e.ev.when(group[0], t) >= term.freshness:
+        if fresh is not None and t - e.ev.when(group[0], t) >= fresh:
             return None
         if _passes(e, term, party, group, t, limit) is not True:
             return None
@@ -117,7 +209,19 @@ def evaluate_limit(e: Reader, term: CompiledTerm, party: str, t: int) -> Finding
     ok, limit, since = in_force(term, t)
     if not ok:
         return not_in_force(e, term, party, t)
-    group = next(groups(e, term, party, t, since), None)
+    # Carried from the last instant: only the groups newer than those its walks read.
+    uses = term.condition.uses
+    carries = "as_of" not in uses and "params" not in uses
+    base = e.baseline(term, party, t) if carries and "baseline" in uses else None
+    got = _carried(e, term, party, t, since, limit, base) if carries else None
+    carried: _Carry | None = None
+    new: list[list[int]] | None = None
+    group: list[int] | None
+    if got is not None:
+        carried, new = got
+        group = new[0] if new else carried.group
+    else:
+        group = next(groups(e, term, party, t, since), None)
     facts: list[tuple[str, object]] = []
     if limit is not None:
         facts += [("limit", limit), ("unit", term.unit)]
@@ -128,7 +232,11 @@ def evaluate_limit(e: Reader, term: CompiledTerm, party: str, t: int) -> Finding
         return Finding(Status.UNKNOWN, (), text, tuple(facts))
     o = e.ev.when(group[0], t)
     failing: list[int] = []
-    found = open_finding(e, term, party, t, since, limit)
+    opening = _opening(e, term, party, t, since, limit, new, carried)
+    carry: _Carry | None = None
+    if carries:
+        carry = e.carry[(term.id, party)] = _Carry(t, since, limit, base, group, o, opening)
+    found = None if opening is None else _found(e, term, party, t, opening)
 
     def words(status: Status, why: Callable[[], str], cited: list[int] | None = None) -> Finding:
         def detail() -> Detail:
@@ -212,7 +320,9 @@ def evaluate_limit(e: Reader, term: CompiledTerm, party: str, t: int) -> Finding
         return words(Status.VIOLATED, lambda: f"{why(False)}{also}: violated")
     if any(e.verifies(term, party, p) for p in group):
         return words(Status.MET_VERIFIED, lambda: f"{why(True)}: met (verified)")
-    backing = _corroborated(e, term, party, t, since, limit)
+    backing = _corroborated(e, term, party, t, since, limit, new, carried)
+    if carry is not None:
+        carry.walked, carry.backing = True, backing
     if backing is not None:
         verified = backing
         return words(
