@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -55,6 +56,14 @@ class Figures:
     refused_full: int = 0
     admitted_receipt_failed: int = 0
     verify_runs: int = 0
+    serve_full_rounds: int = 0
+    serve_full_posts: int = 0
+    serve_full_refused: int = 0
+    serve_full_admitted: int = 0
+    serve_full_no_receipt: int = 0
+    serve_full_other: int = 0
+    pg_full_rounds: int = 0
+    pg_server_restarts: int = 0
     failures: list[str] = field(default_factory=list)
 
     def fail(self, text: str) -> None:
@@ -465,6 +474,169 @@ def disk_full_rounds(
         )
 
 
+def start_serve(ledger: Path | str) -> tuple[subprocess.Popen[bytes], str]:
+    """``cvid serve LEDGER`` on a free port, answering: the process and its base URL."""
+    import httpx
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [*CVID, "serve", str(ledger), "--port", str(port), "--log-level", "critical"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(f"{base}/v1/ledger", timeout=1)
+            break
+        time.sleep(0.1)
+    return proc, base
+
+
+def check_post(
+    figs: Figures,
+    view: LedgerView,
+    batch: list[dict[str, Any]],
+    status: int,
+    doc: dict[str, Any],
+    where: str,
+    full: bool = True,
+) -> None:
+    """The promises of one answered POST on a (perhaps) full disk, against the ledger after
+    (``full``: counted in the disk-full figures)."""
+    found = check_batch(figs, view, batch, where)
+    stored = [i for i in found if i is not None]
+    if 200 <= status < 300:
+        figs.serve_full_admitted += full
+        indices = list(doc.get("indices", []))
+        receipts = doc.get("receipts") or {}
+        if doc.get("receipts_error"):
+            figs.serve_full_no_receipt += 1
+            if "admitted" not in doc["receipts_error"]:
+                figs.fail(f"{where}: a 2xx without receipts that does not say admitted: {doc}")
+        elif set(receipts) != {str(i) for i in indices}:
+            figs.fail(f"{where}: HTTP {status} without a receipt per record: {doc}")
+        for record, index in zip(batch, indices, strict=True):
+            figs.acknowledged += 1
+            if view.has(record) != index:
+                figs.lost += 1
+                figs.fail(
+                    f"{where}: HTTP {status} acknowledged index {index}, ledger has "
+                    f"{view.has(record)}"
+                )
+            elif str(index) in receipts and not view.receipt_ok(
+                receipts[str(index)], view.entries[index]
+            ):
+                figs.fail(f"{where}: the receipt of index {index} does not verify")
+        return
+    # A problem says nothing was written: then nothing of the batch may be in the ledger.
+    if doc.get("status") != status or not str(doc.get("type", "")).startswith("/v1/problems/"):
+        figs.fail(f"{where}: HTTP {status} is not a problem document: {doc}")
+    if stored:
+        figs.fail(f"{where}: HTTP {status} ({doc.get('type')}) but records {stored} are stored")
+    if status == 507:
+        figs.serve_full_refused += 1
+        detail = str(doc.get("detail", ""))
+        if doc.get("type") != "/v1/problems/disk-full" or "disk is full" not in detail:
+            figs.fail(f"{where}: a 507 that does not say the disk is full: {doc}")
+    else:
+        figs.serve_full_other += 1
+        if status >= 500 and status != 503:
+            figs.fail(f"{where}: HTTP {status} on a full disk: {doc}")
+
+
+def post_until_refused(
+    figs: Figures,
+    world: World,
+    client: Any,
+    base: str,
+    rng: random.Random,
+    where: str,
+) -> list[tuple[list[dict[str, Any]], int, dict[str, Any]]]:
+    """POST batches of 1 to 4 records until three in a row are refused (or 40 were sent):
+    each batch with its status and answer."""
+    import httpx
+
+    answered: list[tuple[list[dict[str, Any]], int, dict[str, Any]]] = []
+    refused_in_a_row = 0
+    while refused_in_a_row < 3 and len(answered) < 40:
+        batch = world.records(rng.randint(1, 4))
+        try:
+            resp = client.post(f"{base}/v1/records", content=jsonl(batch), headers=JSONL_HEADERS)
+        except httpx.HTTPError as exc:
+            figs.fail(f"{where}: the server stopped answering: {exc!r}")
+            break
+        try:
+            doc = resp.json()
+        except ValueError:
+            doc = {"text": resp.text[:200]}
+        answered.append((batch, resp.status_code, doc))
+        refused_in_a_row = 0 if 200 <= resp.status_code < 300 else refused_in_a_row + 1
+    return answered
+
+
+JSONL_HEADERS = {"Content-Type": "application/jsonl"}
+
+
+def jsonl(batch: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(x) + "\n" for x in batch)
+
+
+def post_after_space(
+    figs: Figures, world: World, client: Any, base: str, ledger: Path | str, where: str
+) -> None:
+    """Space again: the same server takes a batch (no restart)."""
+    batch = world.records(2)
+    resp = client.post(f"{base}/v1/records", content=jsonl(batch), headers=JSONL_HEADERS)
+    figs.submitted += 2
+    if resp.status_code != 201:
+        figs.fail(f"{where}: space freed, yet HTTP {resp.status_code}: {resp.text[:200]}")
+        return
+    check_post(figs, LedgerView(ledger), batch, 201, resp.json(), where, full=False)
+
+
+def serve_disk_full_rounds(
+    figs: Figures, world: World, rounds: int, rng: random.Random, work: Path
+) -> None:
+    """One ``cvid serve`` on a 4 MiB tmpfs; each round fills it to leave 0 to 128 KiB and POSTs
+    batches of 1 to 4 records until the disk refuses several in a row (or 40 were sent), then
+    frees the space: the same server must take records again."""
+    import httpx
+
+    with small_filesystem(work / "serve-small", "4m") as fs:
+        ledger = world.make_ledger(fs / "ledger")
+        proc, base = start_serve(ledger)
+        try:
+            with httpx.Client(timeout=30) as client:
+                for r in range(rounds):
+                    where = f"serve disk-full round {r}"
+                    leave = 0 if r == 0 else rng.choice([0, 4096, 16384, 65536, 131072])
+                    filler = fill(fs, leave)
+                    answered = post_until_refused(figs, world, client, base, rng, where)
+                    figs.rounds += 1
+                    figs.serve_full_rounds += 1
+                    figs.serve_full_posts += len(answered)
+                    figs.submitted += sum(len(b) for b, _, _ in answered)
+                    if proc.poll() is not None:
+                        figs.fail(f"{where}: cvid serve exited {proc.returncode} on a full disk")
+                        return
+                    view = LedgerView(ledger)
+                    for n, (batch, status, doc) in enumerate(answered):
+                        check_post(figs, view, batch, status, doc, f"{where} post {n}")
+                    verify(figs, ledger, where)  # on the full disk, while the server runs
+                    filler.unlink()
+                    post_after_space(figs, world, client, base, ledger, where)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        verify(figs, ledger, "serve disk-full, server stopped")
+
+
 def postgres_database() -> str:
     """A new database on the tests' throw-away PostgreSQL cluster (tests/pg.py): its URL."""
     sys.path.insert(0, str(ROOT / "tests"))
@@ -473,11 +645,192 @@ def postgres_database() -> str:
     return pg.cluster().new_database()
 
 
+class SmallPostgres:
+    """A PostgreSQL cluster whose data directory (WAL included) is on the filesystem ``fs``
+    (root only: the server runs as the ``postgres`` user, as tests/pg.py starts it), listening
+    on a Unix socket only. WAL segments of 1 MiB, so that the cluster fits a small tmpfs."""
+
+    def __init__(self, fs: Path) -> None:
+        import pwd
+
+        sys.path.insert(0, str(ROOT / "tests"))
+        import pg
+
+        bindir = pg._find_bindir()
+        if bindir is None:
+            raise RuntimeError("no PostgreSQL server binaries (/usr/lib/postgresql/*/bin)")
+        self.bindir = bindir
+        self.base = fs / "pg"
+        self.base.mkdir()
+        user = pwd.getpwnam(pg.SUPERUSER)
+        os.chown(self.base, user.pw_uid, user.pw_gid)
+        # The server's log on another disk, so that it can say why it stopped.
+        self.logdir = Path(tempfile.mkdtemp(prefix="cvid-faults-pg-log-"))
+        os.chown(self.logdir, user.pw_uid, user.pw_gid)
+        self.data = self.base / "data"
+        self._as_server(
+            str(bindir / "initdb"), "-D", str(self.data), "-U", pg.SUPERUSER, "-A", "trust",
+            "-E", "UTF8", "--locale=C", "--no-sync", "--wal-segsize=1",
+        )  # fmt: skip
+        with (self.data / "postgresql.conf").open("a") as conf:
+            conf.write(
+                "\nlisten_addresses = ''\n"
+                f"unix_socket_directories = '{self.base}'\n"
+                "min_wal_size = 2MB\nmax_wal_size = 8MB\nmax_connections = 50\n"
+                "shared_buffers = 8MB\nrestart_after_crash = on\n"
+            )
+        self.start()
+        self.admin = f"postgresql://{pg.SUPERUSER}@/postgres?host={self.base}"
+
+    def _as_server(self, *cmd: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        got = subprocess.run(
+            ["runuser", "-u", "postgres", "--", *cmd], capture_output=True, text=True, check=False
+        )
+        if check and got.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)}: {got.stdout}{got.stderr}")
+        return got
+
+    def start(self) -> None:
+        pg_ctl = str(self.bindir / "pg_ctl")
+        log = str(self.logdir / "server.log")
+        self._as_server(pg_ctl, "-D", str(self.data), "-l", log, "-w", "-t", "60", "start")
+
+    def running(self) -> bool:
+        """Whether the server answers a query."""
+        import psycopg
+
+        try:
+            with psycopg.connect(self.admin, connect_timeout=5) as db:
+                db.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        return True
+
+    def new_database(self) -> str:
+        import psycopg
+
+        with psycopg.connect(self.admin, autocommit=True) as db:
+            db.execute("CREATE DATABASE cvid_full TEMPLATE template0")
+        return self.admin.replace("/postgres?", "/cvid_full?")
+
+    def stop(self) -> None:
+        pg_ctl = str(self.bindir / "pg_ctl")
+        self._as_server(pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)
+
+
+def pg_disk_full_rounds(
+    figs: Figures, world: World, rounds: int, rng: random.Random, work: Path
+) -> None:
+    """A PostgreSQL ledger whose cluster is on a 96 MiB tmpfs filled to leave 0 to 1 MiB:
+    even rounds ``cvid submit`` (receipts on another disk), odd rounds POSTs to ``cvid serve``
+    until refused. A server that stopped for lack of space (a WAL write that fails is a PANIC)
+    is started again once space is freed. Then the promises are checked and the ledger
+    verified, and a submission must succeed."""
+    import httpx
+
+    (work / "pg-full").mkdir(exist_ok=True)
+    # Not under ``work``: the server's user must reach the mount point (tests/pg.py's way).
+    point = Path(tempfile.mkdtemp(prefix="cvid-faults-pg-"))
+    with small_filesystem(point, "96m") as fs:
+        server = SmallPostgres(fs)
+        try:
+            ledger = world.make_ledger(server.new_database())
+            for r in range(rounds):
+                where = f"postgresql disk-full round {r}"
+                leave = (
+                    0
+                    if r == 0
+                    else rng.choice([0, 65536, 262144, 1048576, rng.randint(0, 1048576)])
+                )
+                filler = fill(fs, leave)
+                batch = world.records(rng.randint(1, 4))
+                before = len(LedgerView(ledger).entries) if server.running() else None
+                answered: list[tuple[list[dict[str, Any]], int, dict[str, Any]]] = []
+                got = None
+                if r % 2 == 0:
+                    src = work / "pg-full" / f"batch-{r}.jsonl"
+                    src.write_text(jsonl(batch))
+                    receipts = work / "pg-full" / f"receipts-{r}"
+                    got = run("submit", ledger, src, "--receipts", receipts)
+                    if "Traceback" in got.stderr:
+                        figs.fail(f"{where}: traceback: {got.stderr[-500:]}")
+                    figs.submitted += len(batch)
+                else:
+                    proc, base = start_serve(ledger)
+                    try:
+                        # A server that stopped makes cvid serve wait for a connection for up
+                        # to 40 s (its pool's timeout) before it answers 503.
+                        with httpx.Client(timeout=120) as client:
+                            answered = post_until_refused(figs, world, client, base, rng, where)
+                    finally:
+                        proc.send_signal(signal.SIGTERM)
+                        try:
+                            proc.wait(30)
+                        except subprocess.TimeoutExpired:
+                            proc.kill()
+                            proc.wait()
+                    figs.serve_full_posts += len(answered)
+                    figs.submitted += sum(len(b) for b, _, _ in answered)
+                figs.rounds += 1
+                figs.pg_full_rounds += 1
+                alive = server.running()
+                if alive:
+                    verify(figs, ledger, where)  # on the full disk
+                filler.unlink()
+                if not alive:
+                    figs.pg_server_restarts += 1
+                    if not server.running():
+                        server.start()
+                view = LedgerView(ledger)
+                if got is not None:
+                    check_submit(
+                        figs, view, batch, receipts, got.stdout, got.returncode,
+                        before if before is not None else len(view.entries), where,
+                    )  # fmt: skip
+                    if got.returncode == 2:
+                        figs.refused_full += 1
+                    elif got.returncode == 1:
+                        figs.admitted_receipt_failed += 1
+                    elif got.returncode != 0:
+                        figs.fail(f"{where}: exit {got.returncode}: {got.stderr}")
+                for n, (b, status, doc) in enumerate(answered):
+                    check_post(figs, view, b, status, doc, f"{where} post {n}")
+                if not alive:
+                    verify(figs, ledger, f"{where}, server started again")
+            after = world.records(2)
+            src = work / "pg-full" / "after.jsonl"
+            src.write_text(jsonl(after))
+            receipts = work / "pg-full" / "receipts-after"
+            before = len(LedgerView(ledger).entries)
+            got = run("submit", ledger, src, "--receipts", receipts)
+            if got.returncode != 0:
+                figs.fail(
+                    f"postgresql after the disk-full rounds: exit {got.returncode}: {got.stderr}"
+                )
+            check_submit(
+                figs, LedgerView(ledger), after, receipts, got.stdout, got.returncode, before,
+                "postgresql after",
+            )  # fmt: skip
+            verify(figs, ledger, "postgresql disk-full, space freed")
+        finally:
+            server.stop()
+            shutil.rmtree(server.logdir, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        point.rmdir()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kill-rounds", type=int, default=120)
     parser.add_argument("--serve-rounds", type=int, default=20)
     parser.add_argument("--disk-full-rounds", type=int, default=10)
+    parser.add_argument("--serve-disk-full-rounds", type=int, default=10)
+    parser.add_argument(
+        "--pg-disk-full-rounds",
+        type=int,
+        default=10,
+        help="Disk-full rounds on a PostgreSQL cluster of its own on a small tmpfs (root).",
+    )
     parser.add_argument(
         "--pg-kill-rounds",
         type=int,
@@ -517,14 +870,32 @@ def main(argv: list[str] | None = None) -> int:
             skipped = can_mount()
             if skipped is None:
                 disk_full_rounds(figs, world, args.disk_full_rounds, rng, work)
+        if args.serve_disk_full_rounds:
+            skipped = skipped or can_mount()
+            if skipped is None:
+                serve_disk_full_rounds(figs, world, args.serve_disk_full_rounds, rng, work)
+        pg_full_skipped = None
+        pgfull = Figures()
+        if args.pg_disk_full_rounds:
+            pg_full_skipped = can_mount()
+            if pg_full_skipped is None:
+                try:
+                    pg_disk_full_rounds(pgfull, world, args.pg_disk_full_rounds, rng, work)
+                except (RuntimeError, OSError, KeyError) as exc:
+                    pg_full_skipped = f"no PostgreSQL cluster on a small filesystem: {exc}"
     doc = {"seed": seed, "seconds": round(time.monotonic() - started, 1), **figs.as_dict()}
-    if args.disk_full_rounds and skipped is not None:
+    if (args.disk_full_rounds or args.serve_disk_full_rounds) and skipped is not None:
         doc["disk_full_skipped"] = skipped
     if args.pg_kill_rounds:
         doc["postgresql"] = pg_skipped or {
             k: v for k, v in pgfigs.as_dict().items() if v and k != "failures"
         }
         figs.failures.extend(f"postgresql: {f}" for f in pgfigs.failures)
+    if args.pg_disk_full_rounds:
+        doc["postgresql_disk_full"] = pg_full_skipped or {
+            k: v for k, v in pgfull.as_dict().items() if v and k != "failures"
+        }
+        figs.failures.extend(f"postgresql disk-full: {f}" for f in pgfull.failures)
     if args.json:
         print(json.dumps(doc))
     else:

@@ -17,6 +17,8 @@ from faults_driver import (
     can_mount,
     disk_full_rounds,
     kill_rounds,
+    pg_disk_full_rounds,
+    serve_disk_full_rounds,
     serve_rounds,
 )
 
@@ -58,6 +60,37 @@ def test_a_full_disk_never_makes_a_command_say_what_is_not_so(world: World, tmp_
     assert figs.admitted_receipt_failed >= 1, figs
     assert figs.refused_full >= 1, figs  # round 0 leaves no space at all: refused, exit 2
     assert figs.lost == 0
+
+
+def test_a_full_disk_under_cvid_serve_never_answers_what_is_not_so(
+    world: World, tmp_path: Path
+) -> None:
+    why = can_mount()
+    if why is not None:
+        pytest.skip(f"no small filesystem for the serve disk-full rounds: {why}")
+    figs = Figures()
+    serve_disk_full_rounds(figs, world, 2, random.Random(SEED), tmp_path)
+    assert figs.failures == []
+    # Round 0 leaves no space: every POST is refused with a 507 disk-full problem.
+    assert figs.serve_full_refused >= 3 and figs.lost == 0, figs
+    assert figs.serve_full_rounds == 2 and figs.verify_runs == 3, figs
+
+
+def test_a_full_disk_under_postgresql_never_makes_cvid_say_what_is_not_so(
+    world: World, tmp_path: Path
+) -> None:
+    why = can_mount()
+    if why is not None:
+        pytest.skip(f"no small filesystem for the PostgreSQL disk-full rounds: {why}")
+    figs = Figures()
+    try:
+        pg_disk_full_rounds(figs, world, 2, random.Random(SEED), tmp_path)
+    except RuntimeError as exc:  # no server binaries: as tests/pg.py, a skip
+        pytest.skip(f"no PostgreSQL cluster on a small filesystem: {exc}")
+    assert figs.failures == []
+    assert figs.pg_full_rounds == 2 and figs.lost == 0, figs
+    # Round 1 POSTs until three in a row are refused (a 507, or a 503 from a stopped server).
+    assert figs.serve_full_refused + figs.serve_full_other >= 3, figs
 
 
 def test_a_receipt_that_cannot_be_written_after_the_commit_is_reported_as_such(

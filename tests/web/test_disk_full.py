@@ -139,3 +139,20 @@ def test_a_failed_commit_whose_batch_is_not_in_the_ledger_is_a_problem(
     r = client.post("/v1/records", content=jsonl([signed(7)]), headers=JSONL)
     assert r.status_code == 507 and r.json()["type"] == "/v1/problems/disk-full"
     assert size(client) == before
+
+
+def test_postgresql_out_of_space_is_a_507_that_says_the_disk_is_full(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(batches: Any) -> Any:
+        raise StoreError(
+            'the ledger: writing: PostgreSQL error 53100: could not extend file "base/1/2": '
+            "No space left on device"
+        )
+
+    monkeypatch.setattr(service(client).writer.ledger, "submit_many", fail)
+    r = client.post("/v1/records", content=jsonl([signed(8)]), headers=JSONL)
+    assert r.status_code == 507 and r.json()["type"] == "/v1/problems/disk-full"
+    detail = r.json()["detail"]
+    assert detail.startswith("the disk is full; the transaction was rolled back, nothing was")
+    assert "PostgreSQL error 53100" in detail

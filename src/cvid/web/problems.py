@@ -251,9 +251,12 @@ def from_error(exc: Error, input_status: int = 400) -> ProblemError:
     if isinstance(exc, ConflictError):
         return ProblemError(status, "conflict", exc.diagnostics())
     if disk_full(exc):
-        return ProblemError(
-            507, "disk-full", exc.diagnostics(), headers={"Retry-After": str(DISK_FULL_RETRY)}
-        )
+        detail = exc.diagnostics()
+        if "disk is full" not in detail:  # PostgreSQL's words: "No space left on device"
+            detail = (
+                f"the disk is full; the transaction was rolled back, nothing was written: {detail}"
+            )
+        return ProblemError(507, "disk-full", detail, headers={"Retry-After": str(DISK_FULL_RETRY)})
     if isinstance(exc, StoreError):
         return ProblemError(status, "unavailable", exc.diagnostics(), headers={"Retry-After": "1"})
     if isinstance(exc, VerificationError):
