@@ -8,6 +8,7 @@ breaches its limit.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -268,3 +269,41 @@ def test_a_record_without_as_of_keeps_its_bytes_and_one_with_it_round_trips() ->
     d = rec("declaration", "A", "2021-02-01", {"w": dated}, agreement="pact")
     # Read as UTC and written with a Z, as every instant of a record is.
     assert d.to_json()["values"]["w"] == {"value": 1, "unit": "t", "as_of": "2021-01-01T00:00:00Z"}
+
+
+@pytest.mark.parametrize("view", ["now", "then"])
+def test_the_timeline_agrees_with_evaluation_at_every_instant(pact: Package, view: str) -> None:
+    """Every change the timeline gives is the status evaluated at its instant, and nothing
+    changes in between (checked at each day), over plain records, the dated report and a
+    correction of one figure reported later."""
+    plain = [
+        rec(
+            "inspection_finding",
+            "A",
+            day,
+            {"uranium": {"value": v, "unit": "kg"}, "heavy_water": {"value": w, "unit": "t"}},
+            submitter="INSP",
+            reported=day,
+            agreement="pact",
+            subject="stocks",
+        )
+        for day, v, w in (("2020-12-01", 90, 100), ("2021-08-10", 80, 140))
+    ]
+    fix = report(uranium=95, supersedes=1).model_copy(
+        update={"reported_at": plain[0].reported_at.replace(year=2021, month=9)}
+    )
+    records = list(enumerate([plain[0], report(), fix, plain[1]]))
+    changes = timeline(pact, records, "2020-11-01", "2021-12-31", view)
+    expect: dict[str, str] = {}
+    by_day: dict[str, dict[str, str]] = {}
+    for c in changes:
+        j = c.to_json()
+        if j["party"] == "A" and j["to"] not in ("open", "closed"):
+            by_day.setdefault(j["at"][:10], {})[j["id"]] = j["to"]
+    day = dt.date(2020, 11, 1)
+    while day <= dt.date(2021, 12, 31):
+        expect.update(by_day.get(day.isoformat(), {}))
+        got = judge(pact, [r for _, r in records], day.isoformat(), view)
+        for term in ("uranium-limit", "water-limit"):
+            assert got[term].status.value == expect[term], (view, day, term)
+        day += dt.timedelta(days=1)
