@@ -101,25 +101,27 @@ class Source:
         return Evidence(self.records)
 
 
-def _needed(ledger: Ledger, package: Package, n: int, until: dt.datetime | None) -> list[int]:
+def _needed(ledger: Ledger, package: Package, n: int) -> list[int]:
     """The indices below ``n`` an evaluation of ``package`` reads: records with a party that
     carry a value a term reads or are about a step's subject, and the records that correct or
-    dispute those (the engine hides and flags with them)."""
+    dispute those (the engine hides and flags with them).
+
+    Not bounded by an as-of date: a record observed after it may speak for instants before it
+    (a period that began earlier, a figure's own ``as_of``), and the index keeps only
+    ``observed_at``. The engine itself decides what each record says at each instant."""
     # "notice": a party's notices of suspension or withdrawal (cvid.agreements.notices).
     names = sorted({t.quantity for t in package.terms} | {"notice"})
     subjects = sorted({s.subject for s in package.steps})
     with ledger.driver.read() as tx:
         found: set[int] = set()
-        bound = [] if until is None else [ledgerdb.to_us(until)]
-        cond = "" if until is None else " AND r.observed_at <= ?"
         for part in _chunks(names):
             found.update(
                 int(r[0])
                 for r in tx.execute(
                     "SELECT DISTINCT v.idx FROM record_values v JOIN records r ON r.idx = v.idx "
                     f"WHERE v.name IN ({','.join('?' * len(part))}) AND r.party IS NOT NULL "
-                    f"AND r.idx < ?{cond}",
-                    [*part, n, *bound],
+                    "AND r.idx < ?",
+                    [*part, n],
                 )
             )
         for part in _chunks(subjects):
@@ -127,8 +129,8 @@ def _needed(ledger: Ledger, package: Package, n: int, until: dt.datetime | None)
                 int(r[0])
                 for r in tx.execute(
                     f"SELECT r.idx FROM records r WHERE r.subject IN ({','.join('?' * len(part))})"
-                    f" AND r.party IS NOT NULL AND r.idx < ?{cond}",
-                    [*part, n, *bound],
+                    " AND r.party IS NOT NULL AND r.idx < ?",
+                    [*part, n],
                 )
             )
         sup, dis = ledgerdb.marks(tx, sorted(found))
@@ -171,8 +173,9 @@ def source_of(
     first ``size`` records and the checkpoint of that size recomputed from the stored tree (it
     must exist: size ≤ the log's size). Reads never write: nothing is signed here.
 
-    Records: those an evaluation of ``package`` (default: the ledger's own) needs, observed
-    by ``until`` when given — or, with ``verify``, every entry re-read and re-checked (see the
+    Records: those an evaluation of ``package`` (default: the ledger's own) needs, whenever
+    observed (``until`` no longer narrows them: a record observed later may speak for an
+    earlier instant) — or, with ``verify``, every entry re-read and re-checked (see the
     module's docstring). They carry the ledger's clock mode and their logged times, counting
     only the clock-cosigned checkpoints of at most the returned checkpoint's size.
     """
@@ -205,7 +208,7 @@ def source_of(
         pkg = package or package_from_files(
             ledger.package_files, f"{location} (the ledger's package)"
         )
-        got = ledger.records_at(_needed(ledger, pkg, n, until), n)
+        got = ledger.records_at(_needed(ledger, pkg, n), n)
         pairs = [(r.index, r.record) for r in got]
         logged = {r.index: r.logged_at for r in got}
     if cp is None and size is not None:

@@ -139,17 +139,31 @@ def test_sign_submit_status_and_list(world: dict[str, Any]) -> None:
     assert row["values"]["uranium"]["as_of"] == JUL
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cvid status reads only records with observed_at <= --as-of "
-    "(cvid/sources.py _needed, r.observed_at <= ?): a record observed in July with a figure "
-    "as of January is not read in March; not engineer B's file, change reported",
-)
 def test_status_between_the_two_figure_dates(world: dict[str, Any]) -> None:
     ok(cvid("submit", world["ledger"], signed(world, report(), "report")))
     march = statuses(world, "2021-03-01")
     assert march["water-limit"] == ("met_verified", [0])
     assert march["uranium-limit"] == ("unknown", [])
+
+
+def test_status_reads_a_period_observed_after_the_date_asked(world: dict[str, Any]) -> None:
+    # A finding observed on 15 July speaking for February to July: as of 1 March it is the
+    # record that judges the limit, in cvid status as in the engine (it once read only records
+    # observed by the date asked, and said unknown).
+    record = report()
+    for value in record["values"].values():
+        del value["as_of"]
+    record["period"] = {"start": "2021-02-01T00:00:00Z", "end": "2021-07-15T00:00:00Z"}
+    draft = world["tmp"] / "period.json"
+    draft.write_text(json.dumps(record))
+    out = ok(cvid("evidence", "sign", draft, "--key", world["keys"]["INSP"][0])).stdout
+    path = world["tmp"] / "period.signed.json"
+    path.write_text(out)
+    ok(cvid("submit", world["ledger"], path))
+    march = statuses(world, "2021-03-01")
+    assert march["uranium-limit"] == ("violated", [0])
+    assert march["water-limit"] == ("met_verified", [0])
+    assert statuses(world, "2021-01-15")["uranium-limit"] == ("unknown", [])
 
 
 def test_a_figure_dated_after_the_report_is_refused(world: dict[str, Any]) -> None:
