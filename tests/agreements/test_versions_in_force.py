@@ -130,3 +130,15 @@ def test_each_view_is_judged_under_the_version_in_force_in_its_own_chain(
         served = client.get("/v1/view", params={"at": at, "views": "now,then"}).json()
     assert {t["term"] for t in served["status"]["then"]["terms"]} == {"stock-limit"}
     assert {t["term"] for t in served["status"]["now"]["terms"]} == {"no-tests"}
+
+
+def test_cvid_view_judges_each_view_under_its_own_chain(world: World) -> None:
+    """``cvid view`` (the command line's view model) as the service's: as known then on
+    2026-01-01 version 1 was in force, now version 3 is, whichever view comes first."""
+    at = "2026-01-01"
+    for first, second in (("now", "then"), ("then", "now")):
+        out = cvid("view", world.ledger, "--at", at, "--view", first, "--view", second, "--json")
+        assert out.exit_code in (0, 1), out.output
+        doc = json.loads(out.stdout)
+        assert {t["term"] for t in doc["status"]["then"]["terms"]} == {"stock-limit"}
+        assert {t["term"] for t in doc["status"]["now"]["terms"]} == {"no-tests"}

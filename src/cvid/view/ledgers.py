@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from cvid.agreements import Chain, Package, View, ledger_chain
+from cvid.agreements import Chain, Package, View
 from cvid.agreements.verdict import checkpoint_json
 from cvid.errors import InputError
 from cvid.evidence import Ledger
-from cvid.sources import Source, source_of
-from cvid.view.build import Instant, build_view, to_instant
+from cvid.sources import Source
+from cvid.view.build import Instant, build_view, to_instant, view_of_ledger
 from cvid.view.model import ViewModel, Witnesses
 
 
@@ -50,14 +50,11 @@ def view_under_versions(
     *,
     witnesses: Witnesses | None = None,
 ) -> tuple[Source, ViewModel]:
-    """The source read and the view model of an open ledger at ``as_of`` under the package
-    version in force then (docs/amendments.md); ``package`` stands for the first version
-    (None: the ledger's own copy)."""
-    t = to_instant(as_of)
-    primary = View(next(iter(views), View.NOW))
-    chain = ledger_chain(ledger, package, primary)
-    source = source_of(ledger, package=chain.at(t).package)
-    return source, view_for_source(source, t, views, witnesses=witnesses, chain=chain)
+    """The source read and the view model of an open ledger at ``as_of``, each view judged
+    under the package version in force then in its own chain (docs/amendments.md: as known
+    then, an amendment logged later is not yet in force); ``package`` stands for the first
+    version (None: the ledger's own copy). :func:`cvid.view.build.view_of_ledger`."""
+    return view_of_ledger(ledger, package, as_of, views, witnesses=witnesses)
 
 
 def view_for_ledger(
