@@ -307,3 +307,15 @@ def test_the_timeline_agrees_with_evaluation_at_every_instant(pact: Package, vie
         for term in ("uranium-limit", "water-limit"):
             assert got[term].status.value == expect[term], (view, day, term)
         day += dt.timedelta(days=1)
+
+
+def test_the_view_model_lists_the_record_once_with_each_figures_date(pact: Package) -> None:
+    from cvid.view import build_view
+
+    model = build_view(pact, list(enumerate([report()])), "2021-08-01", ("now", "then"))
+    doc = model.to_json()
+    assert [e["index"] for e in doc["evidence"]] == [0]  # once, not once per figure date
+    values = {v["name"]: v for v in doc["evidence"][0]["values"]}
+    assert values["heavy_water"]["as_of"] == JAN
+    assert values["uranium"]["as_of"] == JUL
+    assert doc["evidence"][0]["known"] == {"now": True, "then": True}

@@ -573,13 +573,15 @@ def _evidence(
     verifiers = frozenset(r for term in package.terms for r in term.verified_by)
     superseded_by: dict[int, int] = {}
     disputed_by: dict[int, list[int]] = {}
-    for i, r in zip(ev.index, ev.records, strict=True):
+    for i, r in ev.logged():
         if r.supersedes is not None:
             superseded_by.setdefault(r.supersedes, i)
         if r.disputes is not None:
             disputed_by.setdefault(r.disputes, []).append(i)
     out = []
-    for p, (i, r) in enumerate(zip(ev.index, ev.records, strict=True)):
+    # Once per logged record (its own position), whatever its figures dated apart.
+    for p in ev.bases:
+        i, r = ev.index[p], ev.records[p]
         src = r.source
         out.append(
             EvidenceItem(
@@ -624,7 +626,8 @@ def _evidence(
 def _value(name: str, v: object) -> Value:
     if isinstance(v, Quantity):
         u = float(v.uncertainty) if v.uncertainty is not None else None
-        return Value(name, float(v.value), v.unit, u)
+        when = rfc3339(to_us(v.as_of)) if v.as_of is not None else None
+        return Value(name, float(v.value), v.unit, u, when)
     if isinstance(v, bool | str):
         return Value(name, v, None, None)
     if isinstance(v, int | float):

@@ -201,12 +201,14 @@ class Series:
 
 @dataclass(frozen=True)
 class Value:
-    """One value of a record (``unit`` and ``uncertainty`` for quantities)."""
+    """One value of a record (``unit``, ``uncertainty`` and ``as_of`` for quantities; ``as_of``
+    when the figure is dated apart from its record)."""
 
     name: str
     value: float | bool | str
     unit: str | None
     uncertainty: float | None
+    as_of: str | None = None
 
 
 @dataclass(frozen=True)
