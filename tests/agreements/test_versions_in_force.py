@@ -142,3 +142,15 @@ def test_cvid_view_judges_each_view_under_its_own_chain(world: World) -> None:
         doc = json.loads(out.stdout)
         assert {t["term"] for t in doc["status"]["then"]["terms"]} == {"stock-limit"}
         assert {t["term"] for t in doc["status"]["now"]["terms"]} == {"no-tests"}
+
+
+def test_the_report_judges_its_compare_view_under_its_own_chain(world: World) -> None:
+    from cvid.report import section_for_ledger
+
+    at = "2026-01-01"
+    for view, other in (("now", "then"), ("then", "now")):
+        section = section_for_ledger(world.ledger, at, view)
+        assert section.compare == other
+        status = section.model.status
+        assert {t.term for t in status["then"].terms} == {"stock-limit"}
+        assert {t.term for t in status["now"].terms} == {"no-tests"}

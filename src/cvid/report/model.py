@@ -230,10 +230,14 @@ def build_section(
     ev = records if isinstance(records, Evidence) else Evidence(records)
     # ``package`` is the first version: the section judges under the version in force at
     # ``as_of`` (in its primary view), as cvid status, cvid view and verdicts do.
-    chain = version_chain(package, ev.logged())
-    if v is View.THEN and View.THEN in ev.vis:
+    # Each view under its own chain (as known then, an amendment logged later is not yet in
+    # force), as cvid view and GET /v1/view judge.
+    now = version_chain(package, ev.logged())
+    chains = {View.NOW: now}
+    if View.THEN in ev.vis:
         then = ev.vis[View.THEN]
-        chain = chain.known_then(lambda i: then[ev.position[i]])
+        chains[View.THEN] = now.known_then(lambda i: then[ev.position[i]])
+    chain = chains.get(v, now)
     current = chain.at(t).package
     model = build_view(
         current,
@@ -244,6 +248,7 @@ def build_section(
         log_vkey=log_vkey,
         witnesses=witnesses,
         package_versions=chain.upto_json(t) if len(chain.versions) > 1 else (),
+        chains={view: c for view, c in chains.items() if view in (v, other)},
     )
     slug = slugify(current.id)
     lo = parse_instant(model.start)
