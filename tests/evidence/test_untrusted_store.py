@@ -345,3 +345,19 @@ def test_large_ledgers_verify_signatures_in_processes_small_ones_on_threads() ->
         assert isinstance(large, ProcessPoolExecutor)
     with verify._pool(verify.PROCESS_MIN, 2, False) as forced:  # type: ignore[union-attr]
         assert isinstance(forced, ThreadPoolExecutor)
+
+
+def test_a_finding_names_its_entry_unless_it_is_of_no_entry() -> None:
+    from cvid.evidence.replay import Finding
+
+    # A record the record model refuses is check "schema" and names its entry; the store's
+    # own schema findings (a trigger dropped) are of no entry.
+    assert str(Finding(3, "schema", "subject: Field required")) == (
+        "entry 3: schema: subject: Field required"
+    )
+    assert str(Finding(-1, "schema", "trigger entries_no_update dropped")) == (
+        "schema: trigger entries_no_update dropped"
+    )
+    assert str(Finding(5, "checkpoint", "checkpoint of size 5: bad root")) == (
+        "checkpoint: checkpoint of size 5: bad root"
+    )
