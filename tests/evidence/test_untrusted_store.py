@@ -348,8 +348,6 @@ def test_large_ledgers_verify_signatures_in_processes_small_ones_on_threads() ->
 
 
 def test_a_finding_names_its_entry_unless_it_is_of_no_entry() -> None:
-    from cvid.evidence.replay import Finding
-
     # A record the record model refuses is check "schema" and names its entry; the store's
     # own schema findings (a trigger dropped) are of no entry.
     assert str(Finding(3, "schema", "subject: Field required")) == (
