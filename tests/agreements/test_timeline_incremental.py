@@ -1,5 +1,5 @@
-"""A limit term evaluated at one instant after another carries its walks forward: the same
-answers as evaluated afresh at each instant.
+"""A limit or an action evaluated at one instant after another carries its walks forward:
+the same answers as evaluated afresh at each instant.
 
 :class:`~cvid.agreements.kinds.limit._Carry` keeps what the walks for the open finding and
 for corroboration found, and :meth:`Reader.newer` says when a later instant may take them
@@ -58,6 +58,15 @@ terms:
     condition: "value <= baseline * 1.5"
     evidence: {quantity: q}
     freshness_days: 60
+  - id: cut
+    kind: action
+    title: Cut
+    clause: {ref: "Art. 3", quote: "Cut to below half the first figure."}
+    in_force: {from: 2020-01-01}
+    deadline: 2021-06-30
+    unit: item
+    condition: "value < baseline / 2.0"
+    evidence: {quantity: q}
 """
 
 
@@ -208,7 +217,7 @@ def records_at_random(rng: random.Random, count: int) -> list[Record]:
 
 
 def terms(pkg: Package) -> list[CompiledTerm]:
-    return [t for t in pkg.terms if t.kind in ("limit", "prohibition")]
+    return [t for t in pkg.terms if t.kind in ("limit", "prohibition", "action")]
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -251,3 +260,21 @@ def test_the_timeline_is_that_of_fresh_evaluations() -> None:
         term = next(t for t in pkg.terms if t.id == c.id)
         f = Evaluator(pkg, ev, View.NOW).term(term, "A", c.at)
         assert (f.status.value, f.evidence, f.explanation) == (c.after, c.evidence, c.explanation)
+
+
+def test_a_done_action_is_explained_when_an_older_record_cannot_be_judged() -> None:
+    # "at most 30" cannot be judged by `value < baseline / 2.0`: the run of done groups ends
+    # there. The status stops at the verifying 20 of March; its words used to walk on and
+    # fail on the bound (the timeline raised instead of explaining the change).
+    records = [
+        decl("2020-01-15", 100),
+        rec("inspection_finding", "A", "2020-02-01", {"q": n(30, bound="<=")}, submitter="INSP"),
+        insp("2020-03-01", 20),
+        decl("2020-04-01", 20),
+    ]
+    changes = timeline(package(), list(enumerate(records)), "2020-01-01", "2020-06-01")
+    cut = [c for c in changes if c.id == "cut"]
+    assert cut[-1].after == "met_verified"
+    assert cut[-1].at == instant("2020-03-01")
+    assert cut[-1].explanation.endswith("met (verified)")
+    assert cut[-1].evidence == (2,)

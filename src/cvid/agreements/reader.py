@@ -85,6 +85,7 @@ class Reader:
         #: :meth:`settled` says only newer records came in between.
         self.carry: dict[tuple[str, str], Any] = {}
         self._tracks: dict[tuple[str, str], Track] = {}
+        self._matching: dict[tuple[str, str], list[int]] = {}
 
     def forget(self) -> None:
         """Drop the memos (a timeline calls this between terms to bound memory)."""
@@ -97,6 +98,28 @@ class Reader:
         self.said.clear()
         self.carry.clear()
         self._tracks.clear()
+        self._matching.clear()
+
+    def matching(self, term: CompiledTerm, party: str) -> list[int]:
+        """The indices in ``party``'s series for ``term`` of the records of a kind and subject
+        it reads (:meth:`matches`), ascending (memoized: the instants, the track and the
+        verifying records are each read from them)."""
+        key = (term.id, party)
+        got = self._matching.get(key)
+        if got is not None:
+            return got
+        series = self.ev.by_value.get((party, term.quantity))
+        records, kinds, subject = self.ev.records, term.kinds, term.subject
+        got = self._matching[key] = (
+            []
+            if series is None
+            else [
+                i
+                for i, p in enumerate(series.pos)
+                if records[p].kind in kinds and (subject is None or records[p].subject == subject)
+            ]
+        )
+        return got
 
     def track(self, term: CompiledTerm, party: str) -> Track:
         """The :class:`Track` of ``term``'s records for ``party`` (memoized)."""
@@ -105,7 +128,7 @@ class Reader:
         if got is not None:
             return got
         series = self.ev.by_value.get((party, term.quantity))
-        mine = [p for p in series.pos if self.matches(term, p)] if series is not None else []
+        mine = [series.pos[i] for i in self.matching(term, party)] if series is not None else []
         vis, sup, end, obs = self.vis, self.ev.sup[self.view], self.ev.end, self.ev.obs
         mine.sort(key=lambda p: vis[p])
         spans = sorted((min(vis[p], obs[p]), max(vis[p], obs[p], end[p])) for p in mine if p in end)
@@ -145,10 +168,17 @@ class Reader:
         j = bisect.bisect_right(tr.span_lo, t1) - 1
         if j >= 0 and tr.span_hi[j] >= t0:
             return None
-        lo, hi = bisect.bisect_right(tr.vis, t0), bisect.bisect_right(tr.vis, t1)
-        if lo == hi:
+        vis = tr.vis
+        lo = bisect.bisect_right(vis, t0)
+        if lo == len(vis) or vis[lo] > t1:
             return []
+        hi = bisect.bisect_right(vis, t1)
         obs, sup = self.ev.obs, self.ev.sup[self.view]
+        if hi == lo + 1:  # one record becomes visible
+            p = tr.pos[lo]
+            if obs[p] <= head:
+                return None
+            return [[p]] if p not in sup or sup[p] > t1 else []
         got = []
         for p in tr.pos[lo:hi]:
             if obs[p] <= head:
@@ -195,9 +225,7 @@ class Reader:
         out: Series | None = None
         if series is not None:
             keep = [
-                i
-                for i, p in enumerate(series.pos)
-                if self.matches(term, p) and self.verifies(term, party, p)
+                i for i in self.matching(term, party) if self.verifies(term, party, series.pos[i])
             ]
             if keep:
                 pos = [series.pos[i] for i in keep]

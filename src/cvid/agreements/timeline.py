@@ -68,7 +68,7 @@ def term_instants(e: Evaluator, term: CompiledTerm, party: str, lo: int, hi: int
         out.update(param_instants(e))
     series = ev.by_value.get((party, term.quantity))
     if series is not None:
-        out.update(_record_instants(e, term, series.pos, series.obs))
+        out.update(_record_instants(e, term, party, series.pos, series.obs))
     return sorted(t for t in out if lo <= t <= hi)
 
 
@@ -80,7 +80,9 @@ def param_instants(e: Evaluator) -> set[int]:
     return {t for series in e.package.parameters.values() for t in series.starts}
 
 
-def _record_instants(e: Evaluator, term: CompiledTerm, pos: list[int], obs: list[int]) -> set[int]:
+def _record_instants(
+    e: Evaluator, term: CompiledTerm, party: str, pos: list[int], obs: list[int]
+) -> set[int]:
     """Instants the term's records (and their corrections and disputes) may change it at.
 
     Evidence goes stale at ``observed_at + freshness``. In the ``now`` view that instant is
@@ -98,10 +100,8 @@ def _record_instants(e: Evaluator, term: CompiledTerm, pos: list[int], obs: list
     # reads, and the instant its last uncorrected record is corrected (_NEVER: never).
     next_obs = group_obs = _NEVER
     next_until = group_until = -_NEVER
-    for i in range(len(pos) - 1, -1, -1):
+    for i in reversed(e.matching(term, party)):
         p = pos[i]
-        if not e.matches(term, p):
-            continue
         o = obs[i]
         if o != group_obs:
             next_obs, next_until = group_obs, group_until
