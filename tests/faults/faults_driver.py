@@ -398,7 +398,8 @@ def can_mount() -> str | None:
 def fill(directory: Path, leave: int) -> Path:
     """Fill the filesystem of ``directory`` but ``leave`` bytes (about: tmpfs counts pages)."""
     filler = directory / "filler"
-    with filler.open("wb") as fh:
+    # Unbuffered: a buffer left when the disk filled would fail again when the file closes.
+    with filler.open("wb", buffering=0) as fh:
         chunk = b"\0" * 65536
         with contextlib.suppress(OSError):
             while True:
@@ -731,92 +732,95 @@ def pg_disk_full_rounds(
     (work / "pg-full").mkdir(exist_ok=True)
     # Not under ``work``: the server's user must reach the mount point (tests/pg.py's way).
     point = Path(tempfile.mkdtemp(prefix="cvid-faults-pg-"))
-    with small_filesystem(point, "96m") as fs:
-        server = SmallPostgres(fs)
-        try:
-            ledger = world.make_ledger(server.new_database())
-            for r in range(rounds):
-                where = f"postgresql disk-full round {r}"
-                leave = (
-                    0
-                    if r == 0
-                    else rng.choice([0, 65536, 262144, 1048576, rng.randint(0, 1048576)])
-                )
-                filler = fill(fs, leave)
-                batch = world.records(rng.randint(1, 4))
-                before = len(LedgerView(ledger).entries) if server.running() else None
-                answered: list[tuple[list[dict[str, Any]], int, dict[str, Any]]] = []
-                got = None
-                if r % 2 == 0:
-                    src = work / "pg-full" / f"batch-{r}.jsonl"
-                    src.write_text(jsonl(batch))
-                    receipts = work / "pg-full" / f"receipts-{r}"
-                    got = run("submit", ledger, src, "--receipts", receipts)
-                    if "Traceback" in got.stderr:
-                        figs.fail(f"{where}: traceback: {got.stderr[-500:]}")
-                    figs.submitted += len(batch)
-                else:
-                    proc, base = start_serve(ledger)
-                    try:
-                        # A server that stopped makes cvid serve wait for a connection for up
-                        # to 40 s (its pool's timeout) before it answers 503.
-                        with httpx.Client(timeout=120) as client:
-                            answered = post_until_refused(figs, world, client, base, rng, where)
-                    finally:
-                        proc.send_signal(signal.SIGTERM)
+    try:
+        with small_filesystem(point, "96m") as fs:
+            server = SmallPostgres(fs)
+            try:
+                ledger = world.make_ledger(server.new_database())
+                for r in range(rounds):
+                    where = f"postgresql disk-full round {r}"
+                    leave = (
+                        0
+                        if r == 0
+                        else rng.choice([0, 65536, 262144, 1048576, rng.randint(0, 1048576)])
+                    )
+                    filler = fill(fs, leave)
+                    batch = world.records(rng.randint(1, 4))
+                    before = len(LedgerView(ledger).entries) if server.running() else None
+                    answered: list[tuple[list[dict[str, Any]], int, dict[str, Any]]] = []
+                    got = None
+                    if r % 2 == 0:
+                        src = work / "pg-full" / f"batch-{r}.jsonl"
+                        src.write_text(jsonl(batch))
+                        receipts = work / "pg-full" / f"receipts-{r}"
+                        got = run("submit", ledger, src, "--receipts", receipts)
+                        if "Traceback" in got.stderr:
+                            figs.fail(f"{where}: traceback: {got.stderr[-500:]}")
+                        figs.submitted += len(batch)
+                    else:
+                        proc, base = start_serve(ledger)
                         try:
-                            proc.wait(30)
-                        except subprocess.TimeoutExpired:
-                            proc.kill()
-                            proc.wait()
-                    figs.serve_full_posts += len(answered)
-                    figs.submitted += sum(len(b) for b, _, _ in answered)
-                figs.rounds += 1
-                figs.pg_full_rounds += 1
-                alive = server.running()
-                if alive:
-                    verify(figs, ledger, where)  # on the full disk
-                filler.unlink()
-                if not alive:
-                    figs.pg_server_restarts += 1
-                    if not server.running():
-                        server.start()
-                view = LedgerView(ledger)
-                if got is not None:
-                    check_submit(
-                        figs, view, batch, receipts, got.stdout, got.returncode,
-                        before if before is not None else len(view.entries), where,
-                    )  # fmt: skip
-                    if got.returncode == 2:
-                        figs.refused_full += 1
-                    elif got.returncode == 1:
-                        figs.admitted_receipt_failed += 1
-                    elif got.returncode != 0:
-                        figs.fail(f"{where}: exit {got.returncode}: {got.stderr}")
-                for n, (b, status, doc) in enumerate(answered):
-                    check_post(figs, view, b, status, doc, f"{where} post {n}")
-                if not alive:
-                    verify(figs, ledger, f"{where}, server started again")
-            after = world.records(2)
-            src = work / "pg-full" / "after.jsonl"
-            src.write_text(jsonl(after))
-            receipts = work / "pg-full" / "receipts-after"
-            before = len(LedgerView(ledger).entries)
-            got = run("submit", ledger, src, "--receipts", receipts)
-            if got.returncode != 0:
-                figs.fail(
-                    f"postgresql after the disk-full rounds: exit {got.returncode}: {got.stderr}"
-                )
-            check_submit(
-                figs, LedgerView(ledger), after, receipts, got.stdout, got.returncode, before,
-                "postgresql after",
-            )  # fmt: skip
-            verify(figs, ledger, "postgresql disk-full, space freed")
-        finally:
-            server.stop()
-            shutil.rmtree(server.logdir, ignore_errors=True)
-    with contextlib.suppress(OSError):
-        point.rmdir()
+                            # A server that stopped makes cvid serve wait for a connection for up
+                            # to 40 s (its pool's timeout) before it answers 503.
+                            with httpx.Client(timeout=120) as client:
+                                answered = post_until_refused(figs, world, client, base, rng, where)
+                        finally:
+                            proc.send_signal(signal.SIGTERM)
+                            try:
+                                proc.wait(30)
+                            except subprocess.TimeoutExpired:
+                                proc.kill()
+                                proc.wait()
+                        figs.serve_full_posts += len(answered)
+                        figs.submitted += sum(len(b) for b, _, _ in answered)
+                    figs.rounds += 1
+                    figs.pg_full_rounds += 1
+                    alive = server.running()
+                    if alive:
+                        verify(figs, ledger, where)  # on the full disk
+                    filler.unlink()
+                    if not alive:
+                        figs.pg_server_restarts += 1
+                        if not server.running():
+                            server.start()
+                    view = LedgerView(ledger)
+                    if got is not None:
+                        check_submit(
+                            figs, view, batch, receipts, got.stdout, got.returncode,
+                            before if before is not None else len(view.entries), where,
+                        )  # fmt: skip
+                        if got.returncode == 2:
+                            figs.refused_full += 1
+                        elif got.returncode == 1:
+                            figs.admitted_receipt_failed += 1
+                        elif got.returncode != 0:
+                            figs.fail(f"{where}: exit {got.returncode}: {got.stderr}")
+                    for n, (b, status, doc) in enumerate(answered):
+                        check_post(figs, view, b, status, doc, f"{where} post {n}")
+                    if not alive:
+                        verify(figs, ledger, f"{where}, server started again")
+                after = world.records(2)
+                src = work / "pg-full" / "after.jsonl"
+                src.write_text(jsonl(after))
+                receipts = work / "pg-full" / "receipts-after"
+                before = len(LedgerView(ledger).entries)
+                got = run("submit", ledger, src, "--receipts", receipts)
+                if got.returncode != 0:
+                    figs.fail(
+                        f"postgresql after the disk-full rounds: exit {got.returncode}: "
+                        f"{got.stderr}"
+                    )
+                check_submit(
+                    figs, LedgerView(ledger), after, receipts, got.stdout, got.returncode, before,
+                    "postgresql after",
+                )  # fmt: skip
+                verify(figs, ledger, "postgresql disk-full, space freed")
+            finally:
+                server.stop()
+                shutil.rmtree(server.logdir, ignore_errors=True)
+    finally:
+        with contextlib.suppress(OSError):
+            point.rmdir()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -881,7 +885,7 @@ def main(argv: list[str] | None = None) -> int:
             if pg_full_skipped is None:
                 try:
                     pg_disk_full_rounds(pgfull, world, args.pg_disk_full_rounds, rng, work)
-                except (RuntimeError, OSError, KeyError) as exc:
+                except RuntimeError as exc:  # no server binaries, or initdb refused
                     pg_full_skipped = f"no PostgreSQL cluster on a small filesystem: {exc}"
     doc = {"seed": seed, "seconds": round(time.monotonic() - started, 1), **figs.as_dict()}
     if (args.disk_full_rounds or args.serve_disk_full_rounds) and skipped is not None:
