@@ -9,6 +9,7 @@ source or records it is given and writes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
@@ -20,7 +21,7 @@ from cvid.agreements.package import Package
 from cvid.agreements.timeline import timeline
 from cvid.agreements.verdict import checkpoint_json
 from cvid.errors import InputError
-from cvid.evidence import Record
+from cvid.evidence import Quantity, Record
 from cvid.evidence.ledger import LoggedRecord
 from cvid.evidence.listing import summary
 from cvid.evidence.registry import KeyState
@@ -42,6 +43,16 @@ def is_violated(status: dict[str, Any]) -> bool:
     return any(t.get("status") == "violated" for t in status.get("terms", []))
 
 
+def _earliest(r: Record) -> dt.datetime:
+    """The earliest instant ``r`` speaks for: its observed_at, its period's start, or the
+    date of a figure dated apart (``as_of``)."""
+    when = [r.observed_at]
+    if r.period is not None:
+        when.append(r.period.start)
+    when += [v.as_of for v in r.values.values() if isinstance(v, Quantity) and v.as_of is not None]
+    return min(when)
+
+
 def timeline_window(
     records: Iterable[Record],
     start: str | None,
@@ -55,12 +66,15 @@ def timeline_window(
     defaulting to the first or last of ``records``' instants in ``view``. :class:`InputError`
     naming ``where`` and ``names`` when a bound is missing and there are no records, or when
     *to* is before *from*."""
+    records = list(records)
     times = [
         r.observed_at if view is View.NOW else max(r.observed_at, r.reported_at) for r in records
     ]
     if (start is None or end is None) and not times:
         raise InputError(f"{where}: no records; give {names[0]} and {names[1]}")
-    lo = parse_as_of(start) if start else parse_as_of(min(times).isoformat())
+    # As known now a record speaks from the start of its period or its earliest dated figure.
+    first = [_earliest(r) for r in records] if view is View.NOW else times
+    lo = parse_as_of(start) if start else parse_as_of(min(first).isoformat())
     hi = parse_as_of(end) if end else parse_as_of(max(times).isoformat())
     if hi < lo:
         raise InputError(f"{names[1]} is before {names[0]}")

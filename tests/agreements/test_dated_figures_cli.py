@@ -137,6 +137,13 @@ def test_sign_submit_status_and_list(world: dict[str, Any]) -> None:
     rows = json.loads(ok(cvid("evidence", "list", world["ledger"], "--json")).stdout)
     row = rows[0] if isinstance(rows, list) else rows["records"][0]
     assert row["values"]["uranium"]["as_of"] == JUL
+    # evidence show says each figure's date too.
+    shown = ok(cvid("evidence", "show", world["ledger"], "0")).stdout
+    assert "uranium=150 kg as of 2021-07-01" in shown
+    assert "heavy_water=120 t as of 2021-01-01" in shown
+    # A timeline without --from starts at the earliest figure's date, not at the record's.
+    doc = json.loads(ok_or_1(cvid("timeline", world["ledger"], "--json")))
+    assert doc["from"].startswith("2021-01-01")
 
 
 def test_status_between_the_two_figure_dates(world: dict[str, Any]) -> None:

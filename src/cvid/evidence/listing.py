@@ -84,7 +84,10 @@ def format_values(logged: LoggedRecord) -> str:
     parts = []
     for name, value in logged.record.values.items():
         if isinstance(value, Quantity):
-            parts.append(f"{name}={value.value:g} {value.unit}")
+            # A figure dated apart from its record says its own date (as the listing does).
+            when = format_utc(value.as_of).removesuffix("T00:00:00Z") if value.as_of else ""
+            dated = f" as of {when}" if when else ""
+            parts.append(f"{name}={value.value:g} {value.unit}{dated}")
         else:
             parts.append(f"{name}={value}")
     return ", ".join(parts)
