@@ -154,3 +154,8 @@ def test_the_report_judges_its_compare_view_under_its_own_chain(world: World) ->
         status = section.model.status
         assert {t.term for t in status["then"].terms} == {"stock-limit"}
         assert {t.term for t in status["now"].terms} == {"no-tests"}
+        # The side-by-side rows are the primary view's terms, each with the other view's
+        # status of that same term: not in force where that view's version lacks it.
+        rows = {row.term: row.statuses for row in (*section.terms, *section.pending)}
+        assert set(rows) == ({"no-tests"} if view == "now" else {"stock-limit"})
+        assert all(s[other] == "not_in_force" for s in rows.values())

@@ -291,12 +291,17 @@ def _once(items: Sequence[EvidenceItem]) -> tuple[EvidenceItem, ...]:
 
 def _term_rows(model: ViewModel) -> tuple[TermRow, ...]:
     primary = model.status[model.primary]
-    others = [model.status[v] for v in model.views[1:]]
+    # Another view may judge under another package version (its own chain): a term its
+    # version lacks is not in force there.
+    others = [
+        (v, {(x.term, x.party): x.status for x in model.status[v].terms})
+        for v in model.views[1:]
+    ]
     out = []
-    for i, r in enumerate(primary.terms):
+    for r in primary.terms:
         statuses = {model.primary: r.status}
-        for o in others:
-            statuses[o.view] = o.terms[i].status
+        for view, by_key in others:
+            statuses[view] = by_key.get((r.term, r.party), "not_in_force")
         out.append(
             TermRow(
                 r.term,
