@@ -38,7 +38,7 @@ def unit_suffix(unit: str | None) -> str:
 @dataclass(frozen=True)
 class Track:
     """When the groups of one term's records for one party can change other than by newer
-    records: what :meth:`Reader.settled` reads (made once per term and party)."""
+    records: what :meth:`Reader.newer` reads (made once per term and party)."""
 
     #: The matching records by the instant each becomes visible, and those instants.
     pos: list[int]
@@ -57,7 +57,9 @@ class Reader:
     It memoizes what does not depend on the instant (converted values, and each record's
     verdict, :meth:`judge`, for conditions that use neither ``as_of`` nor ``params``, keyed by
     limit and baseline), so a timeline that evaluates a term at many instants evaluates each
-    record's condition once.
+    record's condition once. It keeps, per term and party, what the kind's walks back over the
+    records found at the last instant (:attr:`carry`), and says when a later instant may take
+    it up (:meth:`newer`): then a timeline reads only what became visible in between.
     """
 
     def __init__(self, package: Package, evidence: Evidence, view: View) -> None:
@@ -82,7 +84,7 @@ class Reader:
         self.said: dict[tuple[str, int], str] = {}
         #: What a kind's walks found at the last instant a term was evaluated for a party,
         #: by (term id, party): the next, later instant starts from it when
-        #: :meth:`settled` says only newer records came in between.
+        #: :meth:`newer` says only newer records came in between.
         self.carry: dict[tuple[str, str], Any] = {}
         self._tracks: dict[tuple[str, str], Track] = {}
         self._matching: dict[tuple[str, str], list[int]] = {}

@@ -66,9 +66,9 @@ class _Carry:
     """What a limit term's walks found for one party at instant ``t``, for a later instant.
 
     Valid there while ``since``, ``limit`` and ``base`` (the baseline, when the condition
-    reads one) are unchanged and :meth:`Reader.settled` holds from ``t``: then the groups
-    then are those at ``t`` with only newer groups before them (:meth:`Reader.newer`), and a
-    walk back reads only those newer groups before it takes up what the walk at ``t`` found.
+    reads one) are unchanged and the groups then are those at ``t`` with only newer groups
+    before them (:meth:`Reader.newer` says so, and gives those): a walk back reads only those
+    newer groups before it takes up what the walk at ``t`` found.
     """
 
     t: int
