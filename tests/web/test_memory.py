@@ -52,11 +52,33 @@ def test_refused_requests_leave_no_frames_or_validation_errors(client: TestClien
     assert live("frame") - frames < 20
 
 
-def test_unchained_drops_the_handled_error_and_keeps_the_message() -> None:
+def test_a_schema_refusal_is_raised_without_pydantic_s_error_as_its_context() -> None:
+    # The source of the leak, closed where it began: admission raises the refusal outside the
+    # handler, so it holds no ValidationError (and through it no frames) at all.
+    from cvid.evidence.signing import validate
+
     bad = {**signed(1), "reported_at": "yesterday"}
     [refusal] = prepare_all([(Candidate("", obj=bad), "record 1")])
-    assert isinstance(refusal, RecordError)
-    assert type(refusal.__context__).__name__ == "ValidationError"  # what leaked
+    assert isinstance(refusal, RecordError) and refusal.check == "schema"
+    assert refusal.__context__ is None and refusal.__cause__ is None
+    try:
+        validate(bad)
+    except RecordError as exc:
+        assert exc.__context__ is None and exc.check == "schema"
+    else:
+        raise AssertionError("validate admitted a bad reported_at")
+
+
+def test_unchained_drops_the_handled_error_and_keeps_the_message() -> None:
+    # The writer's safety net for any refusal still raised inside a handler.
+    try:
+        try:
+            raise ValueError("inner")
+        except ValueError:
+            raise RecordError("schema", "record 1", "reported_at: not an instant") from None
+    except RecordError as exc:
+        refusal = exc
+    assert type(refusal.__context__).__name__ == "ValueError"
     text = str(refusal)
     assert unchained(refusal) is refusal
     assert refusal.__context__ is None

@@ -134,10 +134,16 @@ def prepare(c: Candidate, where: str, verify: bool = True, logged: bool = False)
     obj = _parse(c, where, logged)
     if not isinstance(obj, dict):
         raise RecordError("json", where, f"must be a JSON object, not {type(obj).__name__}")
+    # Raised outside the handler: a refusal raised inside it would keep pydantic's error as its
+    # __context__, whose field validator's error holds frames back to the refusals kept (a
+    # cycle the collector cannot see: cvid serve leaked 8 KB a refused request).
+    problem = None
     try:
         record = Record.model_validate(obj)
     except ValidationError as exc:
-        raise RecordError("schema", where, flatten_errors(exc)) from None
+        problem = flatten_errors(exc)
+    if problem is not None:
+        raise RecordError("schema", where, problem)
     check_reserved(record, where)
     check_units(record, where)
     if record.signature is None:

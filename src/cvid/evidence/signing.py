@@ -158,10 +158,12 @@ def flatten_errors(exc: ValidationError) -> str:
 
 def validate(obj: Mapping[str, Any], where: str = "record") -> Record:
     """Validate ``obj`` as a :class:`Record`; raise :class:`RecordError` (check ``schema``)."""
+    problem = None  # raised outside the handler, without pydantic's error as its context
     try:
         return Record.model_validate(obj)
     except ValidationError as exc:
-        raise RecordError("schema", where, flatten_errors(exc)) from None
+        problem = flatten_errors(exc)
+    raise RecordError("schema", where, problem)
 
 
 @lru_cache(maxsize=4096)

@@ -144,6 +144,8 @@ def _plain(exc: psycopg.Error) -> str:
             "another process held the writer lock (or a lock on a table) for the whole wait; "
             "nothing was written, try again"
         )
+    if state == "53100":  # disk_full
+        return f"the disk is full; the transaction was rolled back, nothing was written ({primary})"
     if state == "25006":  # read_only_sql_transaction
         return f"a write was refused in a read-only transaction ({primary})"
     if state is None and isinstance(exc, psycopg.OperationalError):
