@@ -124,12 +124,6 @@ def test_each_figure_speaks_for_its_own_date(pact: Package) -> None:
     assert july["water-limit"].status is Status.UNKNOWN
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kinds/limit.py maps an open finding's log index to the record's own position, "
-    "not to the figure's (e.ev.carrier(e.ev.position[i], term.quantity)): the violation "
-    "cites log 0 twice; engineer A's file, change reported",
-)
 def test_a_violation_cites_the_record_once(pact: Package) -> None:
     assert judge(pact, [report()], JUL)["uranium-limit"].evidence == (0,)
 

@@ -254,7 +254,7 @@ def evaluate_limit(e: Reader, term: CompiledTerm, party: str, t: int) -> Finding
                 text += f"; open finding: {found.explanation}"
             extra = list(cited or [])
             if found is not None:
-                extra += [e.ev.position[i] for i in found.evidence]
+                extra += [e.ev.carrier(e.ev.position[i], term.quantity) for i in found.evidence]
             return cite(e, group, sorted(set(extra))), text, shown
 
         return Finding(status, detail=detail, open_finding=found)
