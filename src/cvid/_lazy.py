@@ -35,15 +35,17 @@ class _Face(types.ModuleType):
         if found is None:
             raise AttributeError(f"module {self.__name__!r} has no attribute {name!r}")
         home, attr = found
-        value = getattr(importlib.import_module(home), attr)
+        module = importlib.import_module(home)
+        value = getattr(module, attr) if attr else module
         self.__dict__[name] = value  # once: the next lookup is a plain attribute
         return value
 
     def __setattr__(self, name: str, value: object) -> None:
         lazy: dict[str, tuple[str, str]] = self.__dict__.get("_cvid_lazy", {})
         found = lazy.get(name)
-        if isinstance(value, types.ModuleType) and found and found[0] == value.__name__:
-            value = getattr(value, found[1])  # the submodule ``timeline`` binds the function
+        # The submodule ``timeline`` binds the function of that name (not a submodule entry).
+        if isinstance(value, types.ModuleType) and found and found == (value.__name__, found[1]):
+            value = getattr(value, found[1]) if found[1] else value
         super().__setattr__(name, value)
 
     def __dir__(self) -> list[str]:
@@ -53,7 +55,8 @@ class _Face(types.ModuleType):
 def install(package: str, surface: Mapping[str, Sequence[str | tuple[str, str]]]) -> None:
     """Make ``package`` (a ``__name__``) import each submodule's listed names on first use.
 
-    A name is a string, or ``(public, attr)`` for ``from home import attr as public``.
+    A name is a string, or ``(public, attr)`` for ``from home import attr as public``, or
+    ``(public, "")`` for the submodule ``home`` itself (``from package import submodule``).
     """
     module = sys.modules[package]
     lazy: dict[str, tuple[str, str]] = {}
@@ -68,5 +71,5 @@ def install(package: str, surface: Mapping[str, Sequence[str | tuple[str, str]]]
     for public, (home, attr) in lazy.items():
         # A submodule imported before install (a cycle) is bound already: rebind its name.
         loaded = module.__dict__.get(public)
-        if isinstance(loaded, types.ModuleType) and loaded.__name__ == home:
+        if isinstance(loaded, types.ModuleType) and loaded.__name__ == home and attr:
             module.__dict__[public] = getattr(loaded, attr)

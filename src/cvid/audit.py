@@ -17,23 +17,22 @@ from types import TracebackType
 
 from cvid.errors import Error, FormatError, VerificationError
 from cvid.keyfiles import read_vkey
-from cvid.tlog.checkpoint import Checkpoint, open_checkpoint
-from cvid.tlog.edge import TreeEdge
-from cvid.tlog.merkle import (
+from cvid.tlog import (
     HASH_SIZE,
-    consistency_proof,
-    leaf_hash,
-    tree_hash,
-    verify_consistency,
-)
-from cvid.tlog.note import Verifier
-from cvid.tlog.tiles import (
     TILE_WIDTH,
+    Checkpoint,
     Tile,
     TileHashReader,
+    TreeEdge,
+    Verifier,
+    consistency_proof,
     decode_bundle,
+    leaf_hash,
+    open_checkpoint,
     split_hashes,
     tile_for_size,
+    tree_hash,
+    verify_consistency,
 )
 from cvid.transport import DirectoryTransport, HttpTransport, Transport, transport_for
 

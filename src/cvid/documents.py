@@ -13,18 +13,9 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from cvid.agreements import parse_as_of
-from cvid.agreements.engine import evaluate
-from cvid.agreements.evidence_index import View
-from cvid.agreements.instants import rfc3339
-from cvid.agreements.package import Package
-from cvid.agreements.timeline import timeline
-from cvid.agreements.verdict import checkpoint_json
+from cvid.agreements import Package, View, checkpoint_json, evaluate, parse_as_of, rfc3339, timeline
 from cvid.errors import InputError
-from cvid.evidence import Quantity, Record
-from cvid.evidence.ledger import LoggedRecord
-from cvid.evidence.listing import summary
-from cvid.evidence.registry import KeyState
+from cvid.evidence import KeyState, LoggedRecord, Quantity, Record, summary
 from cvid.sources import Source
 
 

@@ -23,7 +23,7 @@ import os
 from pathlib import Path
 
 from cvid.errors import InputError
-from cvid.tlog.note import Signer, Verifier
+from cvid.tlog import Signer, Verifier
 
 __all__ = ["read_signer", "read_vkey", "write_signer"]
 

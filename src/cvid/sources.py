@@ -34,21 +34,36 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cvid.agreements.evidence_index import ClockMode, Evidence, LedgerRecords, View
-from cvid.agreements.package import Package, package_from_files
+from cvid.agreements import ClockMode, Evidence, LedgerRecords, Package, View, package_from_files
 from cvid.errors import Error, InputError, VerificationError
-from cvid.evidence import ledgerdb
-from cvid.evidence.admission import Prepared
-from cvid.evidence.ledger import Ledger, is_ledger, is_url
-from cvid.evidence.parties import AgreementParties, parse_parties
-from cvid.evidence.record import Record
-from cvid.evidence.replay import Replay
-from cvid.evidence.signing import RecordError, parse_json, sign_record, verify_record
-from cvid.tlog import merkle
-from cvid.tlog.checkpoint import Checkpoint, open_checkpoint
-from cvid.tlog.cosignature import CosignerKey
-from cvid.tlog.note import Signer, Verifier
-from cvid.tlog.tiles import TILE_WIDTH, decode_bundle, tile_for_size
+from cvid.evidence import (
+    AgreementParties,
+    Ledger,
+    Prepared,
+    Record,
+    RecordError,
+    Replay,
+    is_ledger,
+    is_url,
+    ledgerdb,
+    parse_json,
+    parse_parties,
+    sign_record,
+    verify_record,
+)
+from cvid.tlog import (
+    TILE_WIDTH,
+    Checkpoint,
+    CosignerKey,
+    Signer,
+    Verifier,
+    decode_bundle,
+    leaf_hash,
+    open_checkpoint,
+    root_of,
+    tile_for_size,
+    tree_hash,
+)
 
 __all__ = [
     "Source",
@@ -204,7 +219,7 @@ def source_of(
         logged: dict[int, dt.datetime | None] = dict(enumerate(times))
     else:
         if cp is None and size is not None:
-            root = merkle.tree_hash(n, log.reader()) if n else _EMPTY
+            root = tree_hash(n, log.reader()) if n else _EMPTY
         pkg = package or package_from_files(
             ledger.package_files, f"{location} (the ledger's package)"
         )
@@ -260,8 +275,8 @@ def _verified(
     entries: list[bytes] = []
     for lo in range(0, n, 4096):
         entries.extend(ledger.log.read_entries(lo, min(n, lo + 4096)))
-    hashes = [merkle.leaf_hash(e) for e in entries]
-    root = merkle.root_of(hashes) if hashes else _EMPTY
+    hashes = [leaf_hash(e) for e in entries]
+    root = root_of(hashes) if hashes else _EMPTY
     times: list[dt.datetime | None] = [None] * n
     start, last = 0, 0
     key = ledger.clock_key
@@ -324,12 +339,12 @@ def from_tiles(
             tile = tile_for_size(0, n, served.size)
             entries.extend(decode_bundle(src.read(tile.entries_path()), tile.entries_path()))
         entries = entries[:size]
-        hashes = [merkle.leaf_hash(e) for e in entries]
+        hashes = [leaf_hash(e) for e in entries]
         if clock_key is not None:
             times = history_times(src, verifier, clock_key, hashes)
     finally:
         src.close()
-    root = merkle.root_of(hashes) if entries else _EMPTY
+    root = root_of(hashes) if entries else _EMPTY
     if parties is not None:
         pairs = admitted_records(parties, entries, times, location)
     else:
@@ -365,7 +380,7 @@ def import_declarations(
     ``cvid import csv`` signs a whole table with one key; a table of several parties' own
     declarations needs each row signed by its party. One batch, all or nothing.
     """
-    from cvid.evidence.importer import load_mapping, read_csv, table_records  # demo only
+    from cvid.evidence import load_mapping, read_csv, table_records  # demo only
 
     try:
         data = csv_path.read_bytes()

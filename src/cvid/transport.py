@@ -31,7 +31,7 @@ from typing import Any, Protocol
 import httpx
 
 from cvid.errors import InputError
-from cvid.tlog.tiles import MAX_ENTRY_SIZE, TILE_WIDTH
+from cvid.tlog import MAX_ENTRY_SIZE, TILE_WIDTH
 
 __all__ = [
     "DEADLINE_SECONDS",

@@ -23,12 +23,8 @@ from pathlib import Path
 
 from cvid.audit import TileSource
 from cvid.errors import Error, InputError, VerificationError
-from cvid.tlog.checkpoint import open_checkpoint
-from cvid.tlog.cosignature import CosignerKey
-from cvid.tlog.edge import TreeEdge
-from cvid.tlog.note import Verifier
-from cvid.witness.policy import Policy
-from cvid.witness.publish import HISTORY_DIR, cosigned_note
+from cvid.tlog import CosignerKey, TreeEdge, Verifier, open_checkpoint
+from cvid.witness import HISTORY_DIR, Policy, cosigned_note
 
 __all__ = [
     "SKEW",
@@ -42,7 +38,7 @@ __all__ = [
 
 
 def _is_tiles(location: str) -> bool:
-    from cvid.evidence.ledger import is_ledger, is_url
+    from cvid.evidence import is_ledger, is_url
 
     if location.startswith(("http://", "https://")):
         return True
@@ -83,7 +79,7 @@ def witnessed_note(location: str, size: int, verifier: Verifier | None) -> bytes
                 data = src.read("checkpoint")
             where = src.name(f"{HISTORY_DIR}/{size}")
     else:
-        from cvid.evidence.ledger import Ledger, is_url
+        from cvid.evidence import Ledger, is_url
 
         with Ledger.open(location if is_url(location) else Path(location), readonly=True) as led:
             verifier = verifier or led.log.verifier
@@ -168,8 +164,7 @@ def _history_notes(
 ) -> tuple[Verifier, list[tuple[int, bytes]], list[bytes]]:
     """Every checkpoint note of at most ``size`` entries that ``location`` publishes, with its
     cosignatures, and the leaf hashes of the first ``size`` entries (read from the entries)."""
-    from cvid.tlog.merkle import leaf_hash
-    from cvid.tlog.tiles import TILE_WIDTH, decode_bundle, tile_for_size
+    from cvid.tlog import TILE_WIDTH, decode_bundle, leaf_hash, tile_for_size
 
     notes: dict[int, bytes] = {}
     hashes: list[bytes] = []
@@ -192,7 +187,7 @@ def _history_notes(
                 data = src.read(tile.entries_path())
                 hashes.extend(leaf_hash(e) for e in decode_bundle(data, tile.entries_path()))
         return verifier, sorted(notes.items()), hashes[:size]
-    from cvid.evidence.ledger import Ledger, is_url
+    from cvid.evidence import Ledger, is_url
 
     with Ledger.open(location if is_url(location) else Path(location), readonly=True) as led:
         verifier = verifier or led.log.verifier

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
         standardized_detection,
     )
     from cvid.accountancy.evaluation import BalanceEvaluation, evaluate_balance
+    from cvid.accountancy.evidence import balance_record
     from cvid.accountancy.formats import method_table_json, parse_balances, parse_method_table
     from cvid.accountancy.model import (
         DEFAULT_METHODS_SOURCE,
@@ -103,6 +104,7 @@ _lazy.install(
             "standardized_detection",
         ],
         "cvid.accountancy.evaluation": ["BalanceEvaluation", "evaluate_balance"],
+        "cvid.accountancy.evidence": ["balance_record"],
         "cvid.accountancy.formats": ["method_table_json", "parse_balances", "parse_method_table"],
         "cvid.accountancy.model": [
             "DEFAULT_METHODS_SOURCE",
@@ -159,6 +161,7 @@ __all__ = [
     "PageResult",
     "ShewhartResult",
     "SignificantQuantity",
+    "balance_record",
     "cumuf_detection_probability",
     "cumuf_test",
     "detection_probabilities",

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from cvid.accountancy.evaluation import BalanceEvaluation
 from cvid.errors import InputError
-from cvid.evidence.record import Kind, Record, format_utc
+from cvid.evidence import Kind, Record, format_utc
 
 #: The unit of ``cumuf`` and ``sigma_cumuf``: the balance is kept in kg of the material.
 MASS_UNIT = "kg"

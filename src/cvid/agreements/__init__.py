@@ -23,41 +23,68 @@ from typing import TYPE_CHECKING
 from cvid import _lazy
 
 if TYPE_CHECKING:
-    from cvid.agreements.engine import Evaluation, StepResult, TermResult, evaluate
+    from cvid.agreements.engine import Evaluation, Instant, StepResult, TermResult, evaluate
     from cvid.agreements.errors import PackageError
-    from cvid.agreements.evidence_index import Evidence, View
-    from cvid.agreements.instants import parse_as_of
+    from cvid.agreements.evidence_index import ClockMode, Evidence, LedgerRecords, View
+    from cvid.agreements.instants import (
+        DAY,
+        from_us,
+        parse_as_of,
+        parse_instant,
+        rfc3339,
+        show,
+        to_us,
+    )
     from cvid.agreements.model import AgreementFile, agreement_schema
     from cvid.agreements.package import Package, load_package, package_from_files, parse_package
     from cvid.agreements.ranges import check_package_ranges
     from cvid.agreements.scenarios import ScenarioResult, run_scenarios
-    from cvid.agreements.terms import Status, StepState
+    from cvid.agreements.terms import CompiledTerm, Status, StepState
     from cvid.agreements.timeline import Change, timeline
-    from cvid.agreements.verdict import make_verdict, verdict_bytes
+    from cvid.agreements.verdict import (
+        check_chain,
+        checkpoint_json,
+        compare,
+        make_verdict,
+        read_verdict,
+        verdict_bytes,
+    )
     from cvid.agreements.versions import (
         AMENDMENT_SUBJECT,
         MAX_AMENDMENT_BYTES,
         Amendment,
         Chain,
+        PackageRecordCheck,
         PackageVersion,
         amendment_values,
         check_follows,
         consenting_parties,
+        describe_parts,
         ledger_chain,
         opened_ledger,
         status_under_versions,
         timeline_under_versions,
         version_chain,
+        versioned_timeline,
     )
+    from cvid.agreements.yamlsrc import safe_load
     from cvid.agreements.yamlsrc import safe_load as safe_load_yaml
 
 _lazy.install(
     __name__,
     {
-        "cvid.agreements.engine": ["Evaluation", "StepResult", "TermResult", "evaluate"],
+        "cvid.agreements.engine": ["Evaluation", "Instant", "StepResult", "TermResult", "evaluate"],
         "cvid.agreements.errors": ["PackageError"],
-        "cvid.agreements.evidence_index": ["Evidence", "View"],
-        "cvid.agreements.instants": ["parse_as_of"],
+        "cvid.agreements.evidence_index": ["ClockMode", "Evidence", "LedgerRecords", "View"],
+        "cvid.agreements.instants": [
+            "DAY",
+            "from_us",
+            "parse_as_of",
+            "parse_instant",
+            "rfc3339",
+            "show",
+            "to_us",
+        ],
         "cvid.agreements.model": ["AgreementFile", "agreement_schema"],
         "cvid.agreements.package": [
             "Package",
@@ -67,39 +94,55 @@ _lazy.install(
         ],
         "cvid.agreements.ranges": ["check_package_ranges"],
         "cvid.agreements.scenarios": ["ScenarioResult", "run_scenarios"],
-        "cvid.agreements.terms": ["Status", "StepState"],
+        "cvid.agreements.terms": ["CompiledTerm", "Status", "StepState"],
         "cvid.agreements.timeline": ["Change", "timeline"],
-        "cvid.agreements.verdict": ["make_verdict", "verdict_bytes"],
+        "cvid.agreements.verdict": [
+            "check_chain",
+            "checkpoint_json",
+            "compare",
+            "make_verdict",
+            "read_verdict",
+            "verdict_bytes",
+        ],
         "cvid.agreements.versions": [
             "AMENDMENT_SUBJECT",
             "MAX_AMENDMENT_BYTES",
             "Amendment",
             "Chain",
+            "PackageRecordCheck",
             "PackageVersion",
             "amendment_values",
             "check_follows",
             "consenting_parties",
+            "describe_parts",
             "ledger_chain",
             "opened_ledger",
             "status_under_versions",
             "timeline_under_versions",
             "version_chain",
+            "versioned_timeline",
         ],
-        "cvid.agreements.yamlsrc": [("safe_load_yaml", "safe_load")],
+        "cvid.agreements.yamlsrc": ["safe_load", ("safe_load_yaml", "safe_load")],
     },
 )
 
 __all__ = [
     "AMENDMENT_SUBJECT",
+    "DAY",
     "MAX_AMENDMENT_BYTES",
     "AgreementFile",
     "Amendment",
     "Chain",
     "Change",
+    "ClockMode",
+    "CompiledTerm",
     "Evaluation",
     "Evidence",
+    "Instant",
+    "LedgerRecords",
     "Package",
     "PackageError",
+    "PackageRecordCheck",
     "PackageVersion",
     "ScenarioResult",
     "Status",
@@ -109,22 +152,34 @@ __all__ = [
     "View",
     "agreement_schema",
     "amendment_values",
+    "check_chain",
     "check_follows",
     "check_package_ranges",
+    "checkpoint_json",
+    "compare",
     "consenting_parties",
+    "describe_parts",
     "evaluate",
+    "from_us",
     "ledger_chain",
     "load_package",
     "make_verdict",
     "opened_ledger",
     "package_from_files",
     "parse_as_of",
+    "parse_instant",
     "parse_package",
+    "read_verdict",
+    "rfc3339",
     "run_scenarios",
+    "safe_load",
     "safe_load_yaml",
+    "show",
     "status_under_versions",
     "timeline",
     "timeline_under_versions",
+    "to_us",
     "verdict_bytes",
     "version_chain",
+    "versioned_timeline",
 ]

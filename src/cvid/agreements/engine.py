@@ -21,7 +21,7 @@ from cvid.agreements.evaluator import Evaluator, Instant, as_evidence, instant
 from cvid.agreements.evidence_index import Evidence, View
 from cvid.agreements.package import Package
 from cvid.agreements.results import Evaluation, StepResult, TermResult
-from cvid.evidence.record import Record
+from cvid.evidence import Record
 
 __all__ = [
     "Evaluation",

@@ -20,7 +20,7 @@ from cvid.agreements.results import Evaluation, StepResult, TermResult
 from cvid.agreements.steps import evaluate_step
 from cvid.agreements.terms import CompiledStep, CompiledTerm, Finding, StepState
 from cvid.errors import InputError
-from cvid.evidence.record import Record
+from cvid.evidence import Record
 
 Instant = dt.datetime | str | int
 

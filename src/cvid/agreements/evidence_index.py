@@ -1,6 +1,6 @@
 """Evidence indexed for evaluation: by party and value name, by party and subject.
 
-(This module was ``cvid.agreements.index``; that name remains an alias.)
+(This module was ``cvid.agreements.index``.)
 
 Building the index is the only pass over all records; evaluating a term then looks only at
 its own party's records for its own quantity (a binary search by time), so one evaluation is
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from cvid.agreements.instants import to_us
-from cvid.evidence.record import Quantity, Record, Value
+from cvid.evidence import Quantity, Record, Value
 
 #: The visibility of a record that never becomes visible (not logged by any checkpoint yet).
 NEVER = to_us(dt.datetime.max.replace(tzinfo=dt.UTC))

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 
 from cvid.agreements.evidence_index import Evidence
 from cvid.agreements.instants import show
-from cvid.evidence.record import Kind
+from cvid.evidence import Kind
 
 VERBS = {
     Kind.DECLARATION: "declared",

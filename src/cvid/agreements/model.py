@@ -23,8 +23,7 @@ from pydantic import (
 )
 
 from cvid.agreements.yamlsrc import normalize_key
-from cvid.evidence.parties import Role, Witnessing
-from cvid.evidence.record import KeyGrant, Kind
+from cvid.evidence import KeyGrant, Kind, Role, Witnessing
 from cvid.limits import check_instant
 
 FORMAT = "cvid-agreement/1"

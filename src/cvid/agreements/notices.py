@@ -38,7 +38,7 @@ from cvid.agreements.instants import rfc3339, show, to_us
 from cvid.agreements.model import to_instant
 from cvid.agreements.reader import Reader
 from cvid.agreements.terms import CompiledTerm, Detail, Finding, Status
-from cvid.evidence.record import Kind
+from cvid.evidence import Kind
 
 #: The value ``notice`` a notice of effect carries, and what each means for the party.
 EFFECTS = reserved.EFFECTS

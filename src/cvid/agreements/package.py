@@ -35,9 +35,7 @@ from cvid.agreements.ranges import check_ranges
 from cvid.agreements.terms import CompiledStep, CompiledTerm, ParamSeries, Schedule, Status
 from cvid.agreements.yamlsrc import Located, load_yaml, read_package_text
 from cvid.errors import InputError
-from cvid.evidence.parties import Role, files_sha256, package_sha256
-from cvid.evidence.record import Kind, Quantity
-from cvid.evidence.units import convert, parse_unit
+from cvid.evidence import Kind, Quantity, Role, convert, files_sha256, package_sha256, parse_unit
 
 AGREEMENT_FILE = "agreement.yaml"
 #: Record kinds a term or step reads unless it names others: everything but key records.

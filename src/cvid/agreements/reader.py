@@ -19,8 +19,7 @@ from cvid.agreements.instants import from_us
 from cvid.agreements.package import Package
 from cvid.agreements.terms import CompiledTerm, OpenFinding, Undecided, Unusable
 from cvid.errors import InputError
-from cvid.evidence.record import Quantity
-from cvid.evidence.units import convert, parse_unit
+from cvid.evidence import Quantity, convert, parse_unit
 
 
 @functools.lru_cache(maxsize=1024)

@@ -35,9 +35,7 @@ from cvid.agreements.yamlsrc import (
     read_package_text,
 )
 from cvid.errors import InputError
-from cvid.evidence.importer import load_mapping, read_csv, table_records
-from cvid.evidence.record import Record
-from cvid.evidence.signing import flatten_errors
+from cvid.evidence import Record, flatten_errors, load_mapping, read_csv, table_records
 
 SCENARIO_DIR = "scenarios"
 

@@ -33,8 +33,7 @@ from enum import StrEnum
 
 from cvid.agreements.cel import Condition
 from cvid.agreements.instants import DAY, from_us, to_us
-from cvid.evidence.parties import Role
-from cvid.evidence.record import Kind
+from cvid.evidence import Kind, Role
 
 
 class Status(StrEnum):

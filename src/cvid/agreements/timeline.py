@@ -19,7 +19,7 @@ from cvid.agreements.instants import rfc3339
 from cvid.agreements.notices import notice_instants
 from cvid.agreements.package import Package
 from cvid.agreements.terms import CompiledStep, CompiledTerm, Finding, OpenFinding
-from cvid.evidence.record import Record
+from cvid.evidence import Record
 
 
 @dataclass(frozen=True)

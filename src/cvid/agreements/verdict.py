@@ -26,10 +26,9 @@ from cvid.agreements.evidence_index import Evidence, View
 from cvid.agreements.package import Package
 from cvid.agreements.versions import version_chain
 from cvid.errors import InputError, VerificationError
-from cvid.evidence.record import Record
+from cvid.evidence import Record
 from cvid.limits import parse_json
-from cvid.tlog.checkpoint import Checkpoint
-from cvid.tlog.note import b64
+from cvid.tlog import Checkpoint, b64
 
 FORMAT = "cvid-verdict/1"
 

@@ -51,10 +51,15 @@ from cvid.agreements.instants import from_us, parse_instant, rfc3339, to_us
 from cvid.agreements.package import Package, load_package, package_from_files
 from cvid.agreements.timeline import Change, timeline
 from cvid.errors import Error
-from cvid.evidence.parties import Role, files_sha256
-from cvid.evidence.record import Kind, Record
-from cvid.evidence.reserved import AMENDMENT_SUBJECT, MAX_AMENDMENT_BYTES
-from cvid.evidence.signing import RecordError
+from cvid.evidence import (
+    AMENDMENT_SUBJECT,
+    MAX_AMENDMENT_BYTES,
+    Kind,
+    Record,
+    RecordError,
+    Role,
+    files_sha256,
+)
 
 if TYPE_CHECKING:
     from cvid.evidence import Ledger

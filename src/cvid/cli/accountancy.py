@@ -18,8 +18,10 @@ from rich.markup import escape
 from rich.table import Table
 
 from cvid.accountancy import (
+    BalanceEvaluation,
     LossPattern,
     MethodTable,
+    balance_record,
     evaluate_balance,
     kg_to_sq,
     method_table_json,
@@ -34,10 +36,7 @@ from cvid.accountancy import (
     sq_to_kg,
     standardized_detection,
 )
-from cvid.accountancy.evaluation import BalanceEvaluation
-from cvid.accountancy.evidence import balance_record
-from cvid.agreements import parse_as_of
-from cvid.agreements.instants import from_us
+from cvid.agreements import from_us, parse_as_of
 from cvid.cli._common import emit_json, reports_errors
 from cvid.console import SafeConsole
 from cvid.errors import InputError

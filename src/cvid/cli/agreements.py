@@ -28,13 +28,14 @@ from typer.core import TyperGroup
 from cvid.agreements import (
     Package,
     View,
+    from_us,
     load_package,
     opened_ledger,
     parse_as_of,
+    show,
     status_under_versions,
     timeline_under_versions,
 )
-from cvid.agreements.instants import from_us, show
 from cvid.cli import remote
 from cvid.cli._common import AlwaysJsonOpt, emit_json, reports_errors
 from cvid.console import SafeConsole
@@ -351,8 +352,7 @@ def verdict_create(
     Prints a JSON summary. Exit 0, or 1 when a term is violated (the verdict is written
     either way).
     """
-    from cvid.agreements import make_verdict, verdict_bytes
-    from cvid.agreements.verdict import read_verdict
+    from cvid.agreements import make_verdict, read_verdict, verdict_bytes
 
     t = parse_as_of(as_of)
     if remote.is_service(directory):
@@ -416,10 +416,9 @@ def verdict_verify(
     A verdict that re-derives exits 0 even when it finds a violation (its JSON says
     "violated"): the question verify answers is whether the verdict holds.
     """
-    from cvid.agreements import make_verdict, verdict_bytes
-    from cvid.agreements.verdict import check_chain, compare, read_verdict
+    from cvid.agreements import check_chain, compare, make_verdict, read_verdict, verdict_bytes
     from cvid.sources import verdict_source
-    from cvid.tlog.note import b64
+    from cvid.tlog import b64
 
     try:
         claimed = verdict.read_bytes()
@@ -498,7 +497,7 @@ def _then_attested(
     attest (:func:`cvid.witnessed.unattested`), when its ledger's clock is ``log``; the
     number of entries checked. :class:`VerificationError` (exit 1) naming the entries where
     the ledger's clock and the witnesses' timestamps disagree."""
-    from cvid.agreements.evidence_index import ClockMode, LedgerRecords
+    from cvid.agreements import ClockMode, LedgerRecords
     from cvid.keyfiles import read_vkey
     from cvid.witnessed import unattested, witnessed_times  # tiles over HTTP: when needed
 
@@ -528,7 +527,7 @@ def _witnessed(
     """``{"witnesses": [names]}`` when ``policy`` (or the package's witnesses) holds on the
     checkpoint of the verdict's size, with the policy; ``{}`` and None when there is no policy
     to apply. :class:`VerificationError` (exit 1) without the quorum."""
-    from cvid.evidence.parties import witness_policy_text
+    from cvid.evidence import witness_policy_text
     from cvid.keyfiles import read_vkey
     from cvid.sources import parties_of
     from cvid.witness import parse_policy

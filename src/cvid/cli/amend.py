@@ -25,16 +25,15 @@ from cvid.agreements import (
     check_package_ranges,
     consenting_parties,
     ledger_chain,
+    load_package,
     parse_as_of,
+    rfc3339,
     run_scenarios,
+    to_us,
 )
-from cvid.agreements.instants import rfc3339, to_us
-from cvid.agreements.package import load_package
 from cvid.cli._common import AlwaysJsonOpt, emit_json, reports_errors
 from cvid.errors import Error, InputError
-from cvid.evidence import Ledger, format_utc
-from cvid.evidence.parties import read_package_files
-from cvid.evidence.signing import sign_record
+from cvid.evidence import Ledger, format_utc, read_package_files, sign_record
 from cvid.keyfiles import read_signer
 
 

@@ -41,25 +41,26 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from cvid.agreements.engine import Evaluation, evaluate
-from cvid.agreements.evidence_index import View
-from cvid.agreements.instants import show
-from cvid.agreements.verdict import checkpoint_json, make_verdict, verdict_bytes
+from cvid.agreements import (
+    Evaluation,
+    View,
+    checkpoint_json,
+    evaluate,
+    make_verdict,
+    show,
+    verdict_bytes,
+)
 from cvid.audit import TileSource, audit
 from cvid.cli._common import emit_json, fail, reports_errors
 from cvid.cli.agreements import COLORS
 from cvid.cli.example_ledgers import AMENDED, Built, build
 from cvid.console import SafeConsole, safe
 from cvid.errors import InputError, VerificationError
-from cvid.evidence.ledger import Ledger
-from cvid.evidence.parties import WitnessDecl, Witnessing
-from cvid.report import Section, build_section, write_report
-from cvid.report.examples import EXAMPLES
-from cvid.report.model import WitnessQuorum
+from cvid.evidence import Ledger, WitnessDecl, Witnessing
+from cvid.report import EXAMPLES, Section, WitnessQuorum, build_section, write_report
 from cvid.sources import from_ledger
-from cvid.tlog.receipt import verify_receipt
-from cvid.witness.loopback import RunningWitness, loopback_witnesses
-from cvid.witness.publish import cosigned_receipt, export_cosigned
+from cvid.tlog import verify_receipt
+from cvid.witness import RunningWitness, cosigned_receipt, export_cosigned, loopback_witnesses
 
 MARKER = "cvid-demo.json"
 FORMAT = "cvid-demo/1"

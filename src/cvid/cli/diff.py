@@ -20,9 +20,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from cvid.agreements import parse_as_of
-from cvid.agreements.index import View
-from cvid.agreements.instants import from_us, rfc3339, show
+from cvid.agreements import View, from_us, parse_as_of, rfc3339, show
 from cvid.cli import remote
 from cvid.cli._common import emit_json, reports_errors
 from cvid.errors import InputError
@@ -117,9 +115,7 @@ def diff_document(
 
 def _rows(location: str, upto: int | None) -> list[dict[str, Any]]:
     """Every record's listing row of a local ledger (the first ``upto`` entries)."""
-    from cvid.evidence.ledger import Ledger
-    from cvid.evidence.ledgerdb import RecordQuery
-    from cvid.evidence.listing import iter_listed, summary
+    from cvid.evidence import Ledger, RecordQuery, iter_listed, summary
 
     with Ledger.open(location, readonly=True) as ledger:
         return [summary(r) for r in iter_listed(ledger, RecordQuery(upto=upto), None)]

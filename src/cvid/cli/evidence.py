@@ -25,6 +25,8 @@ from cvid.console import SafeConsole
 from cvid.documents import keys_document, record_document
 from cvid.errors import Error, InputError
 from cvid.evidence import (
+    Candidate,
+    ClockMode,
     KeyGrant,
     KeyState,
     Kind,
@@ -32,35 +34,29 @@ from cvid.evidence import (
     LoggedRecord,
     Record,
     RecordError,
+    RecordQuery,
+    Row,
+    TableMapping,
+    format_values,
+    iter_listed,
+    load_mapping,
+    observed_bounds,
+    parse_instant,
+    parse_json,
+    read_csv,
     read_files,
     read_records,
     record_schema,
     sign_record,
-)
-from cvid.evidence.admission import Candidate
-from cvid.evidence.importer import (
-    Row,
-    TableMapping,
-    load_mapping,
-    read_csv,
     split_logged,
-    table_records,
-)
-from cvid.evidence.ledger import ClockMode
-from cvid.evidence.ledgerdb import RecordQuery
-from cvid.evidence.listing import (
-    format_values,
-    iter_listed,
-    observed_bounds,
-    parse_instant,
     summary,
+    table_records,
+    template,
+    witness_policy_text,
 )
-from cvid.evidence.parties import witness_policy_text
-from cvid.evidence.signing import parse_json
-from cvid.evidence.templates import template
 from cvid.keyfiles import read_signer, write_signer
-from cvid.tlog.note import Signer
-from cvid.witness.publish import cosigned_note, cosigned_receipt
+from cvid.tlog import Signer
+from cvid.witness import cosigned_note, cosigned_receipt
 
 key_app = typer.Typer(help="Make signing keys for evidence.", no_args_is_help=True)
 evidence_app = typer.Typer(
@@ -389,8 +385,10 @@ def _amendment_parts(
     # Admitted, a record with an amendment_ value is an amendment part (cvid.evidence.reserved).
     if not any("amendment_sha256" in r["values"] for r in rows):
         return {}
-    from cvid.agreements import AMENDMENT_SUBJECT  # the engine: only when needed
-    from cvid.agreements.versions import describe_parts
+    from cvid.agreements import (
+        AMENDMENT_SUBJECT,  # the engine: only when needed
+        describe_parts,
+    )
 
     if ledger is not None:
         every = [summary(r) for r in ledger.statements_about(AMENDMENT_SUBJECT, ledger.size)]
@@ -583,7 +581,7 @@ def ledger_grant(
     """
     if not url.startswith(("postgresql://", "postgres://")):
         raise InputError(f"{url}: not a postgresql:// URL; SQLite ledgers have no roles")
-    from cvid.store.postgres import grant_service_role
+    from cvid.store import grant_service_role
 
     tables = grant_service_role(url, role)
     if as_json:

@@ -17,17 +17,17 @@ from pathlib import Path
 import yaml
 
 from cvid.errors import InputError
-from cvid.evidence.ledger import Ledger
-from cvid.evidence.parties import (
+from cvid.evidence import (
     AGREEMENT_FILE,
+    Ledger,
     Witnessing,
     files_sha256,
     parties_from_files,
     read_package_files,
+    sign_record,
 )
-from cvid.evidence.signing import sign_record
 from cvid.keyfiles import write_signer
-from cvid.report.examples import (
+from cvid.report import (
     Example,
     Files,
     grants,
@@ -35,7 +35,7 @@ from cvid.report.examples import (
     proved_index,
     shipped_keys,
 )
-from cvid.tlog.note import Signer
+from cvid.tlog import Signer
 
 Progress = Callable[[int, int], None]
 
@@ -224,8 +224,12 @@ def _amendment(
     keys: Mapping[str, Signer],
 ) -> list[dict[str, object]]:
     """The amendment records (one per party with a key) recording ``new`` over ``previous``."""
-    from cvid.agreements import AMENDMENT_SUBJECT, amendment_values, package_from_files
-    from cvid.agreements.instants import parse_instant
+    from cvid.agreements import (
+        AMENDMENT_SUBJECT,
+        amendment_values,
+        package_from_files,
+        parse_instant,
+    )
 
     package_from_files(new, "the amended package")  # it must compile
     parts = amendment_values(new, files_sha256(previous), parse_instant(amended.effective))

@@ -13,8 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from cvid.cli._common import emit_json, err_console, reports_errors
 from cvid.errors import InputError
-from cvid.evidence.ledger import Ledger
-from cvid.evidence.verify import verify_ledger
+from cvid.evidence import Ledger, verify_ledger
 
 
 @reports_errors

@@ -16,13 +16,11 @@ from cvid.audit import TileSource, audit
 from cvid.cli._common import AlwaysJsonOpt, emit_json, err_console, problem, reports_errors
 from cvid.cli.witness import compare_checkpoints, log_witness, receipt_checks, served_checks
 from cvid.errors import InputError, VerificationError
-from cvid.evidence.signing import canonical
+from cvid.evidence import canonical
 from cvid.keyfiles import read_vkey
-from cvid.store.fsck import verify_store
-from cvid.store.log import LEDGER_DB_NAME, Log, check_entry, open_store
-from cvid.tlog.note import Verifier, b64
-from cvid.tlog.receipt import Receipt, verify_receipt
-from cvid.witness.publish import cosigned_receipt, export_cosigned
+from cvid.store import LEDGER_DB_NAME, Log, check_entry, open_store, verify_store
+from cvid.tlog import Receipt, Verifier, b64, verify_receipt
+from cvid.witness import cosigned_receipt, export_cosigned
 
 log_app = typer.Typer(
     help="Create, append to, prove, export and verify a log.", no_args_is_help=True

@@ -21,8 +21,8 @@ from cvid.errors import InputError
 if TYPE_CHECKING:
     import httpx
 
-    from cvid.agreements.package import Package
-    from cvid.evidence.admission import Candidate
+    from cvid.agreements import Package
+    from cvid.evidence import Candidate
 
 #: Seconds to wait for a service's answer (a large batch's commit and receipts included).
 TIMEOUT = 120.0
@@ -148,7 +148,7 @@ class Service:
 
     def package(self) -> Package:
         """The ledger's copy of its agreement package (``GET /v1/package``), compiled."""
-        from cvid.agreements.package import package_from_files
+        from cvid.agreements import package_from_files
 
         doc = self._json("/v1/package")
         try:
@@ -199,7 +199,7 @@ def _refusal(resp: httpx.Response) -> Refused:
 
 def _as_local(exc: Refused, batch: Sequence[Candidate]) -> Refused:
     """A submission's refusal named as ``cvid submit`` names it: file, line, nothing written."""
-    from cvid.evidence.admission import describe
+    from cvid.evidence import describe
 
     p = exc.problem
     position = p.get("position")

@@ -17,11 +17,9 @@ from typing import Annotated
 
 import typer
 
-from cvid.agreements import parse_as_of
-from cvid.agreements.evidence_index import View
+from cvid.agreements import View, parse_as_of
 from cvid.cli._common import emit_json, fail, reports_errors
-from cvid.report import render_report, section_for_ledger, write_report
-from cvid.report.pdf import find_browser, print_pdf
+from cvid.report import find_browser, print_pdf, render_report, section_for_ledger, write_report
 
 
 @reports_errors

@@ -119,8 +119,7 @@ def serve_command(
         raise InputError("--max-body and --body-timeout must be positive")
     import uvicorn
 
-    from cvid.web import create_app
-    from cvid.web.service import public_name
+    from cvid.web import create_app, public_name
 
     app = create_app(ledger, max_body=max_body, body_timeout=body_timeout, public_url=public_url)
     try:

@@ -18,9 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cvid.agreements import parse_as_of
-from cvid.agreements.index import View
-from cvid.agreements.instants import rfc3339
+from cvid.agreements import View, parse_as_of, rfc3339
 from cvid.cli._common import AlwaysJsonOpt, emit_json, reports_errors
 from cvid.errors import InputError
 
@@ -210,7 +208,7 @@ def evidence_bytes(
 ) -> None:
     """Write the bytes the log holds for record INDEX (its entry, RFC 8785 JSON) to standard
     output: the --entry of cvid receipt verify."""
-    from cvid.evidence.ledger import Ledger
+    from cvid.evidence import Ledger
 
     with Ledger.open(location, readonly=True) as ledger:
         size = ledger.size
@@ -241,8 +239,7 @@ def import_xlsx(
     and the column. All or nothing.
     """
     from cvid.cli.evidence import import_rows
-    from cvid.evidence.importer import load_mapping
-    from cvid.evidence.xlsx_import import read_xlsx
+    from cvid.evidence import load_mapping, read_xlsx
     from cvid.keyfiles import read_signer
 
     spec = load_mapping(mapping)

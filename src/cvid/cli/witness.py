@@ -17,11 +17,16 @@ from cvid.audit import TileSource
 from cvid.cli._common import AlwaysJsonOpt, emit_json, err_console, reports_errors
 from cvid.errors import Error, InputError, VerificationError
 from cvid.keyfiles import read_vkey
-from cvid.tlog.checkpoint import Checkpoint, open_checkpoint
-from cvid.tlog.note import Verifier, b64
-from cvid.witness.policy import Policy, parse_policy
-from cvid.witness.protocol import origin_hash
-from cvid.witness.remember import CheckpointMemory, check_consistency, compare, default_state_dir
+from cvid.tlog import Checkpoint, Verifier, b64, open_checkpoint
+from cvid.witness import (
+    CheckpointMemory,
+    Policy,
+    check_consistency,
+    compare,
+    default_state_dir,
+    origin_hash,
+    parse_policy,
+)
 
 witness_app = typer.Typer(
     help="Run a C2SP tlog-witness: cosign logs' checkpoints that extend what it saw.",
@@ -48,7 +53,7 @@ def witness_init(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Make a witness in DIRECTORY: its key (mode 0600) and state; print its cosigner vkey."""
-    from cvid.witness.witness import Witness
+    from cvid.witness import Witness
 
     w = Witness.create(directory, name)
     try:
@@ -76,7 +81,7 @@ def witness_add_log(
     as_json: AlwaysJsonOpt = False,
 ) -> None:
     """Witness the logs given: each by its vkey, whose key name is the log's origin."""
-    from cvid.witness.witness import Witness
+    from cvid.witness import Witness
 
     keys = [read_vkey(v) for v in vkey or []]
     if config is not None:
@@ -101,8 +106,7 @@ def witness_serve(
     """Serve POST /add-checkpoint and GET /<origin hash>/checkpoint until interrupted."""
     import uvicorn
 
-    from cvid.witness.app import create_app
-    from cvid.witness.witness import Witness
+    from cvid.witness import Witness, create_app
 
     w = Witness.open(directory)
     try:
@@ -131,7 +135,7 @@ def witness_status(
     A refused checkpoint was signed by the log but did not extend what this witness cosigned:
     evidence of a fork (or a broken client), shown in full.
     """
-    from cvid.witness.witness import Witness
+    from cvid.witness import Witness
 
     w = Witness.open(directory)
     try:
@@ -208,9 +212,8 @@ def log_witness(
     refuses is reported (on standard error and in the JSON) and skipped. Exit 0, or 1 when a
     --policy's quorum is not met.
     """
-    from cvid.store.log import Log
-    from cvid.witness.client import WitnessEndpoint
-    from cvid.witness.publish import endpoints_from_policy, witness_checkpoint
+    from cvid.store import Log
+    from cvid.witness import WitnessEndpoint, endpoints_from_policy, witness_checkpoint
 
     if timeout <= 0:
         raise InputError("--timeout must be positive")

@@ -36,7 +36,7 @@ from cvid.evidence.signing import (
     with_signature,
 )
 from cvid.evidence.units import parse_unit
-from cvid.tlog.tiles import MAX_ENTRY_SIZE
+from cvid.tlog import MAX_ENTRY_SIZE
 
 #: Every admission check, in the order a record meets them; a refusal's ``check`` is one of these.
 CHECKS = (

@@ -79,10 +79,10 @@ from cvid.evidence.registry import KeyRegistry
 from cvid.evidence.replay import Finding, entry_where
 from cvid.evidence.reserved import AMENDMENT_SUBJECT, is_amendment_like, is_notice_of_effect
 from cvid.evidence.signing import RecordError, parse_json, without_signature
-from cvid.store import schema
-from cvid.store.log import FORMAT as LOG_FORMAT
-from cvid.store.log import Log
-from cvid.store.sqlbase import (
+from cvid.store import FORMAT as LOG_FORMAT
+from cvid.store import (
+    SCHEMA_VERSION,
+    Log,
     SqlDriver,
     SqlTx,
     add_checkpoint_in,
@@ -90,19 +90,27 @@ from cvid.store.sqlbase import (
     read_entries_in,
     size_in,
 )
-from cvid.tlog import merkle
-from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
-from cvid.tlog.cosignature import CosignerKey, cosign
-from cvid.tlog.note import Note, Signer, Verifier, check_key_name
-from cvid.tlog.receipt import Receipt
-from cvid.witness.policy import Policy, parse_policy
+from cvid.tlog import (
+    Checkpoint,
+    CosignerKey,
+    Note,
+    Receipt,
+    SignedCheckpoint,
+    Signer,
+    Verifier,
+    check_key_name,
+    cosign,
+    open_checkpoint,
+    sign_checkpoint,
+    tree_hash,
+)
+from cvid.witness import Policy, parse_policy
 
 if TYPE_CHECKING:
     import httpx
 
-    from cvid.agreements import Package
-    from cvid.agreements.versions import PackageRecordCheck
-    from cvid.witness.publish import WitnessOutcome
+    from cvid.agreements import Package, PackageRecordCheck
+    from cvid.witness import WitnessOutcome
 
 FORMAT = "cvid-ledger/2"
 #: The SQLite file of a ledger in a directory.
@@ -149,10 +157,10 @@ def is_url(location: str | Path) -> bool:
 
 def _driver(location: str | Path, create: bool, readonly: bool = False) -> SqlDriver:
     if is_url(location):
-        from cvid.store.location import open_driver
+        from cvid.store import open_driver
 
         return open_driver(str(location), create=create, readonly=readonly)
-    from cvid.store.sqlite import SQLiteDriver
+    from cvid.store import SQLiteDriver
 
     directory = Path(location)
     db = directory / DB_NAME
@@ -318,7 +326,7 @@ class Ledger:
             "clock_vkey": CosignerKey.of(clock_signer).vkey,
             "package_sha256": files_sha256(files),
             "package_source": str(package_dir),
-            "schema": str(schema.VERSION),
+            "schema": str(SCHEMA_VERSION),
         }
         driver = _driver(location, create=True)
         try:
@@ -598,7 +606,7 @@ class Ledger:
         amendment records the index holds below ``state.base`` and those admitted since.
         :class:`RecordError` (check ``agreement``, naming ``where``) when the ledger's package
         is no agreement package the engine compiles: there is nothing to check them against."""
-        from cvid.agreements.versions import PackageRecordCheck
+        from cvid.agreements import PackageRecordCheck
 
         try:
             first = self.first_package()
@@ -630,7 +638,7 @@ class Ledger:
         ]
 
     def _package_record_refusals(self, size: int, skip: Set[int]) -> list[tuple[int, RecordError]]:
-        from cvid.agreements.versions import PackageRecordCheck
+        from cvid.agreements import PackageRecordCheck
 
         with self.driver.read() as tx:
             logged = ledgerdb.package_entries(tx, AMENDMENT_SUBJECT, size, notices=True)
@@ -761,9 +769,7 @@ class Ledger:
         rows = tx.execute("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
         if rows:
             old = open_checkpoint(bytes(rows[0][1]), self.log.verifier).checkpoint
-            if old.size > cp.size or merkle.tree_hash(old.size, self.log.reader(old.size)) != (
-                old.root
-            ):
+            if old.size > cp.size or tree_hash(old.size, self.log.reader(old.size)) != (old.root):
                 raise StoreError(
                     f"{self.where}: refusing to sign: the stored tree does not extend the last "
                     f"signed checkpoint (size {old.size}); run `cvid log verify`"
@@ -927,7 +933,7 @@ class Ledger:
         if policy is None or signed is None:
             return None
         # The HTTP client is imported here, when a ledger publishes, not by every reader.
-        from cvid.witness.publish import endpoints_from_policy, witness_checkpoint
+        from cvid.witness import endpoints_from_policy, witness_checkpoint
 
         endpoints = endpoints_from_policy(policy)
         return witness_checkpoint(self.log, signed, endpoints, policy, timeout, transport)

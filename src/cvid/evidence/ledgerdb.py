@@ -17,7 +17,7 @@ from cvid.errors import InputError, StoreError
 from cvid.evidence.admission import Prepared
 from cvid.evidence.checks import Link
 from cvid.evidence.record import Quantity, Record
-from cvid.store.sqlbase import SqlTx
+from cvid.store import SqlTx
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _US = dt.timedelta(microseconds=1)

@@ -13,7 +13,7 @@ from cvid.evidence.ledger import Ledger, LoggedRecord
 from cvid.evidence.ledgerdb import RecordQuery
 from cvid.evidence.record import Quantity, format_utc
 from cvid.limits import InstantRangeError, check_instant
-from cvid.store.sqlbase import SqlTx
+from cvid.store import SqlTx
 
 
 def parse_instant(text: str, end_of_day: bool = False) -> datetime:

@@ -32,8 +32,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from cvid.errors import FormatError, InputError
 from cvid.evidence.record import KeyGrant
 from cvid.evidence.signing import flatten_errors
-from cvid.tlog.note import Verifier
-from cvid.witness.policy import parse_policy
+from cvid.tlog import Verifier
+from cvid.witness import parse_policy
 
 AGREEMENT_FILE = "agreement.yaml"
 
@@ -176,7 +176,7 @@ def load_parties(package_dir: Path) -> AgreementParties:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise InputError(f"cannot read agreement package {path}: {exc.strerror}") from None
-    from cvid.agreements.yamlsrc import safe_load  # within the YAML limits
+    from cvid.agreements import safe_load  # within the YAML limits
 
     return parse_parties(safe_load(text, str(path)), str(path))
 
@@ -227,7 +227,7 @@ def parties_from_files(files: Mapping[str, bytes], where: str) -> AgreementParti
     data = files.get(AGREEMENT_FILE)
     if data is None:
         raise InputError(f"{where}: the package has no {AGREEMENT_FILE}")
-    from cvid.agreements.yamlsrc import safe_load  # libyaml's when present, within limits
+    from cvid.agreements import safe_load  # libyaml's when present, within limits
 
     try:
         text = data.decode("utf-8")

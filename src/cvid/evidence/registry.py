@@ -33,7 +33,7 @@ from cvid.errors import FormatError
 from cvid.evidence.parties import AgreementParties
 from cvid.evidence.record import KeyGrant, Kind, Record
 from cvid.evidence.signing import RecordError
-from cvid.tlog.note import Verifier
+from cvid.tlog import Verifier
 
 
 @lru_cache(maxsize=4096)  # every record's signer is looked up; a ledger has few keys

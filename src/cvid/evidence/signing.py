@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from cvid.errors import FormatError, InputError
 from cvid.evidence.record import Record
 from cvid.limits import parse_json as parse_json  # the strict loader, with its limits
-from cvid.tlog.note import Signer, Verifier, b64, verify_ed25519
+from cvid.tlog import Signer, Verifier, b64, verify_ed25519
 
 SIGNATURE_SIZE = 64
 

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from cvid.evidence.record import Kind, format_utc
-from cvid.tlog.note import Signer
+from cvid.tlog import Signer
 
 _EXAMPLE_KEY = Signer("us-decl-2018", hashlib.sha256(b"cvid template example key").digest())
 

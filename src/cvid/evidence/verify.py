@@ -45,10 +45,8 @@ from cvid.evidence.admission import (
 from cvid.evidence.ledger import Ledger
 from cvid.evidence.replay import Finding, Replay, entry_where
 from cvid.evidence.signing import RecordError
-from cvid.store.sqlbase import SqlTx, read_entries_in, size_in
-from cvid.tlog.checkpoint import open_checkpoint
-from cvid.tlog.edge import TreeEdge
-from cvid.tlog.merkle import leaf_hash
+from cvid.store import SqlTx, read_entries_in, size_in
+from cvid.tlog import TreeEdge, leaf_hash, open_checkpoint
 
 #: Entries read, parsed and verified at a time.
 CHUNK = 4096

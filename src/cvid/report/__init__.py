@@ -18,98 +18,59 @@ The statuses are :func:`cvid.agreements.evaluate`'s, exactly what ``cvid status`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cvid.agreements.engine import Instant
-from cvid.agreements.evidence_index import View
-from cvid.agreements.package import Package, load_package
-from cvid.agreements.verdict import checkpoint_json
-from cvid.errors import InputError
-from cvid.report.model import Section, build_section
-from cvid.report.render import render_report
-from cvid.sources import Source, from_ledger
+from cvid import _lazy
+
+if TYPE_CHECKING:
+    from cvid.report.examples import (
+        EXAMPLES,
+        Example,
+        Files,
+        grants,
+        ledger_package,
+        proved_index,
+        shipped_keys,
+    )
+    from cvid.report.ledgers import section_for_ledger, section_for_source, write_report
+    from cvid.report.model import Section, WitnessQuorum, build_section
+    from cvid.report.pdf import find_browser, print_pdf
+    from cvid.report.render import render_report
+
+_lazy.install(
+    __name__,
+    {
+        "cvid.report.examples": [
+            "EXAMPLES",
+            "Example",
+            "Files",
+            "grants",
+            "ledger_package",
+            "proved_index",
+            "shipped_keys",
+        ],
+        "cvid.report.ledgers": ["section_for_ledger", "section_for_source", "write_report"],
+        "cvid.report.model": ["Section", "WitnessQuorum", "build_section"],
+        "cvid.report.pdf": ["find_browser", "print_pdf"],
+        "cvid.report.render": ["render_report"],
+    },
+)
 
 __all__ = [
+    "EXAMPLES",
+    "Example",
+    "Files",
     "Section",
+    "WitnessQuorum",
     "build_section",
+    "find_browser",
+    "grants",
+    "ledger_package",
+    "print_pdf",
+    "proved_index",
     "render_report",
     "section_for_ledger",
     "section_for_source",
+    "shipped_keys",
     "write_report",
 ]
-
-
-def section_for_ledger(
-    directory: str | Path,
-    as_of: Instant,
-    view: View | str = View.NOW,
-    *,
-    package: Path | None = None,
-    compare: View | str | None = None,
-    tiles: str | None = None,
-    notes: Sequence[str] = (),
-) -> Section:
-    """The report section of the ledger at ``location`` at ``as_of`` in ``view``.
-
-    Reads the records the latest checkpoint covers that the package's terms and steps read,
-    with the ledger's package copy, or ``package``. :class:`InputError` if there is no ledger
-    there. Writes nothing.
-    """
-    pkg = load_package(package) if package is not None else None
-    # Every entry, re-read and re-checked: the cover names the verdict of exactly these.
-    source = from_ledger(directory, package=pkg, verify=True)
-    return section_for_source(
-        source,
-        as_of,
-        view,
-        package=pkg,
-        compare=compare,
-        ledger=str(directory),
-        tiles=tiles,
-        notes=notes,
-    )
-
-
-def section_for_source(
-    source: Source,
-    as_of: Instant,
-    view: View | str = View.NOW,
-    *,
-    package: Package | None = None,
-    compare: View | str | None = None,
-    ledger: str | None = None,
-    tiles: str | None = None,
-    notes: Sequence[str] = (),
-) -> Section:
-    """The report section of the records of ``source`` (a ledger's, read already).
-
-    ``package`` defaults to the source's own (the ledger's copy); ``ledger`` and ``tiles`` are
-    how the report names where the ledger and its tiles are (shown as given).
-    """
-    pkg = package or source.package
-    if pkg is None:
-        raise InputError(f"{source.name}: no agreement package; give --package")
-    vkey = source.meta.get("log_vkey")
-    return build_section(
-        pkg,
-        source.records,
-        as_of,
-        view,
-        checkpoint=checkpoint_json(source.checkpoint) if source.checkpoint else None,
-        compare=compare,
-        log_vkey=vkey if isinstance(vkey, str) else None,
-        ledger=ledger,
-        tiles=tiles,
-        notes=notes,
-    )
-
-
-def write_report(path: Path, sections: Sequence[Section], title: str | None = None) -> Path:
-    """Render ``sections`` into ``path`` (UTF-8), replacing it atomically; return ``path``."""
-    html = render_report(sections, title)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(html, encoding="utf-8")
-    tmp.replace(path)
-    return path

@@ -16,7 +16,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from cvid.agreements.instants import parse_instant
+from cvid.agreements import parse_instant
 from cvid.report.svg import (
     STATUS_COLORS,
     date_ticks,
@@ -27,7 +27,7 @@ from cvid.report.svg import (
     nice_step,
     number,
 )
-from cvid.view.model import LimitPeriod, Series
+from cvid.view import LimitPeriod, Series
 
 _DAY = 86_400_000_000
 #: A white outline behind text drawn over lines and points, so it stays readable.

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cvid.agreements.instants import parse_instant, show
+from cvid.agreements import parse_instant, show
 from cvid.report.svg import number
-from cvid.view.model import EvidenceItem
-from cvid.view.model import Value as ViewValue
+from cvid.view import EvidenceItem
+from cvid.view import Value as ViewValue
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,8 @@ from typing import Any
 import yaml
 
 from cvid.errors import InputError
-from cvid.evidence.importer import parse_mapping, read_csv, table_records
-from cvid.evidence.parties import AGREEMENT_FILE
-from cvid.evidence.signing import parse_json
-from cvid.tlog.note import Signer
+from cvid.evidence import AGREEMENT_FILE, parse_json, parse_mapping, read_csv, table_records
+from cvid.tlog import Signer
 
 Files = Mapping[str, bytes]
 """A package's files by relative POSIX path (``data/aggregates.csv``), as read from disk."""

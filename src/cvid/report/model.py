@@ -18,17 +18,32 @@ from typing import Any
 
 from markupsafe import Markup
 
-from cvid.agreements import Change, Evidence, Package, View, make_verdict, version_chain
-from cvid.agreements.instants import parse_instant
-from cvid.agreements.verdict import verdict_bytes
-from cvid.evidence.record import Record
+from cvid.agreements import (
+    Change,
+    Evidence,
+    Package,
+    View,
+    make_verdict,
+    parse_instant,
+    verdict_bytes,
+    version_chain,
+)
+from cvid.evidence import Record
 from cvid.report.charts import Band, series_chart, status_strip
 from cvid.report.evidence import EvidenceRow, rows_from_view
 from cvid.report.svg import number
 from cvid.tlog import Checkpoint
-from cvid.view import build_view
-from cvid.view.build import Instant, to_instant
-from cvid.view.model import EvidenceItem, Finding, Step, TermInfo, ViewModel, Witnesses
+from cvid.view import (
+    EvidenceItem,
+    Finding,
+    Instant,
+    Step,
+    TermInfo,
+    ViewModel,
+    Witnesses,
+    build_view,
+    to_instant,
+)
 
 _DAY = 86_400_000_000
 
@@ -294,8 +309,7 @@ def _term_rows(model: ViewModel) -> tuple[TermRow, ...]:
     # Another view may judge under another package version (its own chain): a term its
     # version lacks is not in force there.
     others = [
-        (v, {(x.term, x.party): x.status for x in model.status[v].terms})
-        for v in model.views[1:]
+        (v, {(x.term, x.party): x.status for x in model.status[v].terms}) for v in model.views[1:]
     ]
     out = []
     for r in primary.terms:

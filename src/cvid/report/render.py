@@ -13,8 +13,7 @@ from collections.abc import Sequence
 import jinja2
 
 from cvid import __version__
-from cvid.agreements.instants import show
-from cvid.agreements.terms import Status, StepState
+from cvid.agreements import Status, StepState, show
 from cvid.report.model import Section
 from cvid.report.svg import STATUS_COLORS, label, number
 

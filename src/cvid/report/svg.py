@@ -10,7 +10,7 @@ import datetime as dt
 import math
 from html import escape
 
-from cvid.agreements.instants import from_us, to_us
+from cvid.agreements import from_us, to_us
 
 #: Status (and step state) → (background, foreground): badges, table cells and strip bands.
 #: Colour is never the only signal: every badge and band also carries the status as text.

@@ -22,12 +22,22 @@ from pathlib import Path
 
 from cvid.errors import Error, InputError
 from cvid.store.log import Log
-from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
-from cvid.tlog.merkle import HASH_SIZE, tree_hash
-from cvid.tlog.tiles import TILE_HEIGHT, TILE_WIDTH, Tile, encode_bundle, tiles_for_size
+from cvid.tlog import (
+    HASH_SIZE,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    Checkpoint,
+    SignedCheckpoint,
+    Tile,
+    encode_bundle,
+    open_checkpoint,
+    tiles_for_size,
+    tree_hash,
+)
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` durably: a temporary file beside it, fsynced, renamed over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     with open(tmp, "wb") as f:
@@ -125,9 +135,9 @@ def export_tiles(
                     raise _refuse(out, target, "it differs from what this log would write there")
                 kept += 1
                 continue
-            _write_atomic(target, data())
+            write_atomic(target, data())
             written += 1
         if progress is not None:
             progress(n, len(tiles))
-    _write_atomic(out / "checkpoint", signed.encode() if note is None else note(signed))
+    write_atomic(out / "checkpoint", signed.encode() if note is None else note(signed))
     return {"size": size, "written": written + 1, "kept": kept}

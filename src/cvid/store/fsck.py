@@ -20,11 +20,15 @@ from cvid.errors import Error
 from cvid.store.driver import LogDriver
 from cvid.store.log import Log
 from cvid.store.sqlbase import SqlDriver
-from cvid.tlog.checkpoint import open_checkpoint
-from cvid.tlog.edge import TreeEdge
-from cvid.tlog.merkle import HASH_SIZE, leaf_hash
-from cvid.tlog.note import Verifier
-from cvid.tlog.tiles import TILE_HEIGHT, TILE_WIDTH
+from cvid.tlog import (
+    HASH_SIZE,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    TreeEdge,
+    Verifier,
+    leaf_hash,
+    open_checkpoint,
+)
 
 Progress = Callable[[int], None]
 

@@ -28,20 +28,30 @@ from cvid.errors import Error, InputError, StoreError
 from cvid.keyfiles import read_signer, write_signer
 from cvid.store.driver import ConflictError, LogDriver
 from cvid.store.sqlite import SQLiteDriver
-from cvid.tlog import merkle
-from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint, sign_checkpoint
-from cvid.tlog.edge import TreeEdge
-from cvid.tlog.merkle import HASH_SIZE, leaf_hash
-from cvid.tlog.note import Note, NoteSignature, Signer, Verifier
-from cvid.tlog.receipt import Receipt
-from cvid.tlog.tiles import (
+from cvid.tlog import (
+    HASH_SIZE,
     MAX_ENTRY_SIZE,
     TILE_WIDTH,
+    Checkpoint,
     HashView,
+    Note,
+    NoteSignature,
+    Receipt,
+    SignedCheckpoint,
+    Signer,
     Tile,
     TileHashReader,
+    TreeEdge,
+    Verifier,
+    consistency_proof,
+    inclusion_proof,
+    leaf_hash,
+    open_checkpoint,
+    sign_checkpoint,
     split_hashes,
     tile_nodes_size,
+    tree_hash,
+    verify_inclusion,
 )
 
 FORMAT = "cvid-log/1"
@@ -433,7 +443,7 @@ class Log:
                     return last
                 if old.size > size:  # another process appended and signed meanwhile
                     return self._adopt(last)
-                if merkle.tree_hash(old.size, self.reader()) != old.root:
+                if tree_hash(old.size, self.reader()) != old.root:
                     raise StoreError(
                         f"refusing to sign: the stored tree at size {old.size} no longer has the "
                         "root of the last signed checkpoint (run `cvid log verify`)"
@@ -473,7 +483,7 @@ class Log:
                     f"the last checkpoint has size {n}, the log only {self._edge.size} entries "
                     "(run `cvid log verify`)"
                 )
-            if merkle.tree_hash(n, self.reader(n)) != root:
+            if tree_hash(n, self.reader(n)) != root:
                 raise StoreError(
                     f"the stored tree at size {n} does not have the root of the last signed "
                     "checkpoint (run `cvid log verify`)"
@@ -487,14 +497,14 @@ class Log:
         reader = self.reader(size)
         if not 0 <= index < reader.size:
             raise InputError(f"index {index} is not in the log (size {reader.size})")
-        return merkle.inclusion_proof(index, reader.size, reader)
+        return inclusion_proof(index, reader.size, reader)
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
         """The consistency proof from ``old_size`` to ``new_size`` (default current)."""
         reader = self.reader(new_size)
         if not 0 <= old_size <= reader.size:
             raise InputError(f"size {old_size} is not within the log (size {reader.size})")
-        return merkle.consistency_proof(old_size, reader.size, reader)
+        return consistency_proof(old_size, reader.size, reader)
 
     def receipt(self, index: int, extra: bytes | None = None) -> Receipt:
         """A ``tlog-proof`` receipt for entry ``index`` against the latest checkpoint.
@@ -515,7 +525,7 @@ class Log:
         try:
             if len(stored) != 1:
                 raise StoreError(f"entry {index} is missing from the store")
-            merkle.verify_inclusion(index, n, leaf_hash(stored[0]), proof, root)
+            verify_inclusion(index, n, leaf_hash(stored[0]), proof, root)
         except Error as exc:
             raise StoreError(
                 f"the receipt for entry {index} does not verify against the checkpoint of size "

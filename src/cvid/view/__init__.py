@@ -19,26 +19,58 @@ from typing import TYPE_CHECKING
 from cvid import _lazy
 
 if TYPE_CHECKING:
-    from cvid.view.build import build_view, to_instant
+    from cvid.view.build import Instant, build_view, to_instant, view_of_ledger
     from cvid.view.judged import judgement_of
     from cvid.view.ledgers import view_for_ledger, view_for_source, view_under_versions
-    from cvid.view.model import FINDING_STATUSES, FORMAT, ViewModel, Witnesses
+    from cvid.view.model import (
+        FINDING_STATUSES,
+        FORMAT,
+        EvidenceItem,
+        Finding,
+        LimitPeriod,
+        Series,
+        Step,
+        TermInfo,
+        Value,
+        ViewModel,
+        Witnesses,
+    )
 
 # Each name is imported when first asked for (cvid._lazy): `cvid status` reads judgement_of
 # without the rest of the model.
 _lazy.install(
     __name__,
     {
-        "cvid.view.build": ["build_view", "to_instant"],
+        "cvid.view.build": ["Instant", "build_view", "to_instant", "view_of_ledger"],
         "cvid.view.judged": ["judgement_of"],
         "cvid.view.ledgers": ["view_for_ledger", "view_for_source", "view_under_versions"],
-        "cvid.view.model": ["FINDING_STATUSES", "FORMAT", "ViewModel", "Witnesses"],
+        "cvid.view.model": [
+            "FINDING_STATUSES",
+            "FORMAT",
+            "EvidenceItem",
+            "Finding",
+            "LimitPeriod",
+            "Series",
+            "Step",
+            "TermInfo",
+            "Value",
+            "ViewModel",
+            "Witnesses",
+        ],
     },
 )
 
 __all__ = [
     "FINDING_STATUSES",
     "FORMAT",
+    "EvidenceItem",
+    "Finding",
+    "Instant",
+    "LimitPeriod",
+    "Series",
+    "Step",
+    "TermInfo",
+    "Value",
     "ViewModel",
     "Witnesses",
     "build_view",
@@ -46,5 +78,6 @@ __all__ = [
     "to_instant",
     "view_for_ledger",
     "view_for_source",
+    "view_of_ledger",
     "view_under_versions",
 ]

@@ -16,13 +16,23 @@ import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from cvid.agreements import Change, Evidence, Package, View, evaluate, timeline
-from cvid.agreements.instants import DAY, parse_instant, rfc3339, to_us
-from cvid.agreements.terms import CompiledTerm
-from cvid.agreements.versions import Chain, versioned_timeline
+from cvid.agreements import (
+    DAY,
+    Chain,
+    Change,
+    CompiledTerm,
+    Evidence,
+    Package,
+    View,
+    evaluate,
+    parse_instant,
+    rfc3339,
+    timeline,
+    to_us,
+    versioned_timeline,
+)
 from cvid.errors import InputError
-from cvid.evidence.record import Quantity, Record
-from cvid.evidence.units import convert
+from cvid.evidence import Quantity, Record, convert
 from cvid.view.judged import Judgement, judgement
 from cvid.view.model import (
     FINDING_STATUSES,
@@ -175,8 +185,7 @@ def view_of_ledger(
     (:func:`cvid.agreements.ledger_chain` in that view; docs/amendments.md), from the records
     that version needs. ``first`` stands for the first version (None: the ledger's own copy).
     Reads the ledger; writes nothing."""
-    from cvid.agreements.verdict import checkpoint_json
-    from cvid.agreements.versions import ledger_chain
+    from cvid.agreements import checkpoint_json, ledger_chain
     from cvid.sources import source_of
 
     t = to_instant(as_of)

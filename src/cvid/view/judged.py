@@ -10,8 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from cvid.agreements.evidence_index import View
-from cvid.agreements.instants import rfc3339
+from cvid.agreements import View, rfc3339
 
 if TYPE_CHECKING:
     from cvid.agreements import Package

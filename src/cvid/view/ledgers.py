@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from cvid.agreements import Chain, Package, View
-from cvid.agreements.verdict import checkpoint_json
+from cvid.agreements import Chain, Package, View, checkpoint_json
 from cvid.errors import InputError
 from cvid.evidence import Ledger
 from cvid.sources import Source

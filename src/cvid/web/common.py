@@ -13,13 +13,11 @@ from fastapi.routing import APIRoute
 
 from cvid.agreements import parse_as_of
 from cvid.errors import Error, InputError, StoreError
-from cvid.evidence.ledger import Ledger
-from cvid.tlog import merkle
-from cvid.tlog.checkpoint import SignedCheckpoint
-from cvid.tlog.receipt import Receipt
+from cvid.evidence import Ledger
+from cvid.tlog import Receipt, SignedCheckpoint, inclusion_proof, leaf_hash, verify_inclusion
 from cvid.web.problems import ProblemError, bad_parameter
 from cvid.web.service import Service
-from cvid.witness.publish import cosigned_note
+from cvid.witness import cosigned_note
 
 #: JSON documents change as the ledger grows: a cache must ask again every time.
 NO_CACHE = {"Cache-Control": "no-cache"}
@@ -114,12 +112,12 @@ def receipts_for(
             entries = dict(zip(range(lo, hi), ledger.log.read_entries(lo, hi), strict=False))
     out: dict[str, str] = {}
     for i in indices:
-        proof = merkle.inclusion_proof(i, n, tree)
+        proof = inclusion_proof(i, n, tree)
         stored = [entries[i]] if i in entries else ledger.log.read_entries(i, i + 1)
         try:
             if len(stored) != 1:
                 raise StoreError(f"entry {i} is missing from the store")
-            merkle.verify_inclusion(i, n, merkle.leaf_hash(stored[0]), proof, root)
+            verify_inclusion(i, n, leaf_hash(stored[0]), proof, root)
         except Error as exc:
             raise StoreError(
                 f"the receipt for entry {i} does not verify against the checkpoint of size {n} "

@@ -34,8 +34,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cvid.errors import Error, InputError, StoreError, VerificationError
-from cvid.evidence.signing import RecordError
-from cvid.store.driver import ConflictError
+from cvid.evidence import RecordError
+from cvid.store import ConflictError
 
 MEDIA_TYPE = "application/problem+json"
 PREFIX = "/v1/problems/"

@@ -15,8 +15,8 @@ import logging
 import threading
 from pathlib import Path
 
-from cvid.evidence.ledger import Ledger
-from cvid.witness.publish import WitnessOutcome
+from cvid.evidence import Ledger
+from cvid.witness import WitnessOutcome
 
 log = logging.getLogger("cvid.web")
 

@@ -16,13 +16,17 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from cvid import __version__
-from cvid.agreements import status_under_versions, timeline_under_versions
-from cvid.agreements.evidence_index import View
-from cvid.agreements.verdict import make_verdict, verdict_bytes
+from cvid.agreements import (
+    View,
+    make_verdict,
+    status_under_versions,
+    timeline_under_versions,
+    verdict_bytes,
+)
 from cvid.documents import keys_document
 from cvid.report import render_report, section_for_source
 from cvid.sources import source_of
-from cvid.tlog.checkpoint import Checkpoint
+from cvid.tlog import Checkpoint
 from cvid.web.common import (
     NO_CACHE,
     ServiceDep,
@@ -119,7 +123,7 @@ def view(
     ] = "now,then",
 ) -> Response:
     """`cvid view --json`: the view model the report and the dashboard draw (docs/view-model.md)."""
-    from cvid.view.build import view_of_ledger
+    from cvid.view import view_of_ledger
 
     t = instant_param("at", at)
     try:

@@ -26,18 +26,26 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
-from cvid.agreements.verdict import checkpoint_json
+from cvid.agreements import checkpoint_json
 from cvid.documents import record_document
 from cvid.errors import Error, InputError, StoreError
-from cvid.evidence import ledgerdb
-from cvid.evidence.admission import Candidate, describe, prepare
-from cvid.evidence.ledger import Ledger, LoggedRecord
-from cvid.evidence.ledgerdb import MAX_LIMIT, RecordQuery
-from cvid.evidence.listing import observed_bounds, select_listed, summary
-from cvid.evidence.record import Kind
-from cvid.evidence.signing import RecordError, parse_json
-from cvid.tlog import merkle
-from cvid.tlog.note import b64
+from cvid.evidence import (
+    MAX_LIMIT,
+    Candidate,
+    Kind,
+    Ledger,
+    LoggedRecord,
+    RecordError,
+    RecordQuery,
+    describe,
+    ledgerdb,
+    observed_bounds,
+    parse_json,
+    prepare,
+    select_listed,
+    summary,
+)
+from cvid.tlog import Node, b64, inclusion_proof
 from cvid.web.common import (
     ServiceDep,
     StrictRoute,
@@ -411,9 +419,9 @@ def list_records(
         indices = select_listed(tx, q, party)
     got = ledger.records_at(indices, n)
     tree = ledger.log.reader(n)
-    leaves = tree.read_hashes([merkle.Node(0, i) for i in indices])
+    leaves = tree.read_hashes([Node(0, i) for i in indices])
     rows = [
-        _with_proof(r, leaf, merkle.inclusion_proof(r.index, n, tree))
+        _with_proof(r, leaf, inclusion_proof(r.index, n, tree))
         for r, leaf in zip(got, leaves, strict=True)
     ]
     return json_response(

@@ -15,9 +15,9 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from cvid.agreements.package import Package, package_from_files
-from cvid.evidence.ledger import Ledger, is_url
-from cvid.tlog.checkpoint import Checkpoint, SignedCheckpoint, open_checkpoint
+from cvid.agreements import Package, package_from_files
+from cvid.evidence import Ledger, is_url
+from cvid.tlog import Checkpoint, SignedCheckpoint, open_checkpoint
 from cvid.web.publisher import Publisher
 from cvid.web.tilecache import TILE_CACHE_BYTES, TileCache
 from cvid.web.writer import Writer

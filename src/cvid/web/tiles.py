@@ -21,9 +21,9 @@ from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from cvid.errors import FormatError, StoreError
-from cvid.tlog.tiles import TILE_HEIGHT, TILE_WIDTH, encode_bundle, parse_path
+from cvid.tlog import TILE_HEIGHT, TILE_WIDTH, encode_bundle, parse_path
 from cvid.web.common import ServiceDep, StrictRoute, not_found
-from cvid.witness.publish import cosigned_note, history_checkpoint, history_index
+from cvid.witness import cosigned_note, history_checkpoint, history_index
 
 router = APIRouter(route_class=StrictRoute, tags=["tiles"])
 

@@ -24,10 +24,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from cvid.errors import StoreError
-from cvid.evidence.admission import Candidate
-from cvid.evidence.ledger import Ledger
-from cvid.evidence.signing import RecordError
-from cvid.tlog.checkpoint import SignedCheckpoint
+from cvid.evidence import Candidate, Ledger, RecordError
+from cvid.tlog import SignedCheckpoint
 
 log = logging.getLogger("cvid.web")
 

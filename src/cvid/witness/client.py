@@ -28,9 +28,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from cvid.errors import Error, FormatError, InputError, VerificationError
-from cvid.tlog.checkpoint import SignedCheckpoint
-from cvid.tlog.cosignature import CosignerKey
-from cvid.tlog.note import Note, NoteSignature
+from cvid.tlog import CosignerKey, Note, NoteSignature, SignedCheckpoint
 from cvid.witness.protocol import (
     MAX_RESPONSE_BYTES,
     SIZE_CONTENT_TYPE,

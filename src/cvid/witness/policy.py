@@ -25,9 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from cvid.errors import Error, FormatError, VerificationError
-from cvid.tlog.checkpoint import Checkpoint
-from cvid.tlog.cosignature import CosignerKey
-from cvid.tlog.note import Note, Verifier, open_note, parse
+from cvid.tlog import Checkpoint, CosignerKey, Note, Verifier, open_note, parse
 
 __all__ = ["Group", "Policy", "PolicyResult", "PolicyWitness", "parse_policy"]
 

@@ -26,9 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cvid.errors import FormatError
-from cvid.tlog import note
-from cvid.tlog.merkle import HASH_SIZE
-from cvid.tlog.note import NoteSignature
+from cvid.tlog import HASH_SIZE, SIG_PREFIX, NoteSignature, b64, check_key_name, unb64
 
 __all__ = [
     "MAX_NOTE_BYTES",
@@ -84,7 +82,7 @@ class AddCheckpoint:
 
     def encode(self) -> bytes:
         """The request body."""
-        lines = [f"old {self.old_size}", *(note.b64(h) for h in self.proof)]
+        lines = [f"old {self.old_size}", *(b64(h) for h in self.proof)]
         return ("\n".join(lines) + "\n\n").encode() + self.checkpoint
 
     @classmethod
@@ -114,7 +112,7 @@ class AddCheckpoint:
             )
         proof: list[bytes] = []
         for n, line in enumerate(lines[1:], 2):
-            h = note.unb64(line, f"request line {n} (a proof hash)")
+            h = unb64(line, f"request line {n} (a proof hash)")
             if len(h) != HASH_SIZE:
                 raise FormatError(f"request line {n}: a proof hash is {len(h)} bytes, not 32")
             proof.append(h)
@@ -147,14 +145,14 @@ def parse_cosignatures(body: bytes) -> list[NoteSignature]:
         raise FormatError("response must end with a newline")
     out: list[NoteSignature] = []
     for n, line in enumerate(text[:-1].split("\n"), 1):
-        if not line.startswith(note.SIG_PREFIX):
+        if not line.startswith(SIG_PREFIX):
             raise FormatError(f"response line {n} does not start with '— '")
-        fields = line[len(note.SIG_PREFIX) :].split(" ")
+        fields = line[len(SIG_PREFIX) :].split(" ")
         if len(fields) != 2:
             raise FormatError(f"response line {n} is not '— name signature'")
         name, sig = fields
-        note.check_key_name(name)
-        raw = note.unb64(sig, f"response line {n}")
+        check_key_name(name)
+        raw = unb64(sig, f"response line {n}")
         if len(raw) < 5:
             raise FormatError(f"response line {n}: the signature is too short")
         out.append(NoteSignature(name, raw[:4], raw[4:]))

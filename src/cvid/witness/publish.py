@@ -38,13 +38,8 @@ from typing import Protocol
 import httpx
 
 from cvid.errors import StoreError
-from cvid.store.driver import LogDriver
-from cvid.store.export import _write_atomic, export_tiles
-from cvid.store.log import Log
-from cvid.store.sqlbase import SqlDriver, SqlTx
-from cvid.tlog.checkpoint import SignedCheckpoint, open_checkpoint
-from cvid.tlog.note import Note, NoteSignature, parse
-from cvid.tlog.receipt import Receipt
+from cvid.store import Log, LogDriver, SqlDriver, SqlTx, export_tiles, write_atomic
+from cvid.tlog import Note, NoteSignature, Receipt, SignedCheckpoint, open_checkpoint, parse
 from cvid.witness.client import DEFAULT_TIMEOUT, Gathered, WitnessEndpoint, gather
 from cvid.witness.policy import Policy, PolicyResult
 from cvid.witness.protocol import parse_cosignatures
@@ -293,7 +288,7 @@ def export_cosigned(
         except OSError as exc:
             raise StoreError(f"{path}: cannot read it: {exc.strerror}") from None
         if not same:
-            _write_atomic(path, note)
+            write_atomic(path, note)
             written += 1
-    _write_atomic(history / "index", "".join(f"{n}\n" for n in sorted(sizes)).encode())
+    write_atomic(history / "index", "".join(f"{n}\n" for n in sorted(sizes)).encode())
     return {**counts, "history": written}

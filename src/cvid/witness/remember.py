@@ -19,10 +19,18 @@ from pathlib import Path
 
 from cvid.audit import TileSource
 from cvid.errors import Error, InputError, VerificationError
-from cvid.tlog.checkpoint import Checkpoint, open_checkpoint
-from cvid.tlog.merkle import consistency_proof, tree_hash, verify_consistency
-from cvid.tlog.note import Verifier, b64
-from cvid.tlog.tiles import Tile, TileHashReader, split_hashes
+from cvid.tlog import (
+    Checkpoint,
+    Tile,
+    TileHashReader,
+    Verifier,
+    b64,
+    consistency_proof,
+    open_checkpoint,
+    split_hashes,
+    tree_hash,
+    verify_consistency,
+)
 
 __all__ = [
     "CheckpointMemory",

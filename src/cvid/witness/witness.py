@@ -28,10 +28,18 @@ from pathlib import Path
 
 from cvid.errors import Error, FormatError, InputError
 from cvid.keyfiles import read_signer, write_signer
-from cvid.tlog.checkpoint import Checkpoint
-from cvid.tlog.cosignature import CosignerKey, cosign
-from cvid.tlog.merkle import EMPTY_ROOT, verify_consistency
-from cvid.tlog.note import Note, Signer, Verifier, open_note, parse
+from cvid.tlog import (
+    EMPTY_ROOT,
+    Checkpoint,
+    CosignerKey,
+    Note,
+    Signer,
+    Verifier,
+    cosign,
+    open_note,
+    parse,
+    verify_consistency,
+)
 from cvid.witness.protocol import (
     SIZE_CONTENT_TYPE,
     AddCheckpoint,

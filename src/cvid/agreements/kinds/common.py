@@ -14,7 +14,7 @@ from cvid.agreements.explain import num
 from cvid.agreements.instants import show
 from cvid.agreements.reader import Reader, unit_suffix
 from cvid.agreements.terms import CompiledTerm, Detail, Finding, Status, Unusable
-from cvid.evidence.record import Quantity
+from cvid.evidence import Quantity
 
 
 def groups(

@@ -67,7 +67,7 @@ def _asset(name: str) -> Response:
 
 def witness_policy_text(svc: Service) -> str | None:
     """The ledger's witnesses as ``tlog-policy`` text with its log line, or None."""
-    from cvid.evidence.parties import witness_policy_text as text_of
+    from cvid.evidence import witness_policy_text as text_of
 
     text = text_of(svc.reader.parties, svc.reader.log.verifier.vkey)
     return text or None
