@@ -29,6 +29,7 @@ bash scripts/setup.sh --dev
 
 echo "== ruff" >&2
 .venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff format --check src tests benchmarks
 echo "== mypy --strict src" >&2
 .venv/bin/mypy --strict src
 echo "== pytest" >&2
