@@ -81,17 +81,22 @@ def test_the_published_schema_is_the_models() -> None:
 
 def test_the_public_surface_is_sorted_and_complete() -> None:
     names = cvid.evidence.__all__
-    assert names == sorted(names)
+    # Ruff's RUF022 (isort-style) order, as every face keeps it: CONSTANTS, Classes, functions.
+    assert names == sorted(
+        names, key=lambda n: (0 if n.isupper() else 1 if n[0].isupper() else 2, n)
+    )
     for name in ("Record", "Kind", "Quantity", "Source", "Attachment", "KeyGrant", "Ledger"):
         assert name in names
     for name in ("sign_record", "verify_record", "canonical", "load_parties", "convert"):
         assert callable(getattr(cvid.evidence, name))
-    public = {  # a lazy face lists its names before they are imported: dir(), not vars()
+    # A lazy face lists its names before they are imported: dir(), not vars(). Submodules
+    # bound by being imported are not its surface, but one it names is (ledgerdb).
+    public = {
         n
         for n in dir(cvid.evidence)
         if not n.startswith("_")
         and n != "TYPE_CHECKING"
-        and not isinstance(getattr(cvid.evidence, n), ModuleType)
+        and (n in names or not isinstance(getattr(cvid.evidence, n), ModuleType))
     }
     assert public == set(names)
 
