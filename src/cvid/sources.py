@@ -163,7 +163,6 @@ def from_ledger(
     size: int | None = None,
     *,
     package: Package | None = None,
-    until: dt.datetime | None = None,
     verify: bool = False,
 ) -> Source:
     """The records of the ledger at ``location`` and a checkpoint covering them.
@@ -171,7 +170,7 @@ def from_ledger(
     Opens the ledger read-only for :func:`source_of` (see there).
     """
     with Ledger.open(location, readonly=True) as ledger:
-        return source_of(ledger, size, package=package, until=until, verify=verify)
+        return source_of(ledger, size, package=package, verify=verify)
 
 
 def source_of(
@@ -179,7 +178,6 @@ def source_of(
     size: int | None = None,
     *,
     package: Package | None = None,
-    until: dt.datetime | None = None,
     verify: bool = False,
 ) -> Source:
     """The records of an open ``ledger`` and a checkpoint covering them.
@@ -189,10 +187,10 @@ def source_of(
     must exist: size ≤ the log's size). Reads never write: nothing is signed here.
 
     Records: those an evaluation of ``package`` (default: the ledger's own) needs, whenever
-    observed (``until`` no longer narrows them: a record observed later may speak for an
-    earlier instant) — or, with ``verify``, every entry re-read and re-checked (see the
-    module's docstring). They carry the ledger's clock mode and their logged times, counting
-    only the clock-cosigned checkpoints of at most the returned checkpoint's size.
+    observed (a record observed after an instant may speak for it) — or, with ``verify``,
+    every entry re-read and re-checked (see the module's docstring). They carry the ledger's
+    clock mode and their logged times, counting only the clock-cosigned checkpoints of at most
+    the returned checkpoint's size.
     """
     location = ledger.where
     log = ledger.log

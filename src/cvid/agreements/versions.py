@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import cvid.evidence.reserved as reserved
 from cvid.agreements.evidence_index import Evidence, View
-from cvid.agreements.instants import from_us, parse_instant, rfc3339, to_us
+from cvid.agreements.instants import parse_instant, rfc3339, to_us
 from cvid.agreements.package import Package, load_package, package_from_files
 from cvid.agreements.timeline import Change, timeline
 from cvid.errors import Error
@@ -634,7 +634,7 @@ def status_under_versions(
 
     chain = ledger_chain(ledger, package, view)
     pkg = chain.at(as_of).package
-    source = source_of(ledger, package=pkg, until=from_us(as_of))
+    source = source_of(ledger, package=pkg)
     doc = status_document(source, pkg, as_of, view)
     if len(chain.versions) > 1:
         doc["package_versions"] = chain.upto_json(as_of)

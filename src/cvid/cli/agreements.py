@@ -10,7 +10,6 @@ docs/status.md.
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import gc
 import hashlib
 import json
@@ -92,7 +91,6 @@ def _source_and_package(
     location: str,
     package: Path | None,
     *,
-    until: dt.datetime | None = None,
     verify: bool = False,
 ) -> tuple[Source, Package]:
     """The ledger's records an evaluation needs (all of them, re-checked, with ``verify``)
@@ -100,7 +98,7 @@ def _source_and_package(
     from cvid.sources import from_ledger
 
     pkg = load_package(package) if package is not None else None
-    source = from_ledger(location, package=pkg, until=until, verify=verify)
+    source = from_ledger(location, package=pkg, verify=verify)
     # The records live until the command ends: keep the collector from re-scanning them.
     gc.freeze()
     pkg = pkg or source.package

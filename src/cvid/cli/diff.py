@@ -20,7 +20,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from cvid.agreements import View, from_us, parse_as_of, rfc3339, show
+from cvid.agreements import View, parse_as_of, rfc3339, show
 from cvid.cli import remote
 from cvid.cli._common import emit_json, reports_errors
 from cvid.errors import InputError
@@ -192,7 +192,7 @@ def diff_command(
         from cvid.cli.agreements import _source_and_package
         from cvid.documents import status_document
 
-        source, pkg = _source_and_package(location, package, until=from_us(hi))
+        source, pkg = _source_and_package(location, package)
         before = status_document(source, pkg, lo, view)
         after = status_document(source, pkg, hi, view)
         cp = source.checkpoint
