@@ -303,19 +303,8 @@ def serve_rounds(
 
     for r in range(rounds):
         where = f"serve round {r}"
-        port = free_port()
-        proc = subprocess.Popen(
-            [*CVID, "serve", str(ledger), "--port", str(port), "--log-level", "critical"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        url = f"http://127.0.0.1:{port}/v1/records"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                httpx.get(f"http://127.0.0.1:{port}/v1/ledger", timeout=1)
-                break
-            time.sleep(0.1)
+        proc, base = start_serve(ledger)
+        url = f"{base}/v1/records"
         acked: list[tuple[list[dict[str, Any]], list[int]]] = []
         sent: list[list[dict[str, Any]]] = []
         kill_at = time.monotonic() + rng.uniform(0.05, 1.5)
