@@ -63,3 +63,55 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def two_stocks(keys: dict[str, str] | None = None) -> dict[str, Any]:
+    """The agreement.yaml of the dated-figure tests: State A's heavy water (130 t) and uranium
+    (100 kg) limits, judged by an inspectorate's findings fresh for 100 days; ``keys`` (party ->
+    vkey) registers each party's key in the package."""
+
+    def limit(term: str, parameter: str, quantity: str, unit: str, noun: str) -> dict[str, Any]:
+        return {
+            "id": term,
+            "kind": "limit",
+            "title": f"At most the {noun} limit",
+            "clause": {"ref": "Article 1", "quote": f"The {noun} shall not exceed the limit."},
+            "parameter": parameter,
+            "unit": unit,
+            "evidence": {"quantity": quantity},
+            "freshness_days": 100,
+            "noun": noun,
+        }
+
+    doc: dict[str, Any] = {
+        "format": "cvid-agreement/1",
+        "id": "pact",
+        "title": "Two stocks",
+        "parties": [
+            {"id": "A", "name": "State A", "roles": ["inspected_party"]},
+            {"id": "INSP", "name": "Inspectorate", "roles": ["inspectorate"]},
+        ],
+        "defaults": {"verified_by": ["inspectorate"]},
+        "parameters": {
+            "water": {
+                "description": "Heavy water",
+                "unit": "t",
+                "values": {"2020-01-01": {"value": 130, "reference": "Article 1"}},
+            },
+            "uranium": {
+                "description": "Uranium",
+                "unit": "kg",
+                "values": {"2020-01-01": {"value": 100, "reference": "Article 1"}},
+            },
+        },
+        "terms": [
+            limit("water-limit", "water", "heavy_water", "t", "heavy water stock"),
+            limit("uranium-limit", "uranium", "uranium", "kg", "uranium stock"),
+        ],
+    }
+    if keys:
+        doc["keys"] = [
+            {"party": p, "vkey": v, "kinds": ["declaration", "inspection_finding"]}
+            for p, v in keys.items()
+        ]
+    return doc

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 import yaml
-from agreements_kit import rec
+from agreements_kit import rec, two_stocks
 
 from cvid.agreements import Package, Status, evaluate, load_package, timeline
 from cvid.agreements.evidence_index import Evidence, View
@@ -23,48 +23,9 @@ from cvid.evidence.record import Record
 JAN, JUL = "2021-01-01T00:00:00Z", "2021-07-01T00:00:00Z"
 
 
-def _limit(term: str, parameter: str, quantity: str, unit: str, noun: str) -> dict[str, Any]:
-    return {
-        "id": term,
-        "kind": "limit",
-        "title": f"At most the {noun} limit",
-        "clause": {"ref": "Article 1", "quote": f"The {noun} shall not exceed the limit."},
-        "parameter": parameter,
-        "unit": unit,
-        "evidence": {"quantity": quantity},
-        "freshness_days": 100,
-        "noun": noun,
-    }
-
-
 @pytest.fixture(scope="module")
 def pact(tmp_path_factory: pytest.TempPathFactory) -> Package:
-    doc = {
-        "format": "cvid-agreement/1",
-        "id": "pact",
-        "title": "Two stocks",
-        "parties": [
-            {"id": "A", "name": "State A", "roles": ["inspected_party"]},
-            {"id": "INSP", "name": "Inspectorate", "roles": ["inspectorate"]},
-        ],
-        "defaults": {"verified_by": ["inspectorate"]},
-        "parameters": {
-            "water": {
-                "description": "Heavy water",
-                "unit": "t",
-                "values": {"2020-01-01": {"value": 130, "reference": "Article 1"}},
-            },
-            "uranium": {
-                "description": "Uranium",
-                "unit": "kg",
-                "values": {"2020-01-01": {"value": 100, "reference": "Article 1"}},
-            },
-        },
-        "terms": [
-            _limit("water-limit", "water", "heavy_water", "t", "heavy water stock"),
-            _limit("uranium-limit", "uranium", "uranium", "kg", "uranium stock"),
-        ],
-    }
+    doc = two_stocks()
     folder = tmp_path_factory.mktemp("pact")
     (folder / "agreement.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
     return load_package(folder)

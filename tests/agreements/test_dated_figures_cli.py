@@ -9,25 +9,12 @@ from typing import Any
 
 import pytest
 import yaml
+from agreements_kit import two_stocks
 
 from cvid.evidence import Ledger
 from kit import cvid, ok
 
 JAN, JUL = "2021-01-01T00:00:00Z", "2021-07-01T00:00:00Z"
-
-
-def _limit(term: str, parameter: str, quantity: str, unit: str) -> dict[str, Any]:
-    return {
-        "id": term,
-        "kind": "limit",
-        "title": f"{quantity} within its limit",
-        "clause": {"ref": "Article 1", "quote": "The stocks shall not exceed the limits."},
-        "parameter": parameter,
-        "unit": unit,
-        "evidence": {"quantity": quantity},
-        "freshness_days": 100,
-        "noun": quantity.replace("_", " "),
-    }
 
 
 @pytest.fixture
@@ -36,36 +23,7 @@ def world(tmp_path: Path) -> dict[str, Any]:
     for name in ("A", "INSP"):
         path = tmp_path / f"{name}.key"
         keys[name] = (path, ok(cvid("key", "new", name.lower(), "--out", path)).stdout.strip())
-    doc = {
-        "format": "cvid-agreement/1",
-        "id": "pact",
-        "title": "Two stocks",
-        "parties": [
-            {"id": "A", "name": "State A", "roles": ["inspected_party"]},
-            {"id": "INSP", "name": "Inspectorate", "roles": ["inspectorate"]},
-        ],
-        "keys": [
-            {"party": p, "vkey": keys[p][1], "kinds": ["declaration", "inspection_finding"]}
-            for p in ("A", "INSP")
-        ],
-        "defaults": {"verified_by": ["inspectorate"]},
-        "parameters": {
-            "water": {
-                "description": "Heavy water",
-                "unit": "t",
-                "values": {"2020-01-01": {"value": 130, "reference": "Article 1"}},
-            },
-            "uranium": {
-                "description": "Uranium",
-                "unit": "kg",
-                "values": {"2020-01-01": {"value": 100, "reference": "Article 1"}},
-            },
-        },
-        "terms": [
-            _limit("water-limit", "water", "heavy_water", "t"),
-            _limit("uranium-limit", "uranium", "uranium", "kg"),
-        ],
-    }
+    doc = two_stocks({p: keys[p][1] for p in ("A", "INSP")})
     package = tmp_path / "pact"
     package.mkdir()
     (package / "agreement.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
