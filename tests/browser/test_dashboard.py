@@ -285,7 +285,8 @@ def _cli(*args: object) -> dict[str, Any]:
 
 def _wait(page: Any, fragment: str) -> None:
     page.wait_for_function(
-        "(f) => location.hash.includes(f) && document.body.dataset.ready !== undefined",
+        "(f) => location.hash.includes(f)"
+        " && document.body.dataset.ready === (location.hash || '#overview')",
         arg=fragment,
         timeout=30_000,
     )

@@ -504,6 +504,7 @@
 
   async function route() {
     delete document.body.dataset.ready;
+    const rendering = location.hash || "#overview";
     const [path] = location.hash.replace(/^#/, "").split("?");
     const parts = path.split("/");
     $("#report-link").setAttribute("href", `/v1/report?as_of=${asOfParam()}`);
@@ -520,9 +521,14 @@
     } catch (e) {
       page("Something went wrong", h("p", { class: "error", role: "alert" }, e instanceof Error ? e.message : String(e)));
     }
-    document.body.dataset.ready = location.hash || "#overview";
+    // Ready names the hash this page shows, and only while it is still the hash asked for: a
+    // navigation that came while this one rendered is queued behind it and marks its own.
+    if ((location.hash || "#overview") === rendering) document.body.dataset.ready = rendering;
   }
 
-  window.addEventListener("hashchange", route);
-  window.addEventListener("DOMContentLoaded", route);
+  // One page at a time, in the order asked: a slow earlier page never paints over a later one.
+  let routing = Promise.resolve();
+  const queueRoute = () => { routing = routing.then(route, route); };
+  window.addEventListener("hashchange", queueRoute);
+  window.addEventListener("DOMContentLoaded", queueRoute);
 })();
