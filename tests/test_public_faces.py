@@ -58,8 +58,15 @@ def _cross_imports() -> set[str]:
         mod = mod.removesuffix(".__init__")
         home = ".".join(mod.split(".")[:2])
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if not isinstance(node, ast.ImportFrom) or not node.module or node.level:
+            if isinstance(node, ast.Import):  # import cvid.pkg.submodule [as name]
+                for alias in node.names:
+                    pkg = ".".join(alias.name.split(".")[:2])
+                    if pkg in faces and pkg != home and alias.name != pkg:
+                        found.add(f"{home} -> {alias.name}")
                 continue
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            assert not node.level, f"{mod}: a relative import ({ast.unparse(node)})"
             target = node.module
             pkg = ".".join(target.split(".")[:2])
             if pkg not in faces or pkg == home:

@@ -32,13 +32,12 @@ import re
 import weakref
 from dataclasses import dataclass
 
-import cvid.evidence.reserved as reserved
 from cvid.agreements.evidence_index import Evidence
 from cvid.agreements.instants import rfc3339, show, to_us
 from cvid.agreements.model import to_instant
 from cvid.agreements.reader import Reader
 from cvid.agreements.terms import CompiledTerm, Detail, Finding, Status
-from cvid.evidence import Kind
+from cvid.evidence import Kind, reserved
 
 #: The value ``notice`` a notice of effect carries, and what each means for the party.
 EFFECTS = reserved.EFFECTS

@@ -45,7 +45,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cvid.evidence.reserved as reserved
 from cvid.agreements.evidence_index import Evidence, View
 from cvid.agreements.instants import parse_instant, rfc3339, to_us
 from cvid.agreements.package import Package, load_package, package_from_files
@@ -59,6 +58,7 @@ from cvid.evidence import (
     RecordError,
     Role,
     files_sha256,
+    reserved,
 )
 
 if TYPE_CHECKING:
@@ -86,12 +86,6 @@ __all__ = [
 
 # The names amendment records use, and their limits, are admission's (the record's shape is
 # checked there: :mod:`cvid.evidence.reserved`).
-SHA256 = reserved.SHA256
-PREVIOUS = reserved.PREVIOUS
-EFFECTIVE = reserved.EFFECTIVE
-FILE_PREFIX = reserved.FILE_PREFIX
-MANIFEST = reserved.MANIFEST
-PART_BYTES = reserved.PART_BYTES
 #: When an entry no clock-cosigned checkpoint covers yet is known: never.
 NEVER_KNOWN = 2**62
 
@@ -104,16 +98,20 @@ def _manifest(files: Mapping[str, bytes]) -> str:
 
 
 def amendment_values(
-    files: Mapping[str, bytes], previous: str, effective: int, *, part_bytes: int = PART_BYTES
+    files: Mapping[str, bytes],
+    previous: str,
+    effective: int,
+    *,
+    part_bytes: int = reserved.PART_BYTES,
 ) -> list[dict[str, str]]:
     """The ``values`` of the amendment records of one party for a package given as its
     files: the files in parts of at most ``part_bytes`` each (a record fits in the log's
     64 KiB). :class:`Error` for a file larger than a part."""
     head = {
-        SHA256: files_sha256(files),
-        PREVIOUS: previous,
-        EFFECTIVE: rfc3339(effective),
-        MANIFEST: _manifest(files),
+        reserved.SHA256: files_sha256(files),
+        reserved.PREVIOUS: previous,
+        reserved.EFFECTIVE: rfc3339(effective),
+        reserved.MANIFEST: _manifest(files),
     }
     parts: list[dict[str, str]] = []
     used = part_bytes
@@ -124,7 +122,7 @@ def amendment_values(
         if used + len(data) > part_bytes:
             parts.append(dict(head))
             used = 0
-        parts[-1][FILE_PREFIX + name] = base64.b64encode(data).decode("ascii")
+        parts[-1][reserved.FILE_PREFIX + name] = base64.b64encode(data).decode("ascii")
         used += len(data)
     return parts or [dict(head)]
 
@@ -149,7 +147,7 @@ def is_amendment(record: Record) -> bool:
         record.kind is Kind.STATEMENT
         and record.subject == AMENDMENT_SUBJECT
         and record.party is None
-        and SHA256 in record.values
+        and reserved.SHA256 in record.values
     )
 
 
@@ -162,19 +160,22 @@ def _hex64(value: object) -> bool:
 def parse_amendment(index: int, record: Record) -> Amendment:
     """The amendment ``record`` (at log ``index``) says; :class:`Error` naming what is wrong."""
     v = record.values
-    sha, prev, eff = v.get(SHA256), v.get(PREVIOUS), v.get(EFFECTIVE)
+    sha, prev, eff = v.get(reserved.SHA256), v.get(reserved.PREVIOUS), v.get(reserved.EFFECTIVE)
     if not _hex64(sha) or not _hex64(prev):
-        raise Error(f"entry {index}: {SHA256} and {PREVIOUS} must be 64 lowercase hex digits")
+        raise Error(
+            f"entry {index}: {reserved.SHA256} and {reserved.PREVIOUS} must be 64 lowercase "
+            "hex digits"
+        )
     if not isinstance(eff, str):
-        raise Error(f"entry {index}: {EFFECTIVE} must be an RFC 3339 instant")
+        raise Error(f"entry {index}: {reserved.EFFECTIVE} must be an RFC 3339 instant")
     try:
         effective = parse_instant(eff)
     except ValueError as exc:
-        raise Error(f"entry {index}: {EFFECTIVE} {eff!r}: {exc}") from None
+        raise Error(f"entry {index}: {reserved.EFFECTIVE} {eff!r}: {exc}") from None
     files: dict[str, bytes] = {}
     total = 0
     for name, text in v.items():
-        if not name.startswith(FILE_PREFIX):
+        if not name.startswith(reserved.FILE_PREFIX):
             continue
         if not isinstance(text, str):
             raise Error(f"entry {index}: {name} must be base64 text")
@@ -185,14 +186,18 @@ def parse_amendment(index: int, record: Record) -> Amendment:
         total += len(data)
         if total > MAX_AMENDMENT_BYTES:
             raise Error(f"entry {index}: the package is over {MAX_AMENDMENT_BYTES:,} bytes")
-        files[name[len(FILE_PREFIX) :]] = data
-    manifest = v.get(MANIFEST)
+        files[name[len(reserved.FILE_PREFIX) :]] = data
+    manifest = v.get(reserved.MANIFEST)
     if not isinstance(manifest, str) or hashlib.sha256(manifest.encode()).hexdigest() != sha:
-        raise Error(f"entry {index}: its {MANIFEST} does not hash to its {SHA256}")
+        raise Error(
+            f"entry {index}: its {reserved.MANIFEST} does not hash to its {reserved.SHA256}"
+        )
     listed = {line[66:]: line[:64] for line in manifest.splitlines()}
     for name, data in files.items():
         if listed.get(name) != hashlib.sha256(data).hexdigest():
-            raise Error(f"entry {index}: its file {name} is not the one its {MANIFEST} lists")
+            raise Error(
+                f"entry {index}: its file {name} is not the one its {reserved.MANIFEST} lists"
+            )
     assert isinstance(sha, str) and isinstance(prev, str)
     return Amendment(index, record.submitter, sha, prev, effective, files, frozenset(listed))
 
@@ -308,6 +313,8 @@ class ChainBuilder:
         self.versions = [PackageVersion(first.sha256, None, None, None, first)]
         self.ignored: list[tuple[int, str]] = []
         self.pending: dict[tuple[str, str, int], _Pending] = {}
+        #: The term and step ids of every version so far (what a notice's scope may name).
+        self.ids = _ids(first)
 
     def chain(self) -> Chain:
         """The chain so far."""
@@ -317,15 +324,12 @@ class ChainBuilder:
             {k: tuple(v.indexes) for k, v in self.pending.items() if v.indexes},
         )
 
-    def _step(
-        self, index: int, record: Record
-    ) -> tuple[str | None, tuple[str, str, int] | None, _Pending | None, PackageVersion | None]:
-        """What taking amendment ``record`` would do: (why it is ignored, the pending key, its
-        new pending state, the version it completes). Changes nothing."""
+    def _step(self, index: int, record: Record) -> _Step:
+        """What taking amendment ``record`` would do. Changes nothing."""
         try:
             a = parse_amendment(index, record)
         except Error as exc:
-            return str(exc), None, None, None
+            return _Step(str(exc))
         head = self.versions[-1]
         key = (a.sha256, a.previous, a.effective)
         if head.index is not None and key == (head.sha256, head.previous, head.effective):
@@ -333,45 +337,54 @@ class ChainBuilder:
             # one batch, the last after the one that completed it): it adds nothing.
             needed = consenting_parties(self.versions[-2].package)
             if a.party not in needed:
-                return (
+                return _Step(
                     f"entry {index}: {a.party} is not a party whose consent amends it "
-                    f"({', '.join(sorted(needed))})",
-                    None,
-                    None,
-                    None,
+                    f"({', '.join(sorted(needed))})"
                 )
-            return None, None, None, None
+            return _Step()
         old = self.pending.get(key, _Pending())
         problem = _problem(a, head) or old.conflict(a)
         if problem is not None:
-            return f"entry {index}: {problem}", None, None, None
+            return _Step(f"entry {index}: {problem}")
         p = old.plus(a)
         if not consenting_parties(head.package) <= p.parties.keys():
-            return None, key, p, None  # consents still to come
+            return _Step(key=key, pending=p)  # consents still to come
         if not a.names <= p.files.keys():
-            return None, key, p, None  # parts still to come
+            return _Step(key=key, pending=p)  # parts still to come
         try:
             pkg = _compiled(tuple(sorted(p.files.items())), f"log entry {index}")
         except Error as exc:
-            return f"entry {index}: its package does not compile: {exc}", key, None, None
+            return _Step(f"entry {index}: its package does not compile: {exc}", key)
         if frozenset(pkg.roles) != frozenset(head.package.roles):
-            return (
+            return _Step(
                 f"entry {index}: its package's parties ({', '.join(sorted(pkg.roles))}) are not "
                 f"the agreement's ({', '.join(sorted(head.package.roles))})",
                 key,
-                None,
-                None,
             )
         version = PackageVersion(
             a.sha256, a.previous, a.effective, index, pkg, dict(p.files), tuple(p.indexes)
         )
-        return None, key, p, version
+        return _Step(key=key, pending=p, version=version)
+
+    def _apply(self, index: int, step: _Step) -> None:
+        if step.ignored is not None:
+            self.ignored.append((index, step.ignored))
+            if step.key is not None:
+                self.pending.pop(step.key, None)
+        elif step.key is None or step.pending is None:
+            pass  # a further part of the version in force: nothing changes
+        elif step.version is None:
+            self.pending[step.key] = step.pending
+        else:
+            self.versions.append(step.version)
+            self.ids |= _ids(step.version.package)
+            self.pending.clear()
 
     def problem(self, index: int, record: Record) -> str | None:
         """Why amendment ``record`` at ``index`` would be ignored (None: it would be taken)."""
         if not is_amendment(record):
             return None
-        return self._step(index, record)[0]
+        return self._step(index, record).ignored
 
     def feed(self, index: int, record: Record) -> str | None:
         """Take the entry at ``index`` into the chain; the reason when an amendment record is
@@ -379,20 +392,36 @@ class ChainBuilder:
         pending amendment it completes)."""
         if not is_amendment(record):
             return None
-        problem, key, p, version = self._step(index, record)
-        if problem is not None:
-            self.ignored.append((index, problem))
-            if key is not None:
-                self.pending.pop(key, None)
-            return problem
-        if key is None or p is None:
-            return None  # a further part of the version in force: nothing changes
-        if version is None:
-            self.pending[key] = p
-        else:
-            self.versions.append(version)
-            self.pending.clear()
-        return None
+        step = self._step(index, record)
+        self._apply(index, step)
+        return step.ignored
+
+    def take(self, index: int, record: Record) -> str | None:
+        """Take the entry at ``index`` unless the chain would ignore it: then the reason, and
+        the chain is unchanged (what :meth:`problem` then :meth:`feed` do, reading it once)."""
+        if not is_amendment(record):
+            return None
+        step = self._step(index, record)
+        if step.ignored is None:
+            self._apply(index, step)
+        return step.ignored
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What one amendment record does to the chain: why it is ignored (None: taken), the
+    pending amendment it belongs to and that amendment's state after it, and the version it
+    completes."""
+
+    ignored: str | None = None
+    key: tuple[str, str, int] | None = None
+    pending: _Pending | None = None
+    version: PackageVersion | None = None
+
+
+def _ids(package: Package) -> set[str]:
+    """The ids of ``package``'s terms and steps."""
+    return {t.id for t in package.terms} | {s.id for s in package.steps}
 
 
 class PackageRecordCheck:
@@ -414,18 +443,15 @@ class PackageRecordCheck:
     def check(self, index: int, record: Record, where: str) -> None:
         """Refuse (:class:`RecordError`) or take the record at log ``index``."""
         if is_amendment(record):
-            problem = self.builder.problem(index, record)
+            problem = self.builder.take(index, record)
             if problem is not None:
                 detail = problem.removeprefix(f"entry {index}: ")
                 raise RecordError("agreement", where, f"amendment part: {detail}")
-            self.builder.feed(index, record)
         elif reserved.is_notice_of_effect(record):
             scope = record.values.get("scope")
             if not isinstance(scope, str):
                 return
-            known = {t.id for v in self.builder.versions for t in v.package.terms}
-            known |= {s.id for v in self.builder.versions for s in v.package.steps}
-            unknown = [x for x in reserved.scope_ids(scope) if x not in known]
+            unknown = [x for x in reserved.scope_ids(scope) if x not in self.builder.ids]
             if unknown:
                 raise RecordError(
                     "agreement",
@@ -499,7 +525,10 @@ def describe_parts(rows: Iterable[tuple[int, str, Mapping[str, Any]]]) -> dict[i
     parts: dict[tuple[str, str, str, str], list[int]] = {}
     heads: dict[int, tuple[str, str, str, str]] = {}
     for index, submitter, values in rows:
-        sha, prev, eff = (str(values.get(name, "?")) for name in (SHA256, PREVIOUS, EFFECTIVE))
+        sha, prev, eff = (
+            str(values.get(name, "?"))
+            for name in (reserved.SHA256, reserved.PREVIOUS, reserved.EFFECTIVE)
+        )
         heads[index] = key = (sha, prev, eff, submitter)
         parts.setdefault(key, []).append(index)
     out: dict[int, str] = {}
@@ -508,16 +537,18 @@ def describe_parts(rows: Iterable[tuple[int, str, Mapping[str, Any]]]) -> dict[i
         mine = parts[heads[index]]
         files = []
         for name in sorted(values):
-            if not name.startswith(FILE_PREFIX):
+            if not name.startswith(reserved.FILE_PREFIX):
                 continue
             try:
                 data = base64.b64decode(str(values[name]), validate=True)
             except (binascii.Error, ValueError):
-                files.append(f"{name[len(FILE_PREFIX) :]} (not base64)")
+                files.append(f"{name[len(reserved.FILE_PREFIX) :]} (not base64)")
                 continue
             digest = hashlib.sha256(data).hexdigest()[:12]
-            files.append(f"{name[len(FILE_PREFIX) :]} ({len(data):,} bytes, SHA-256 {digest})")
-        manifest = values.get(MANIFEST)
+            files.append(
+                f"{name[len(reserved.FILE_PREFIX) :]} ({len(data):,} bytes, SHA-256 {digest})"
+            )
+        manifest = values.get(reserved.MANIFEST)
         listed = len(str(manifest).splitlines()) if isinstance(manifest, str) else 0
         carried = "; ".join(files) if files else "no file (consent only)"
         out[index] = (

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from cvid import _lazy
 
 if TYPE_CHECKING:
-    from cvid.evidence import ledgerdb
+    from cvid.evidence import ledgerdb, reserved
     from cvid.evidence.admission import (
         Candidate,
         Prepared,
@@ -149,7 +149,7 @@ _lazy.install(
         ],
         "cvid.evidence.registry": ["KeyRegistry", "KeyState"],
         "cvid.evidence.replay": ["Replay"],
-        "cvid.evidence.reserved": ["AMENDMENT_SUBJECT", "MAX_AMENDMENT_BYTES"],
+        "cvid.evidence.reserved": [("reserved", ""), "AMENDMENT_SUBJECT", "MAX_AMENDMENT_BYTES"],
         "cvid.evidence.signing": [
             "RecordError",
             "canonical",
@@ -224,6 +224,7 @@ __all__ = [
     "read_records",
     "read_xlsx",
     "record_schema",
+    "reserved",
     "select_listed",
     "sign_record",
     "signing_bytes",
