@@ -500,3 +500,35 @@ def test_a_postgresql_ledger_refuses_and_admits_the_same(tmp_path: Path, postgre
     assert world.size() == n
     verified = json.loads(ok(cvid("ledger", "verify", url, "--json")).stdout)
     assert verified["ok"] and verified["admitted"] == n
+
+
+def test_a_refused_batch_leaves_no_amendment_behind_for_the_batches_after_it(
+    world: World,
+) -> None:
+    """In one group commit, a batch refused after its amendment parts were checked leaves
+    the chain as it was for the batches after it; one that passes counts for those after."""
+    from cvid.agreements import ledger_chain
+
+    v2 = world.v2_values()
+    signed = {p: sign_record(world.amendment(v2, by=p), world.signers[p]) for p in ("A", "B")}
+    scoped = world.notice({"notice": "suspension", "scope": "no-tests", "effective": "2025-03-01"})
+    notice = sign_record(scoped, world.signers["A"])
+    replay = sign_record(world.declaration(), world.signers["A"])  # logged already
+    with Ledger.open(world.ledger) as ledger:
+        n = ledger.size
+        results = ledger.submit_many(
+            [
+                [signed["A"], signed["B"], replay],  # completes version 2, then refused
+                [notice],  # no-tests is a term of version 2 only: refused
+                [signed["A"], signed["B"]],  # version 2
+                [notice],  # now admitted
+            ]
+        )
+        chain = ledger_chain(ledger)
+        size = ledger.size
+    assert [type(r).__name__ for r in results] == ["RecordError", "RecordError", "list", "list"]
+    assert "no term or step" in str(results[1]) and "no-tests" in str(results[1])
+    assert results[2] == [n, n + 1] and results[3] == [n + 2]
+    assert len(chain.versions) == 2 and chain.head.signed_by == (n, n + 1)
+    assert size == n + 3
+    ok(cvid("ledger", "verify", world.ledger))

@@ -223,6 +223,9 @@ class _State:
     #: The amendment parts and notices admitted since ``base`` (the store's index has those
     #: below it), for :class:`cvid.agreements.versions.PackageRecordCheck`.
     package_records: list[tuple[int, Record]] = field(default_factory=list)
+    #: Those checks over the log so far, built at the first such record and kept for the
+    #: commit's later batches (dropped with a refused batch).
+    package_check: PackageRecordCheck | None = None
     base: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -583,15 +586,19 @@ class Ledger:
             superseded_by=superseded,
             now=now,
         )
-        package_check: PackageRecordCheck | None = None
         taken: list[tuple[int, Record]] = []
-        for position, p in enumerate(ok):
-            check.check(position, p, None if times is None else times[position])
-            if is_amendment_like(p.record) or is_notice_of_effect(p.record):
-                if package_check is None:
-                    package_check = self._package_check(tx, state, p.where)
-                package_check.check(state.first + position, p.record, p.where)
-                taken.append((state.first + position, p.record))
+        try:
+            for position, p in enumerate(ok):
+                check.check(position, p, None if times is None else times[position])
+                if is_amendment_like(p.record) or is_notice_of_effect(p.record):
+                    if state.package_check is None:
+                        state.package_check = self._package_check(tx, state, p.where)
+                    state.package_check.check(state.first + position, p.record, p.where)
+                    taken.append((state.first + position, p.record))
+        except BaseException:
+            # It took this batch's records before the refusal: the next batch builds it anew.
+            state.package_check = None
+            raise
         state.registry = check.registry
         state.package_records.extend(taken)
         for position, p in enumerate(ok):

@@ -20,6 +20,7 @@ import base64
 import binascii
 import hashlib
 import re
+from typing import cast
 
 from cvid.errors import InputError
 from cvid.evidence.record import Kind, Record
@@ -118,18 +119,15 @@ def amendment_problem(record: Record) -> str | None:
     for name in AMENDMENT_VALUES:
         if name not in v:
             return f"values.{name}: missing (every part carries {', '.join(AMENDMENT_VALUES)})"
-    sha, prev, eff, manifest = (str(v[n]) for n in AMENDMENT_VALUES)
+    sha, prev, eff, manifest = (cast(str, v[n]) for n in AMENDMENT_VALUES)  # text, above
     for name, text in ((SHA256, sha), (PREVIOUS, prev)):
         if _HEX64.fullmatch(text) is None:
             return f"values.{name}: {text[:80]!r} is not a SHA-256 (64 lowercase hex digits)"
     if sha == prev:
         return f"values.{SHA256}: the same as {PREVIOUS} (an amendment must change the package)"
-    from cvid.agreements import parse_as_of  # the engine's reading of instants, when needed
-
-    try:
-        parse_as_of(eff[:100])
-    except InputError as exc:
-        return f"values.{EFFECTIVE}: {exc}"
+    problem = _instant_problem(EFFECTIVE, eff)
+    if problem is not None:
+        return problem
     try:
         listed = manifest_paths(manifest)
     except ValueError as exc:
@@ -140,7 +138,7 @@ def amendment_problem(record: Record) -> str | None:
     for name, value in v.items():
         if not name.startswith(FILE_PREFIX):
             continue
-        path, text = name[len(FILE_PREFIX) :], str(value)
+        path, text = name[len(FILE_PREFIX) :], cast(str, value)
         if path not in listed:
             return f"values.{name}: {path!r} is not a file its {MANIFEST} lists"
         try:
@@ -173,12 +171,9 @@ def notice_problem(record: Record) -> str | None:
         text = v["effective"]
         if not isinstance(text, str):
             return "values.effective: must be text (a date or an RFC 3339 instant)"
-        from cvid.agreements import parse_as_of  # the engine's reading of instants, when needed
-
-        try:
-            parse_as_of(text[:100])
-        except InputError as exc:
-            return f"values.effective: {exc}"
+        problem = _instant_problem("effective", text)
+        if problem is not None:
+            return problem
     if "scope" in v:
         scope = v["scope"]
         if not isinstance(scope, str):
@@ -192,6 +187,17 @@ def notice_problem(record: Record) -> str | None:
     return None
 
 
+def _instant_problem(name: str, text: str) -> str | None:
+    """What is wrong with ``text`` as the date or instant ``values.<name>``, or None."""
+    from cvid.agreements import parse_as_of  # the engine's reading of instants, when needed
+
+    try:
+        parse_as_of(text[:100])
+    except InputError as exc:
+        return f"values.{name}: {exc}"
+    return None
+
+
 def scope_ids(text: str) -> list[str]:
     """The ids a notice's ``scope`` text lists (separated by commas or blanks)."""
     return [x for x in re.split(r"[\s,]+", text) if x]
@@ -200,18 +206,10 @@ def scope_ids(text: str) -> list[str]:
 def check_reserved(record: Record, where: str) -> None:
     """Refuse (:class:`RecordError`, check ``schema``) a malformed amendment part or notice of
     effect; any other record passes."""
-    # Every record meets this (a replay of a million entries too): the plain test first.
-    values = record.values
     problem = None
-    if record.subject == AMENDMENT_SUBJECT:
+    if is_amendment_like(record):
         problem = amendment_problem(record)
-    else:
-        for name in values:
-            if name.startswith("amendment_"):
-                problem = amendment_problem(record)
-                break
-        else:
-            if NOTICE in values and record.kind is Kind.NOTICE:
-                problem = notice_problem(record)
+    elif is_notice_of_effect(record):
+        problem = notice_problem(record)
     if problem is not None:
         raise RecordError("schema", where, problem)
