@@ -278,3 +278,22 @@ def test_a_done_action_is_explained_when_an_older_record_cannot_be_judged() -> N
     assert cut[-1].at == instant("2020-03-01")
     assert cut[-1].explanation.endswith("met (verified)")
     assert cut[-1].evidence == (2,)
+
+
+def test_the_timeline_shows_a_verification_expiring_under_a_newer_claim() -> None:
+    # A claim observed after a verified figure corroborates it (met_verified); when the
+    # verification is 30 days old the claim alone is left (met_claimed) until it too goes
+    # stale. The claim is newer and observed by then, yet the verification's expiry is a
+    # change the timeline must list (found by test_engine_properties, seed-dependent).
+    pkg = package()
+    ev = Evidence(list(enumerate([insp("2020-03-01", 80), decl("2020-03-02", 90)])))
+    changes = [c for c in timeline(pkg, ev, "2020-02-01", "2020-06-01", "now") if c.id == "cap"]
+    assert [(dt.datetime.fromtimestamp(c.at / 1e6, dt.UTC).date(), c.after) for c in changes] == [
+        (dt.date(2020, 2, 1), "unknown"),
+        (dt.date(2020, 3, 1), "met_verified"),
+        (dt.date(2020, 3, 31), "met_claimed"),
+        (dt.date(2020, 4, 1), "unknown"),
+    ]
+    for c in changes:
+        f = Evaluator(pkg, ev, View.NOW).term(pkg.terms[0], "A", c.at)
+        assert f.status.value == c.after

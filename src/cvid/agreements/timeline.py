@@ -89,7 +89,9 @@ def _record_instants(
     skipped when a newer record the term reads (same kinds and subject), observed by then and
     not corrected by then, decides instead: it is visible from its ``observed_at``, so the
     record going stale can no longer be the deciding one. Records of the same quantity that
-    the term does not read (another subject or kind) never make the skip.
+    the term does not read (another subject or kind) never make the skip, and neither does a
+    verifying record: a newer passing claim does not demote it, so its expiry can still turn
+    ``met_verified`` into ``met_claimed``.
     """
     ev, vis = e.ev, e.vis
     fresh = term.freshness
@@ -120,7 +122,7 @@ def _record_instants(
             out.update(vis[q] for q in ev.superseders.get(d, ()))
         if fresh is not None:
             expiry = o + fresh
-            if not (prune and next_obs <= expiry < next_until):
+            if not (prune and next_obs <= expiry < next_until) or e.verifies(term, party, p):
                 out.add(expiry)
     return out
 
