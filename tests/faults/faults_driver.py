@@ -711,7 +711,8 @@ class SmallPostgres:
 def pg_disk_full_rounds(
     figs: Figures, world: World, rounds: int, rng: random.Random, work: Path
 ) -> None:
-    """A PostgreSQL ledger whose cluster is on a 96 MiB tmpfs filled to leave 0 to 1 MiB:
+    """A PostgreSQL ledger whose cluster is on a 96 MiB tmpfs filled to leave 0 to 1 MiB
+    (0 in the first two rounds):
     even rounds ``cvid submit`` (receipts on another disk), odd rounds POSTs to ``cvid serve``
     until refused. A server that stopped for lack of space (a WAL write that fails is a PANIC)
     is started again once space is freed. Then the promises are checked and the ledger
@@ -728,9 +729,11 @@ def pg_disk_full_rounds(
                 ledger = world.make_ledger(server.new_database())
                 for r in range(rounds):
                     where = f"postgresql disk-full round {r}"
+                    # The first submit and the first serve round see a disk with no space at
+                    # all (1 MiB can take all 40 POSTs); later rounds leave a random margin.
                     leave = (
                         0
-                        if r == 0
+                        if r < 2
                         else rng.choice([0, 65536, 262144, 1048576, rng.randint(0, 1048576)])
                     )
                     filler = fill(fs, leave)
