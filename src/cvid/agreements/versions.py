@@ -304,8 +304,8 @@ class ChainBuilder:
     """The chain of package versions, built one log entry at a time (:func:`version_chain`).
 
     :meth:`feed` takes an entry as the chain does (an amendment record that cannot be a
-    version is ignored, with the reason); :meth:`problem` says, without taking it, why a new
-    record would be ignored: what admission refuses (:class:`PackageRecordCheck`).
+    version is ignored, with the reason); :meth:`take` takes a new record only if the chain
+    would not ignore it, else says why: what admission refuses (:class:`PackageRecordCheck`).
     """
 
     def __init__(self, first: Package) -> None:
@@ -380,12 +380,6 @@ class ChainBuilder:
             self.ids |= _ids(step.version.package)
             self.pending.clear()
 
-    def problem(self, index: int, record: Record) -> str | None:
-        """Why amendment ``record`` at ``index`` would be ignored (None: it would be taken)."""
-        if not is_amendment(record):
-            return None
-        return self._step(index, record).ignored
-
     def feed(self, index: int, record: Record) -> str | None:
         """Take the entry at ``index`` into the chain; the reason when an amendment record is
         ignored (it then changes nothing, but a package that does not compile drops the
@@ -398,7 +392,7 @@ class ChainBuilder:
 
     def take(self, index: int, record: Record) -> str | None:
         """Take the entry at ``index`` unless the chain would ignore it: then the reason, and
-        the chain is unchanged (what :meth:`problem` then :meth:`feed` do, reading it once)."""
+        the chain is unchanged."""
         if not is_amendment(record):
             return None
         step = self._step(index, record)
